@@ -1,0 +1,106 @@
+"""Settings, read from the environment. No secret lives in git.
+
+`CRP_CONFIG` picks the class: development (default), testing or production.
+Every variable is listed in the README's configuration table.
+"""
+
+import os
+from datetime import timedelta
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    CRP_PROGRAM_NAME = os.environ.get("CRP_PROGRAM_NAME", "Collegiate Recovery Program")
+    CRP_TIMEZONE = os.environ.get("CRP_TIMEZONE", "America/New_York")
+    CRP_CAMPUS_CRISIS_LINE = os.environ.get("CRP_CAMPUS_CRISIS_LINE", "555-0100")
+    CRP_MIN_CELL = _env_int("CRP_MIN_CELL", 5)
+    CRP_PASSWORD_MIN_LENGTH = 12
+    CRP_RESET_TOKEN_MAX_AGE = _env_int("CRP_RESET_TOKEN_MAX_AGE", 3600)
+    CRP_INVITATION_MAX_AGE = _env_int("CRP_INVITATION_MAX_AGE", 7 * 24 * 3600)
+    CRP_SIGNIN_LIMIT_ACCOUNT = os.environ.get("CRP_SIGNIN_LIMIT_ACCOUNT", "5 per 15 minutes")
+    CRP_SIGNIN_LIMIT_ADDRESS = os.environ.get("CRP_SIGNIN_LIMIT_ADDRESS", "20 per 15 minutes")
+    CRP_RESET_LIMIT = os.environ.get("CRP_RESET_LIMIT", "10 per hour")
+
+    # Argon2id, RFC 9106 second recommended option: 3 passes over 64 MiB, 4 lanes.
+    CRP_ARGON2_TIME_COST = _env_int("CRP_ARGON2_TIME_COST", 3)
+    CRP_ARGON2_MEMORY_KIB = _env_int("CRP_ARGON2_MEMORY_KIB", 65536)
+    CRP_ARGON2_PARALLELISM = _env_int("CRP_ARGON2_PARALLELISM", 4)
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = False
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty: messages go to the log
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "CRP Portal <crp@example.edu>")
+
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("CRP_SESSION_HOURS", 12))
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    CRP_ARGON2_TIME_COST = _env_int("CRP_ARGON2_TIME_COST", 2)
+    CRP_ARGON2_MEMORY_KIB = _env_int("CRP_ARGON2_MEMORY_KIB", 19456)
+    CRP_ARGON2_PARALLELISM = _env_int("CRP_ARGON2_PARALLELISM", 1)
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret"  # noqa: S105
+    WTF_CSRF_ENABLED = False
+    MAIL_SERVER = ""
+    RATELIMIT_STORAGE_URI = "memory://"
+    CRP_TIMEZONE = "America/New_York"
+    CRP_ARGON2_TIME_COST = 1
+    CRP_ARGON2_MEMORY_KIB = 1024
+    CRP_ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @staticmethod
+    def check(environ) -> None:
+        """Refuse to start with the development key or without a real database."""
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production needs these environment variables set: " + ", ".join(missing)
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

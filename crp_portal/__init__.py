@@ -1,0 +1,119 @@
+"""CRP Portal: create_app() builds the Flask application."""
+
+import os
+import sqlite3
+
+from flask import Flask, request
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import CONFIGS
+from crp_portal.errors import register_error_pages
+from crp_portal import extensions
+from crp_portal.navigation import navigation_for
+from crp_portal.timeutil import register_filters
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    config_name = config_name or os.environ.get("CRP_CONFIG", "development")
+    if config_name not in CONFIGS:
+        raise RuntimeError(f"CRP_CONFIG must be one of {', '.join(CONFIGS)}, not {config_name!r}")
+    config_class = CONFIGS[config_name]
+    if hasattr(config_class, "check"):
+        config_class.check(os.environ)
+
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+        instance_path=os.path.join(PROJECT_ROOT, "instance"),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides or {})
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "crp_portal.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_pages(app)
+    register_filters(app)
+    _register_template_context(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    """`crp_portal.mail` (our module) shadows the Flask-Mail instance, hence `extensions.`."""
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=os.path.join(PROJECT_ROOT, "migrations")
+    )
+    extensions.csrf.init_app(app)
+    extensions.mail.init_app(app)
+    extensions.limiter.init_app(app)
+    login_manager = extensions.login_manager
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from crp_portal.auth.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    """SQLite ignores foreign keys unless asked on every connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crp_portal import auth, home, members, terms
+
+    for area in (home, auth, members, terms):
+        app.register_blueprint(area.bp)
+
+
+def _register_template_context(app: Flask) -> None:
+    app.jinja_env.filters["reject_page"] = lambda args: {
+        key: value for key, value in args.items() if key != "page"
+    }
+
+    @app.context_processor
+    def portal_context():
+        return {
+            "navigation": navigation_for(current_user),
+            "program_name": app.config["CRP_PROGRAM_NAME"],
+            "campus_crisis_line": app.config["CRP_CAMPUS_CRISIS_LINE"],
+        }
+
+    @app.after_request
+    def no_store_for_signed_in_pages(response):
+        if current_user.is_authenticated and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        return response
+
+
+def _register_cli(app: Flask) -> None:
+    from crp_portal.cli import create_admin_command, seed_demo_command
+
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_admin_command)

@@ -1,0 +1,107 @@
+"""Forms for signing in, passwords, invitations and account administration."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from crp_portal.access import ROLE_LABELS
+from crp_portal.forms import confirm_password_field, new_password_field, required_text, strip_filter
+
+ROLE_CHOICES = list(ROLE_LABELS.items())
+
+
+def email_field(label: str = "Email address", check_format: bool = False) -> EmailField:
+    validators = required_text("Enter an email address.", 254)
+    if check_format:
+        validators.append(Email(message="Enter an email address like name@example.edu."))
+    return EmailField(
+        label, validators=validators, filters=[strip_filter], render_kw={"autocomplete": "email"}
+    )
+
+
+class SignInForm(FlaskForm):
+    email = email_field()
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(message="Enter your password."),
+            Length(max=256, message="Use at most 256 characters."),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class RequestResetForm(FlaskForm):
+    email = email_field()
+
+
+class NewPasswordForm(FlaskForm):
+    password = new_password_field()
+    confirm = confirm_password_field()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired(message="Enter your current password."), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = new_password_field()
+    confirm = confirm_password_field()
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField(
+        "Your full name",
+        validators=required_text("Enter your name.", 120),
+        filters=[strip_filter],
+        render_kw={"autocomplete": "name"},
+    )
+    password = new_password_field("Choose a password")
+    confirm = confirm_password_field()
+
+
+class InviteForm(FlaskForm):
+    email = email_field(check_format=True)
+    role = SelectField("Role", choices=ROLE_CHOICES, default="student")
+    is_admin = BooleanField("Admin (staff only): may manage accounts")
+
+
+class AccountForm(FlaskForm):
+    name = StringField(
+        "Full name", validators=required_text("Enter a name.", 120), filters=[strip_filter]
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    is_admin = BooleanField("Admin (staff only): may manage accounts")
+
+
+class RosterImportForm(FlaskForm):
+    roster = FileField(
+        "Roster file (CSV)",
+        validators=[
+            FileRequired(message="Choose a CSV file to import."),
+            FileAllowed(["csv"], message="The roster must be a .csv file."),
+        ],
+    )
+    send_welcome = BooleanField("Email each new person a link to set their password", default=True)
+
+
+class AccountSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or email", validators=[Optional(), Length(max=100)])
+    role = SelectField(
+        "Role",
+        choices=[("", "Any role"), *ROLE_CHOICES, ("admin", "Admins")],
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    status = SelectField(
+        "Status",
+        choices=[("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")],
+        validators=[Optional()],
+        validate_choice=False,
+    )

@@ -1,0 +1,100 @@
+"""Accounts and invitations."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crp_portal.access import ROLE_LABELS, ROLES, STAFF
+from crp_portal.extensions import db
+from crp_portal.timeutil import UTCDateTime, utcnow
+
+ROLE_CHECK = "role IN (" + ", ".join(f"'{role}'" for role in ROLES) + ")"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(ROLE_CHECK, name="role_known"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint(f"NOT is_admin OR role = '{STAFF}'", name="admin_is_staff"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    profile = relationship(
+        "MemberProfile", back_populates="user", uselist=False, foreign_keys="MemberProfile.user_id"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin_staff(self) -> bool:
+        return self.role == STAFF and self.is_admin
+
+    @property
+    def role_label(self) -> str:
+        label = ROLE_LABELS[self.role]
+        return f"{label} (admin)" if self.is_admin_staff else label
+
+    @property
+    def display_name(self) -> str:
+        preferred = self.profile.preferred_name if self.profile is not None else None
+        return preferred or self.name
+
+    def get_id(self) -> str:
+        """Ties the login cookie to the session version: bumping it signs out everywhere."""
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class Invitation(db.Model):
+    """An admin's invitation; `token_nonce` changes on resend so older links stop working."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint(ROLE_CHECK, name="role_known"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint(f"NOT is_admin OR role = '{STAFF}'", name="admin_is_staff"),
+        Index(
+            "uq_invitations_pending_email",
+            "email",
+            unique=True,
+            sqlite_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    token_nonce: Mapped[str] = mapped_column(String(32))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    invited_by = relationship("User", foreign_keys=[invited_by_id])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -1,0 +1,143 @@
+"""Signing in and out, passwords, and accepting an invitation."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from crp_portal.access import signed_in_required
+from crp_portal.auth import bp, services
+from crp_portal.auth.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    NewPasswordForm,
+    RequestResetForm,
+    SignInForm,
+)
+from crp_portal.extensions import db, limiter
+
+TOO_MANY_SIGN_INS = (
+    "Too many sign-in attempts for this account or from this network. Wait 15 minutes "
+    "and try again, or reset your password."
+)
+TOO_MANY_RESETS = "Too many reset requests from this network. Wait an hour and try again."
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to return to after sign-in, or None for anything else."""
+    if not target or any(ch in target for ch in "\\\r\n\t") or not target.startswith("/"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
+def _sign_in_failed(_response) -> bool:
+    return g.get("sign_in_failed", False)
+
+
+def _account_key() -> str:
+    return "sign-in:" + services.normalize_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["CRP_SIGNIN_LIMIT_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_sign_in_failed,
+    error_message=TOO_MANY_SIGN_INS,
+)
+@limiter.limit(
+    lambda: current_app.config["CRP_SIGNIN_LIMIT_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_sign_in_failed,
+    error_message=TOO_MANY_SIGN_INS,
+)
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            db.session.commit()
+            session.clear()
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+        g.sign_in_failed = True
+        form.password.errors.append("That email and password do not match an active account.")
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.post("/sign-out")
+@signed_in_required
+def sign_out():
+    services.end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["CRP_RESET_LIMIT"], methods=["POST"], error_message=TOO_MANY_RESETS
+)
+def request_reset():
+    form = RequestResetForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        minutes = current_app.config["CRP_RESET_TOKEN_MAX_AGE"] // 60
+        flash(
+            "If an account uses that address, we have emailed it a link to set a new "
+            f"password. The link works for {minutes} minutes.",
+            "info",
+        )
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/request_reset.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = services.user_for_reset_token(token)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(user, form.password.data)
+        db.session.commit()
+        flash("Your password is set. Sign in with it now.", "success")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/reset_password.html", form=form, user=user)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    invitation = services.invitation_for_token(token)
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        services.accept_invitation(token, form.name.data, form.password.data)
+        db.session.commit()
+        flash("Your account is ready. Sign in with your email and new password.", "success")
+        return redirect(url_for("auth.sign_in"))
+    return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.password.data)
+        except services.WrongPassword as error:
+            form.current_password.errors.append(error.message)
+        else:
+            user = current_user._get_current_object()
+            db.session.commit()
+            login_user(user)
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form)

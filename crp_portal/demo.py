@@ -1,0 +1,202 @@
+"""Demo data: a believable program around today's date (`flask seed-demo`)."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from crp_portal.access import ADVISOR, STAFF, STUDENT
+from crp_portal.auth.models import User
+from crp_portal.auth.services import create_user
+from crp_portal.extensions import db
+from crp_portal.members.models import ACTIVE, ALUMNI, APPLICANT, INACTIVE, ON_LEAVE
+from crp_portal.terms.models import CalendarPeriod, Term
+
+DEMO_PASSWORD = "recovery-demo"  # noqa: S105 - published in the README on purpose
+STAFF_PEOPLE = [
+    ("staff@example.edu", "Morgan Ellis", True),
+    ("housing@example.edu", "Jordan Blake", False),
+]
+ADVISOR_PEOPLE = [
+    ("advisor@example.edu", "Priya Shah"),
+    ("advisor2@example.edu", "Marcus Lee"),
+    ("advisor3@example.edu", "Elena García"),
+]
+FIRST_NAMES = [
+    "Avery",
+    "Blake",
+    "Cameron",
+    "Dana",
+    "Emerson",
+    "Finley",
+    "Gray",
+    "Harper",
+    "Indigo",
+    "Jules",
+    "Kai",
+    "Logan",
+    "Micah",
+    "Noor",
+    "Oakley",
+    "Parker",
+    "Quinn",
+    "Reese",
+    "Sage",
+    "Tatum",
+    "Umar",
+    "Val",
+    "Wren",
+    "Xiomara",
+    "Yusuf",
+    "Zoe",
+    "Amara",
+    "Bodhi",
+    "Carmen",
+    "Diego",
+    "Esme",
+    "Felix",
+    "Gia",
+    "Hiro",
+    "Ines",
+    "Jonah",
+    "Kenji",
+    "Lena",
+    "Mateo",
+    "Nia",
+]
+LAST_NAMES = [
+    "Nguyen",
+    "Okafor",
+    "Patel",
+    "Kowalski",
+    "Haddad",
+    "Lindqvist",
+    "Mensah",
+    "Silva",
+    "Tanaka",
+    "Walsh",
+    "Romero",
+    "Brooks",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Gutierrez",
+    "Hughes",
+    "Ivanova",
+    "Jensen",
+]
+PRONOUNS = ["she/her", "he/him", "they/them", None]
+
+
+def membership_status(number: int) -> str:
+    """Mostly active members, with a few at every other stage of membership."""
+    if number <= 32:
+        return ACTIVE
+    return {
+        33: APPLICANT,
+        34: APPLICANT,
+        35: APPLICANT,
+        36: ON_LEAVE,
+        37: ON_LEAVE,
+        38: ALUMNI,
+        39: ALUMNI,
+    }.get(number, INACTIVE)
+
+
+def term_dates(today: date) -> list[tuple[str, str, date, date]]:
+    """The previous, current and next terms around `today`: (season, name, start, end)."""
+    terms = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        terms += [
+            ("spring", f"Spring {year}", date(year, 1, 12), date(year, 5, 8)),
+            ("summer", f"Summer {year}", date(year, 5, 18), date(year, 8, 7)),
+            ("fall", f"Fall {year}", date(year, 8, 24), date(year, 12, 18)),
+        ]
+    current = next(i for i, t in enumerate(terms) if t[3] >= today)
+    return terms[max(current - 1, 0) : current + 2]
+
+
+def periods_for(season: str, start: date, end: date) -> list[tuple[str, str, date, date]]:
+    week = timedelta(weeks=1)
+    periods = [
+        ("move_in", "Residence move-in", start - timedelta(days=3), start),
+        ("classes_start", "Classes start", start, start + timedelta(days=4)),
+        ("add_drop", "Add/drop period", start, start + timedelta(days=11)),
+        ("midterms", "Midterms", start + 7 * week, start + 7 * week + timedelta(days=4)),
+        ("finals", "Final exams", end - timedelta(days=6), end),
+        ("move_out", "Residence move-out", end, end + timedelta(days=1)),
+    ]
+    if season == "fall":
+        periods.append(
+            (
+                "break",
+                "Thanksgiving break",
+                start + 13 * week,
+                start + 13 * week + timedelta(days=6),
+            )
+        )
+        periods.append(("graduation", "Winter commencement", end, end))
+    elif season == "spring":
+        periods.append(
+            ("break", "Spring break", start + 9 * week, start + 9 * week + timedelta(days=6))
+        )
+        periods.append(
+            ("graduation", "Commencement", end + timedelta(days=1), end + timedelta(days=1))
+        )
+    return sorted(periods, key=lambda period: period[2])
+
+
+def database_has_accounts() -> bool:
+    return db.session.scalar(select(func.count()).select_from(User)) > 0
+
+
+def seed(today: date) -> dict[str, int]:
+    """Fill an empty database; returns what was made, by kind."""
+    for season, name, start, end in term_dates(today):
+        term = Term(name=name, starts_on=start, ends_on=end)
+        db.session.add(term)
+        for kind, label, period_start, period_end in periods_for(season, start, end):
+            db.session.add(
+                CalendarPeriod(
+                    term=term, kind=kind, name=label, starts_on=period_start, ends_on=period_end
+                )
+            )
+    for email, name, is_admin in STAFF_PEOPLE:
+        create_user(email, name, STAFF, password=DEMO_PASSWORD).is_admin = is_admin
+    for email, name in ADVISOR_PEOPLE:
+        create_user(email, name, ADVISOR, password=DEMO_PASSWORD)
+    students = [("student@example.edu", "Alex Morgan", ACTIVE, "she/her", "Alex")]
+    for number in range(1, 41):
+        first = FIRST_NAMES[number - 1]
+        last = LAST_NAMES[(number * 7) % len(LAST_NAMES)]
+        pronouns = PRONOUNS[number % len(PRONOUNS)]
+        preferred = first[:3] if number % 9 == 0 else None
+        students.append(
+            (
+                f"student{number:02d}@example.edu",
+                f"{first} {last}",
+                membership_status(number),
+                pronouns,
+                preferred,
+            )
+        )
+    for number, (email, name, status, pronouns, preferred) in enumerate(students):
+        user = create_user(
+            email,
+            name,
+            STUDENT,
+            password=DEMO_PASSWORD,
+            student_id=f"S{2026000 + number:07d}",
+            member_status=status,
+        )
+        user.profile.pronouns = pronouns
+        user.profile.preferred_name = preferred
+        if status == ACTIVE:
+            user.profile.joined_on = today - timedelta(days=20 * (number % 30) + 7)
+    db.session.flush()
+    return {
+        "terms": 3,
+        "staff": len(STAFF_PEOPLE),
+        "advisors": len(ADVISOR_PEOPLE),
+        "students": len(students),
+    }

@@ -1,0 +1,32 @@
+"""The front page for each role, and the health check."""
+
+from flask import render_template
+from flask_login import current_user
+
+from crp_portal.access import ADVISOR, STAFF
+from crp_portal.extensions import db
+from crp_portal.home import bp, services
+from crp_portal.members.services import own_profile, status_counts
+from crp_portal.timeutil import local_today
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return render_template("home/welcome.html")
+    today = local_today()
+    outlook = services.term_outlook(today)
+    if current_user.role == STAFF:
+        return render_template("home/staff.html", outlook=outlook, counts=status_counts())
+    if current_user.role == ADVISOR:
+        return render_template("home/advisor.html", outlook=outlook)
+    profile = own_profile(current_user)
+    db.session.commit()
+    return render_template("home/student.html", outlook=outlook, profile=profile)
+
+
+@bp.get("/healthz")
+def healthz():
+    if services.database_reachable():
+        return {"status": "ok", "database": "ok"}, 200
+    return {"status": "error", "database": "error"}, 503

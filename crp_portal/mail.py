@@ -1,0 +1,58 @@
+"""Email: text and HTML from templates, handed over only after the change commits.
+
+A service queues a message on the database session; the message goes out when that
+session commits and is dropped when it rolls back, so a failed change emails nobody.
+(The nudges issue replaces the hand-over with a durable outbox.)
+"""
+
+from flask import current_app, render_template
+from flask_mail import Message
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from crp_portal.extensions import db, mail
+
+PENDING_KEY = "crp_pending_mail"
+
+
+def queue_mail(recipient: str, subject: str, template: str, **context) -> None:
+    """Render `mail/<template>.txt` and `.html` and send them after the next commit."""
+    message = Message(
+        subject=subject,
+        recipients=[recipient],
+        body=render_template(f"mail/{template}.txt", **context),
+        html=render_template(f"mail/{template}.html", **context),
+    )
+    db.session.info.setdefault(PENDING_KEY, []).append(message)
+
+
+def _deliver(messages: list[Message]) -> None:
+    app = current_app._get_current_object()
+    if not app.config.get("MAIL_SERVER"):
+        for message in messages:
+            app.logger.info(
+                "Mail (no MAIL_SERVER set, not sent) to %s: %s\n%s",
+                ", ".join(message.recipients),
+                message.subject,
+                message.body,
+            )
+        return
+    try:
+        with mail.connect() as connection:
+            for message in messages:
+                connection.send(message)
+    except Exception:
+        app.logger.exception("Could not hand %d message(s) to the SMTP server", len(messages))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    messages = session.info.pop(PENDING_KEY, None)
+    if messages:
+        _deliver(messages)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_after_rollback(session: Session, transaction) -> None:
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(PENDING_KEY, None)

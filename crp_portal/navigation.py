@@ -1,0 +1,49 @@
+"""The navigation each role sees: every page a role may use is reachable from here."""
+
+from dataclasses import dataclass
+
+from flask import request, url_for
+
+from crp_portal.access import ADVISOR, STAFF, STUDENT
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+
+    @property
+    def url(self) -> str:
+        return url_for(self.endpoint)
+
+    @property
+    def current(self) -> bool:
+        return request.endpoint == self.endpoint or (
+            request.blueprint is not None
+            and self.endpoint.split(".")[0] == request.blueprint
+            and self.endpoint.endswith("list")
+        )
+
+
+STUDENT_ITEMS = [NavItem("home.index", "Home"), NavItem("members.own_profile", "My profile")]
+ADVISOR_ITEMS = [NavItem("home.index", "Home")]
+STAFF_ITEMS = [
+    NavItem("home.index", "Home"),
+    NavItem("members.member_list", "Members"),
+    NavItem("terms.term_list", "Terms"),
+]
+ADMIN_ITEMS = [
+    NavItem("auth.accounts", "Accounts"),
+    NavItem("auth.invitations", "Invitations"),
+    NavItem("auth.import_roster", "Import roster"),
+]
+ACCOUNT_ITEMS = [NavItem("auth.change_password", "Password")]
+
+
+def navigation_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return [NavItem("home.index", "Home"), NavItem("auth.sign_in", "Sign in")]
+    items = {STUDENT: STUDENT_ITEMS, ADVISOR: ADVISOR_ITEMS, STAFF: STAFF_ITEMS}[user.role]
+    if user.is_admin_staff:
+        items = items + ADMIN_ITEMS
+    return items + ACCOUNT_ITEMS

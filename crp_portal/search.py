@@ -1,0 +1,18 @@
+"""Helpers for the portal's simple name/email searches."""
+
+
+def like_pattern(text: str) -> str:
+    """A case-folded `%text%` for LIKE (escape character `\\`) with wildcards escaped."""
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+MAX_PAGE = 10_000
+
+
+def page_number(args) -> int:
+    """The `page` query argument as a sane page number; junk means page 1."""
+    raw = args.get("page", "")
+    if not raw.isdigit() or len(raw) > 5:
+        return 1
+    return min(max(int(raw), 1), MAX_PAGE)

@@ -1,0 +1,133 @@
+"""Staff pages for academic terms and their calendar periods."""
+
+from flask import flash, redirect, render_template, url_for
+
+from crp_portal.access import STAFF, role_required
+from crp_portal.errors import DomainError
+from crp_portal.extensions import db
+from crp_portal.terms import bp, services
+from crp_portal.terms.forms import PeriodForm, TermForm
+from crp_portal.timeutil import local_today
+
+
+def _saved_or_error(form, action, field: str):
+    """Run a service action; a rule it breaks becomes an error on `field`."""
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        getattr(form, field).errors.append(error.message)
+        return None
+    db.session.commit()
+    return result
+
+
+@bp.get("/")
+@role_required(STAFF)
+def term_list():
+    terms = services.list_terms()
+    current = services.current_term(local_today())
+    return render_template("terms/list.html", terms=terms, current=current)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(STAFF)
+def new_term():
+    form = TermForm()
+    if form.validate_on_submit():
+        term = _saved_or_error(
+            form,
+            lambda: services.create_term(form.name.data, form.starts_on.data, form.ends_on.data),
+            "ends_on",
+        )
+        if term is not None:
+            flash(f"{term.name} is added. Now add its calendar periods.", "success")
+            return redirect(url_for("terms.term_detail", term_id=term.id))
+    return render_template("terms/term_form.html", form=form, term=None)
+
+
+@bp.get("/<int:term_id>")
+@role_required(STAFF)
+def term_detail(term_id: int):
+    term = services.get_term(term_id)
+    return render_template("terms/detail.html", term=term, form=PeriodForm())
+
+
+@bp.route("/<int:term_id>/edit", methods=["GET", "POST"])
+@role_required(STAFF)
+def edit_term(term_id: int):
+    term = services.get_term(term_id)
+    form = TermForm(obj=term)
+    if form.validate_on_submit():
+        saved = _saved_or_error(
+            form,
+            lambda: services.update_term(
+                term, form.name.data, form.starts_on.data, form.ends_on.data
+            ),
+            "ends_on",
+        )
+        if saved is not None:
+            flash(f"{saved.name} is saved.", "success")
+            return redirect(url_for("terms.term_detail", term_id=term_id))
+    return render_template("terms/term_form.html", form=form, term=term)
+
+
+@bp.post("/<int:term_id>/delete")
+@role_required(STAFF)
+def delete_term(term_id: int):
+    term = services.get_term(term_id)
+    name = term.name
+    services.delete_term(term)
+    db.session.commit()
+    flash(f"{name} and its calendar periods are deleted.", "success")
+    return redirect(url_for("terms.term_list"))
+
+
+@bp.post("/<int:term_id>/periods")
+@role_required(STAFF)
+def add_period(term_id: int):
+    term = services.get_term(term_id)
+    form = PeriodForm()
+    if form.validate_on_submit():
+        period = _saved_or_error(
+            form,
+            lambda: services.add_period(
+                term, form.kind.data, form.name.data or "", form.starts_on.data, form.ends_on.data
+            ),
+            "ends_on",
+        )
+        if period is not None:
+            flash(f"{period.name} is added to {term.name}.", "success")
+            return redirect(url_for("terms.term_detail", term_id=term_id))
+        term = services.get_term(term_id)
+    return render_template("terms/detail.html", term=term, form=form)
+
+
+@bp.route("/periods/<int:period_id>/edit", methods=["GET", "POST"])
+@role_required(STAFF)
+def edit_period(period_id: int):
+    period = services.get_period(period_id)
+    form = PeriodForm(obj=period)
+    if form.validate_on_submit():
+        saved = _saved_or_error(
+            form,
+            lambda: services.update_period(
+                period, form.kind.data, form.name.data or "", form.starts_on.data, form.ends_on.data
+            ),
+            "ends_on",
+        )
+        if saved is not None:
+            flash(f"{saved.name} is saved.", "success")
+            return redirect(url_for("terms.term_detail", term_id=saved.term_id))
+    return render_template("terms/period_form.html", form=form, period=period)
+
+
+@bp.post("/periods/<int:period_id>/delete")
+@role_required(STAFF)
+def delete_period(period_id: int):
+    period = services.get_period(period_id)
+    term_id, name = period.term_id, period.name
+    services.delete_period(period)
+    db.session.commit()
+    flash(f"{name} is deleted.", "success")
+    return redirect(url_for("terms.term_detail", term_id=term_id))

@@ -1,0 +1,72 @@
+"""UTC in the database, the program's time zone on the page."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend.
+
+    SQLite keeps no zone, so values are stored as naive UTC and handed back aware;
+    PostgreSQL stores `timestamptz`. Naive values are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def program_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CRP_TIMEZONE"])
+
+
+def local_today() -> date:
+    return utcnow().astimezone(program_zone()).date()
+
+
+def to_local(value: datetime) -> datetime:
+    return value.astimezone(program_zone())
+
+
+def format_datetime(value: datetime | None) -> str:
+    """`Tue 3 Nov 2026, 7:00 PM EST` in the program's zone."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local:%a} {local.day} {local:%b %Y}, {hour}:{local:%M %p %Z}"
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date

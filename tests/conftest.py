@@ -1,0 +1,201 @@
+"""Fixtures: the app on SQLite and PostgreSQL, clients signed in as each role, a real
+SMTP server on loopback, and headless Chromium with axe-core for browser journeys.
+
+Under CI=true a missing PostgreSQL or Chromium fails the test; locally it skips.
+"""
+
+import email
+import email.policy
+import os
+import threading
+from dataclasses import dataclass, field
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from crp_portal import create_app
+from crp_portal.extensions import db
+from tests.pg import ThrowawayPostgres, free_port
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def missing_service(reason: str):
+    """Fail under CI, skip on a developer machine."""
+    if IN_CI:
+        pytest.fail(f"{reason} (required under CI=true)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    try:
+        server = ThrowawayPostgres.start()
+    except Exception as error:  # noqa: BLE001 - any failure to start means "no PostgreSQL here"
+        server = None
+        reason = f"could not start PostgreSQL: {error}"
+    else:
+        reason = "PostgreSQL is not installed and TEST_DATABASE_URL is not set"
+    if server is None:
+        missing_service(reason)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def app_config():
+    """Override in a module for extra settings."""
+    return {}
+
+
+@pytest.fixture
+def app(request, database_url, app_config):
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "portal.test", **app_config}
+    if "smtp" in request.fixturenames:
+        inbox = request.getfixturevalue("smtp")
+        settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
+    application = create_app("testing", settings)
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for arranging data and calling services directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def sign_in_as(client, user) -> None:
+    """Put the user's current session id in the client's session cookie."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def login(app):
+    """`login(user)` returns a new test client signed in as that user."""
+
+    def signed_in(user):
+        new_client = app.test_client()
+        sign_in_as(new_client, user)
+        return new_client
+
+    return signed_in
+
+
+@dataclass
+class Inbox:
+    port: int
+    messages: list = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m["To"]]
+
+    @staticmethod
+    def text_of(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox(port=free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        missing_service(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+    )
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+class LiveServer:
+    """The app served by Werkzeug on a loopback port, in a thread."""
+
+    def __init__(self, application):
+        from werkzeug.serving import make_server
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, application, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True)
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    context.set_default_timeout(10_000)
+    browser_page = context.new_page()
+    yield browser_page
+    context.close()

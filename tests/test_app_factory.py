@@ -1,0 +1,101 @@
+"""The app factory, configuration, health check and error pages."""
+
+import pytest
+
+from crp_portal import create_app
+from tests.factories import make_user
+
+
+def test_production_refuses_to_start_without_secret_key_and_database(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY, DATABASE_URL"):
+        create_app("production")
+
+
+def test_production_starts_with_both_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.sqlite3")
+    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["ENV_NAME"] == "production"
+
+
+def test_unknown_config_name_is_refused():
+    with pytest.raises(RuntimeError, match="CRP_CONFIG must be one of"):
+        create_app("staging")
+
+
+def test_default_database_is_sqlite_in_instance_folder(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app("development")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    assert uri.startswith("sqlite:///") and uri.endswith("instance/crp_portal.sqlite3")
+
+
+def test_healthz_reports_database_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_unreachable_database_with_503(tmp_path):
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3"}
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "error"
+
+
+def test_unknown_page_says_not_found(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert b"Page not found" in response.data
+    assert b"988" in response.data  # crisis resources are on every page
+
+
+def test_get_on_a_post_only_route_says_method_not_allowed(client):
+    response = client.get("/sign-out")
+    assert response.status_code == 405
+    assert b"does not accept that kind of request" in response.data
+    assert "POST" in response.headers["Allow"]
+
+
+def test_oversized_upload_gets_413_page(app, ctx, login):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    admin = make_user("staff", is_admin=True)
+    response = login(admin).post(
+        "/admin/import", data={"roster": (__import__("io").BytesIO(b"x" * 4096), "r.csv")}
+    )
+    assert response.status_code == 413
+    assert b"larger than the portal accepts" in response.data
+
+
+def test_unexpected_error_shows_friendly_500_without_traceback(app, client):
+    @app.get("/explode-for-test")
+    def explode():
+        raise RuntimeError("secret internals")
+
+    response = client.get("/explode-for-test")
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.data
+    assert b"secret internals" not in response.data
+    assert b"Traceback" not in response.data
+
+
+@pytest.fixture
+def app_config():
+    return {"PROPAGATE_EXCEPTIONS": False}
+
+
+def test_missing_csrf_token_is_refused_with_clear_message(app, ctx, login):
+    app.config["WTF_CSRF_ENABLED"] = True
+    student = make_user("student")
+    response = login(student).post("/me/profile", data={"preferred_name": "Sneaky"})
+    assert response.status_code == 400
+    assert b"did not come from the portal" in response.data
+    from crp_portal.extensions import db
+
+    db.session.refresh(student.profile)
+    assert student.profile.preferred_name is None
