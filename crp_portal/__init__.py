@@ -9,8 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from config import CONFIGS
-from crp_portal.errors import register_error_pages
 from crp_portal import extensions
+from crp_portal.errors import register_error_pages
 from crp_portal.navigation import navigation_for
 from crp_portal.timeutil import register_filters
 

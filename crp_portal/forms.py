@@ -1,7 +1,7 @@
 """Form pieces shared across areas."""
 
 from flask import current_app
-from wtforms import PasswordField
+from wtforms import PasswordField, SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 
@@ -44,3 +44,8 @@ def required_text(message: str, max_length: int):
         DataRequired(message=message),
         Length(max=max_length, message=f"Use at most {max_length} characters."),
     ]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select options."""
+    return [SelectChoice(value, label) for value, label in pairs]

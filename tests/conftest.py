@@ -4,6 +4,7 @@ SMTP server on loopback, and headless Chromium with axe-core for browser journey
 Under CI=true a missing PostgreSQL or Chromium fails the test; locally it skips.
 """
 
+import contextvars
 import email
 import email.policy
 import os
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from crp_portal import create_app
@@ -57,6 +59,17 @@ def postgres_url():
     server.stop()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in a real server.
+
+    Flask reuses an app context a test has pushed, which would share `g` (and so
+    Flask-Login's cached user) and the database session between requests.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
@@ -77,6 +90,7 @@ def app(request, database_url, app_config):
         inbox = request.getfixturevalue("smtp")
         settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
     application = create_app("testing", settings)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         db.create_all()
     yield application

@@ -60,7 +60,14 @@ class ThrowawayPostgres:
             "start",
         )  # fmt: skip
         server._run(
-            f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(server.port), "-U", "crp", "crp_test"
+            f"{bin_dir}/createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+            "-U",
+            "crp",
+            "crp_test",
         )
         return server
 

@@ -6,7 +6,13 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from crp_portal.access import ROLE_LABELS
-from crp_portal.forms import confirm_password_field, new_password_field, required_text, strip_filter
+from crp_portal.forms import (
+    choices,
+    confirm_password_field,
+    new_password_field,
+    required_text,
+    strip_filter,
+)
 
 ROLE_CHOICES = list(ROLE_LABELS.items())
 
@@ -65,7 +71,7 @@ class AcceptInvitationForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = email_field(check_format=True)
-    role = SelectField("Role", choices=ROLE_CHOICES, default="student")
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), default="student")
     is_admin = BooleanField("Admin (staff only): may manage accounts")
 
 
@@ -73,7 +79,7 @@ class AccountForm(FlaskForm):
     name = StringField(
         "Full name", validators=required_text("Enter a name.", 120), filters=[strip_filter]
     )
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField("Role", choices=choices(ROLE_CHOICES))
     is_admin = BooleanField("Admin (staff only): may manage accounts")
 
 
@@ -95,13 +101,13 @@ class AccountSearchForm(FlaskForm):
     q = StringField("Name or email", validators=[Optional(), Length(max=100)])
     role = SelectField(
         "Role",
-        choices=[("", "Any role"), *ROLE_CHOICES, ("admin", "Admins")],
+        choices=choices([("", "Any role"), *ROLE_CHOICES, ("admin", "Admins")]),
         validators=[Optional()],
         validate_choice=False,
     )
     status = SelectField(
         "Status",
-        choices=[("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")],
+        choices=choices([("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")]),
         validators=[Optional()],
         validate_choice=False,
     )

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from crp_portal.forms import strip_filter
+from crp_portal.forms import choices, strip_filter
 from crp_portal.members.models import STATUS_LABELS
 
 STATUS_CHOICES = list(STATUS_LABELS.items())
@@ -26,7 +26,7 @@ class OwnProfileForm(FlaskForm):
 
 
 class MembershipForm(FlaskForm):
-    status = SelectField("Membership status", choices=STATUS_CHOICES)
+    status = SelectField("Membership status", choices=choices(STATUS_CHOICES))
     student_id = StringField(
         "Student id",
         validators=[Optional(), Length(max=32, message="Use at most 32 characters.")],
@@ -41,7 +41,7 @@ class MemberSearchForm(FlaskForm):
     q = StringField("Name, email or student id", validators=[Optional(), Length(max=100)])
     status = SelectField(
         "Status",
-        choices=[("", "Any status"), *STATUS_CHOICES],
+        choices=choices([("", "Any status"), *STATUS_CHOICES]),
         validators=[Optional()],
         validate_choice=False,
     )

@@ -122,5 +122,5 @@ def status_counts() -> dict[str, int]:
         select(MemberProfile.status, func.count()).group_by(MemberProfile.status)
     )
     counts = dict.fromkeys(STATUSES, 0)
-    counts.update(dict(rows))
+    counts.update(dict(rows.all()))
     return counts

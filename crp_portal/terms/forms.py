@@ -2,9 +2,9 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
-from crp_portal.forms import required_text, strip_filter
+from crp_portal.forms import choices, required_text, strip_filter
 from crp_portal.terms.models import PERIOD_KINDS
 
 
@@ -14,17 +14,17 @@ class TermForm(FlaskForm):
         validators=required_text("Name the term, e.g. Fall 2026.", 80),
         filters=[strip_filter],
     )
-    starts_on = DateField("First day", validators=[DataRequired(message="Enter the first day.")])
-    ends_on = DateField("Last day", validators=[DataRequired(message="Enter the last day.")])
+    starts_on = DateField("First day", validators=[InputRequired(message="Enter the first day.")])
+    ends_on = DateField("Last day", validators=[InputRequired(message="Enter the last day.")])
 
 
 class PeriodForm(FlaskForm):
-    kind = SelectField("Kind", choices=list(PERIOD_KINDS.items()))
+    kind = SelectField("Kind", choices=choices(PERIOD_KINDS.items()))
     name = StringField(
         "Name (optional)",
         validators=[Optional(), Length(max=120, message="Use at most 120 characters.")],
         filters=[strip_filter],
         description="Left empty, the kind is used, e.g. “Finals”.",
     )
-    starts_on = DateField("Starts", validators=[DataRequired(message="Enter the start date.")])
-    ends_on = DateField("Ends", validators=[DataRequired(message="Enter the end date.")])
+    starts_on = DateField("Starts", validators=[InputRequired(message="Enter the start date.")])
+    ends_on = DateField("Ends", validators=[InputRequired(message="Enter the end date.")])

@@ -1,0 +1,28 @@
+"""Run axe-core in a Playwright page and fail on serious or critical violations."""
+
+from importlib.util import find_spec
+from pathlib import Path
+
+AXE_JS = Path(find_spec("axe_playwright_python").origin).parent / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"- [{violation['impact']}] {violation['id']}: {violation['help']} ({violation['helpUrl']})"
+        )
+        for node in violation["nodes"]:
+            target = " ".join(str(part) for part in node["target"])
+            lines.append(f"    at {target}: {node.get('failureSummary', '').strip()}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page) -> None:
+    """Inject axe.min.js (once per document), scan the page and fail on blocking violations."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
+    results = page.evaluate("async () => await axe.run()")
+    blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe found accessibility violations on {page.url}:\n" + describe(blocking)
