@@ -78,6 +78,12 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    """Views are imported here, not by each package, so models and services import cleanly."""
+    import crp_portal.auth.admin_routes
+    import crp_portal.auth.routes
+    import crp_portal.home.routes
+    import crp_portal.members.routes
+    import crp_portal.terms.routes  # noqa: F401
     from crp_portal import auth, home, members, terms
 
     for area in (home, auth, members, terms):

@@ -33,7 +33,8 @@ def test_over_long_profile_fields_are_refused_in_place(ctx, login):
 def test_student_cannot_change_their_own_status_or_student_id(ctx, login):
     student = make_user("student", student_id="S1", status="applicant")
     login(student).post(
-        "/me/profile", data={"preferred_name": "", "pronouns": "", "status": "active", "student_id": "S2"}
+        "/me/profile",
+        data={"preferred_name": "", "pronouns": "", "status": "active", "student_id": "S2"},
     )
     db.session.refresh(student.profile)
     assert (student.profile.status, student.profile.student_id) == ("applicant", "S1")
@@ -54,13 +55,19 @@ def test_opening_a_member_record_is_audited(ctx, login):
     response = login(staff).get(f"/members/{student.id}")
     assert b"Kai Nguyen" in response.data
     entry = db.session.scalar(select(AuditEntry))
-    assert (entry.actor_id, entry.subject_id, entry.action) == (staff.id, student.id, "member record")
+    assert (entry.actor_id, entry.subject_id, entry.action) == (
+        staff.id,
+        student.id,
+        "member record",
+    )
 
 
 def test_staff_change_status_and_student_id(ctx, login):
     student = make_user("student", status="applicant")
     response = login(make_user("staff")).post(
-        f"/members/{student.id}", data={"status": "active", "student_id": "S42"}, follow_redirects=True
+        f"/members/{student.id}",
+        data={"status": "active", "student_id": "S42"},
+        follow_redirects=True,
     )
     assert b"membership" in response.data
     profile = db.session.get(MemberProfile, student.id)

@@ -98,7 +98,10 @@ def test_missing_columns_are_named(ctx, login):
 
 def test_not_utf8_empty_and_header_only_files_are_explained(ctx, login):
     client = login(make_user("staff", is_admin=True))
-    assert b"not UTF-8 text" in upload(client, "email,name,role,student_id\n".encode() + b"\xff\xfe\x00bad").data
+    assert (
+        b"not UTF-8 text"
+        in upload(client, b"email,name,role,student_id\n" + b"\xff\xfe\x00bad").data
+    )
     assert b"The file is empty." in upload(client, b"").data
     assert b"header but no people" in upload(client, "email,name,role,student_id\n").data
 

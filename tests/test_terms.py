@@ -85,7 +85,12 @@ def test_edit_and_delete_a_period(ctx, login):
     client = staff_client(login)
     edited = client.post(
         f"/terms/periods/{period.id}/edit",
-        data={"kind": "break", "name": "Winter break", "starts_on": "2026-12-18", "ends_on": "2027-01-10"},
+        data={
+            "kind": "break",
+            "name": "Winter break",
+            "starts_on": "2026-12-18",
+            "ends_on": "2027-01-10",
+        },
         follow_redirects=True,
     )
     assert b"Winter break is saved." in edited.data

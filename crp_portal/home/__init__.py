@@ -1,5 +1,5 @@
+"""The blueprint; its views are imported by create_app (see _register_blueprints)."""
+
 from flask import Blueprint
 
 bp = Blueprint("home", __name__)
-
-from crp_portal.home import routes  # noqa: E402, F401

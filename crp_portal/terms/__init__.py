@@ -1,5 +1,5 @@
+"""The blueprint; its views are imported by create_app (see _register_blueprints)."""
+
 from flask import Blueprint
 
 bp = Blueprint("terms", __name__, url_prefix="/terms")
-
-from crp_portal.terms import routes  # noqa: E402, F401
