@@ -1,8 +1,8 @@
 """Form pieces shared across areas."""
 
 from flask import current_app
-from wtforms import PasswordField, SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms import IntegerField, PasswordField, SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
 
 
 class PasswordLength:
@@ -49,3 +49,34 @@ def required_text(message: str, max_length: int):
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select options."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class BoundedIntegerField(IntegerField):
+    """A whole number that always has both bounds, so no input can overflow a column.
+
+    Junk, floats and numbers of hundreds of digits become a form error, never a 500.
+    """
+
+    def __init__(self, label=None, *, minimum: int, maximum: int, validators=(), **kwargs):
+        message = f"Enter a whole number from {minimum} to {maximum}."
+        self.bounds_message = message
+        super().__init__(
+            label, validators=[*validators, NumberRange(minimum, maximum, message)], **kwargs
+        )
+        self.minimum, self.maximum = minimum, maximum
+
+    def process_formdata(self, valuelist):
+        if not valuelist or valuelist[0] in ("", None):
+            self.data = None
+            return
+        raw = str(valuelist[0]).strip()
+        digits = raw.lstrip("+-")
+        if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+            self.data = None
+            raise ValueError(self.bounds_message)
+        self.data = int(raw)
+
+    def validate(self, form, extra_validators=()):
+        valid = super().validate(form, extra_validators)
+        self.errors = list(dict.fromkeys(self.errors))
+        return valid

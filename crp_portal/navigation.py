@@ -41,7 +41,7 @@ ACCOUNT_ITEMS = [NavItem("auth.change_password", "Password")]
 
 
 def navigation_for(user) -> list[NavItem]:
-    if not user.is_authenticated:
+    if not getattr(user, "is_authenticated", False):
         return [NavItem("home.index", "Home"), NavItem("auth.sign_in", "Sign in")]
     items = {STUDENT: STUDENT_ITEMS, ADVISOR: ADVISOR_ITEMS, STAFF: STAFF_ITEMS}[user.role]
     if user.is_admin_staff:

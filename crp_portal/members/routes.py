@@ -18,7 +18,9 @@ def own_profile():
     profile = services.own_profile(current_user)
     form = OwnProfileForm(obj=profile)
     if form.validate_on_submit():
-        services.update_own_profile(current_user, form.preferred_name.data, form.pronouns.data)
+        services.update_own_profile(
+            current_user, form.preferred_name.data or "", form.pronouns.data or ""
+        )
         db.session.commit()
         flash("Your profile is saved.", "success")
         return redirect(url_for("members.own_profile"))

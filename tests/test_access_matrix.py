@@ -1,0 +1,134 @@
+"""Every route, requested as every kind of visitor, against a table of who may use it.
+
+A new route without a row here fails `test_every_route_has_a_row`.
+"""
+
+import pytest
+from flask import url_for
+
+from crp_portal import create_app
+from crp_portal.auth.services import invite
+from crp_portal.extensions import db
+from tests.conftest import sign_in_as
+from tests.factories import make_period, make_term, make_user
+
+ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN = (
+    "anonymous",
+    "student",
+    "other student",
+    "advisor",
+    "staff",
+    "admin",
+)
+VISITORS = (ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN)
+EVERYONE = frozenset(VISITORS)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+STUDENTS = frozenset({STUDENT, OTHER_STUDENT})
+STAFF_ONLY = frozenset({STAFF, ADMIN})
+ADMIN_ONLY = frozenset({ADMIN})
+
+ACCESS = {
+    "static": EVERYONE,
+    "home.index": EVERYONE,
+    "home.healthz": EVERYONE,
+    "auth.sign_in": EVERYONE,
+    "auth.request_reset": EVERYONE,
+    "auth.reset_password": EVERYONE,
+    "auth.accept_invitation": EVERYONE,
+    "auth.sign_out": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,
+    "auth.accounts": ADMIN_ONLY,
+    "auth.account": ADMIN_ONLY,
+    "auth.deactivate": ADMIN_ONLY,
+    "auth.reactivate": ADMIN_ONLY,
+    "auth.invitations": ADMIN_ONLY,
+    "auth.resend_invitation": ADMIN_ONLY,
+    "auth.revoke_invitation": ADMIN_ONLY,
+    "auth.import_roster": ADMIN_ONLY,
+    "members.own_profile": STUDENTS,
+    "members.member_list": STAFF_ONLY,
+    "members.member_record": STAFF_ONLY,
+    "terms.term_list": STAFF_ONLY,
+    "terms.new_term": STAFF_ONLY,
+    "terms.term_detail": STAFF_ONLY,
+    "terms.edit_term": STAFF_ONLY,
+    "terms.delete_term": STAFF_ONLY,
+    "terms.add_period": STAFF_ONLY,
+    "terms.edit_period": STAFF_ONLY,
+    "terms.delete_period": STAFF_ONLY,
+}
+
+
+def _routes():
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method
+
+
+ROUTES = list(_routes())
+
+
+def test_every_route_has_a_row():
+    endpoints = {endpoint for endpoint, _ in ROUTES}
+    assert endpoints - ACCESS.keys() == set(), "add these endpoints to ACCESS"
+    assert ACCESS.keys() - endpoints == set(), "these rows name no route"
+
+
+def _actors():
+    student = make_user("student")
+    return {
+        ANONYMOUS: None,
+        STUDENT: student,
+        OTHER_STUDENT: make_user("student"),
+        ADVISOR: make_user("advisor"),
+        STAFF: make_user("staff"),
+        ADMIN: make_user("staff", is_admin=True),
+    }
+
+
+def _fresh_world(admin) -> dict:
+    """New objects for each visitor, so one visitor's allowed POST cannot hide the next."""
+    term = make_term()
+    period = make_period(term)
+    subject = make_user("student")
+    invitation = invite(f"invitee{subject.id}@example.edu", "advisor", False, admin)
+    db.session.commit()
+    return {
+        "user_id": subject.id,
+        "term_id": term.id,
+        "period_id": period.id,
+        "invitation_id": invitation.id,
+        "token": "not-a-real-token",
+        "filename": "css/portal.css",
+    }
+
+
+def _url(app, endpoint, world) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        return url_for(endpoint, **{name: world[name] for name in rule.arguments})
+
+
+@pytest.mark.parametrize(("endpoint", "method"), ROUTES, ids=[f"{m} {e}" for e, m in ROUTES])
+def test_route_answers_each_visitor_as_the_table_says(app, ctx, endpoint, method):
+    actors = _actors()
+    for visitor in VISITORS:
+        world = _fresh_world(actors[ADMIN])
+        client = app.test_client()
+        user = actors[visitor]
+        if user is not None:
+            db.session.refresh(user)
+            sign_in_as(client, user)
+        response = client.open(_url(app, endpoint, world), method=method, data={})
+        where = f"{method} {endpoint} as {visitor}"
+        assert response.status_code < 500, where
+        location = response.headers.get("Location", "")
+        if visitor in ACCESS[endpoint]:
+            assert response.status_code != 403, where
+            assert not location.startswith("/sign-in?next="), where
+        elif visitor == ANONYMOUS:
+            assert response.status_code == 302 and location.startswith("/sign-in?next="), where
+        else:
+            assert response.status_code == 403, where
+            assert b"does not have access" in response.data, where
