@@ -213,3 +213,27 @@ def page(browser, live_server):
     browser_page = context.new_page()
     yield browser_page
     context.close()
+
+
+@pytest.fixture
+def count_queries(app):
+    """`count_queries(client, path)`: how many SQL statements one GET of `path` issues."""
+    from sqlalchemy import event
+
+    def count(client, path: str) -> int:
+        statements = []
+
+        def record(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = client.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert response.status_code == 200, path
+        return len(statements)
+
+    return count

@@ -6,10 +6,10 @@ from flask_login import current_user
 from crp_portal.access import admin_required
 from crp_portal.auth import bp, roster, services
 from crp_portal.auth.forms import AccountForm, AccountSearchForm, InviteForm, RosterImportForm
-from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.members.services import record_view
 from crp_portal.search import page_number
+from crp_portal.views import commit_or_form_error
 
 
 @bp.get("/admin/accounts")
@@ -29,15 +29,14 @@ def account(user_id: int):
     user = services.get_user(user_id)
     form = AccountForm(obj=user)
     if form.validate_on_submit():
-        try:
-            services.update_account(
+        saved = commit_or_form_error(
+            form,
+            "role",
+            lambda: services.update_account(
                 user, form.name.data, form.role.data, form.is_admin.data, current_user
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.role.errors.append(error.message)
-        else:
-            db.session.commit()
+            ),
+        )
+        if saved is not None:
             flash(f"Saved {user.name}'s account.", "success")
             return redirect(url_for("auth.account", user_id=user.id))
     elif request.method == "GET":
@@ -71,15 +70,14 @@ def reactivate(user_id: int):
 def invitations():
     form = InviteForm()
     if form.validate_on_submit():
-        try:
-            invitation = services.invite(
+        invitation = commit_or_form_error(
+            form,
+            "email",
+            lambda: services.invite(
                 form.email.data, form.role.data, form.is_admin.data, current_user
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.email.errors.append(error.message)
-        else:
-            db.session.commit()
+            ),
+        )
+        if invitation is not None:
             flash(f"Invitation sent to {invitation.email}.", "success")
             return redirect(url_for("auth.invitations"))
     pending = services.list_pending_invitations()

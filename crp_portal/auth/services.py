@@ -295,7 +295,7 @@ def reactivate(user: User) -> None:
     db.session.flush()
 
 
-def update_account(user: User, name: str, role: str, is_admin: bool, acting: User) -> None:
+def update_account(user: User, name: str, role: str, is_admin: bool, acting: User) -> User:
     if role not in ROLES:
         raise DomainError("Choose a role: student, advisor or staff.")
     is_admin = is_admin and role == STAFF
@@ -312,6 +312,7 @@ def update_account(user: User, name: str, role: str, is_admin: bool, acting: Use
     if role_changed:
         end_all_sessions(user)
     db.session.flush()
+    return user
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STAFF, STUDENT, role_required
-from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.members import bp, services
 from crp_portal.members.forms import MemberSearchForm, MembershipForm, OwnProfileForm
 from crp_portal.search import page_number
 from crp_portal.timeutil import local_today
+from crp_portal.views import commit_or_form_error
 
 
 @bp.route("/me/profile", methods=["GET", "POST"])
@@ -44,16 +44,16 @@ def member_record(user_id: int):
     profile = services.member_for_staff(user_id, current_user)
     form = MembershipForm(obj=profile)
     if form.validate_on_submit():
-        try:
-            services.set_status(
+        saved = commit_or_form_error(
+            form,
+            "student_id",
+            lambda: services.set_status(
                 profile, form.status.data, form.student_id.data or "", local_today()
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form.student_id.errors.append(error.message)
-            return render_template("members/record.html", profile=profile, form=form)
-        db.session.commit()
-        flash(f"Saved {profile.user.name}'s membership.", "success")
-        return redirect(url_for("members.member_record", user_id=user_id))
+            ),
+        )
+        if saved is not None:
+            flash(f"Saved {profile.user.name}'s membership.", "success")
+            return redirect(url_for("members.member_record", user_id=user_id))
+        return render_template("members/record.html", profile=profile, form=form)
     db.session.commit()
     return render_template("members/record.html", profile=profile, form=form)

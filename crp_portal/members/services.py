@@ -69,7 +69,7 @@ def member_for_staff(user_id: int, viewer) -> MemberProfile:
     return profile
 
 
-def set_status(profile: MemberProfile, status: str, student_id: str, today: date) -> None:
+def set_status(profile: MemberProfile, status: str, student_id: str, today: date) -> MemberProfile:
     if status not in STATUSES:
         raise DomainError("Choose one of the listed statuses.")
     if status != profile.status:
@@ -79,6 +79,7 @@ def set_status(profile: MemberProfile, status: str, student_id: str, today: date
             profile.joined_on = today
     profile.student_id = student_id.strip() or None
     _flush_or_conflict("That student id already belongs to another member.")
+    return profile
 
 
 def record_view(viewer, subject_id: int, what: str) -> None:

@@ -3,23 +3,11 @@
 from flask import flash, redirect, render_template, url_for
 
 from crp_portal.access import STAFF, role_required
-from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.terms import bp, services
 from crp_portal.terms.forms import PeriodForm, TermForm
 from crp_portal.timeutil import local_today
-
-
-def _saved_or_error(form, action, field: str):
-    """Run a service action; a rule it breaks becomes an error on `field`."""
-    try:
-        result = action()
-    except DomainError as error:
-        db.session.rollback()
-        getattr(form, field).errors.append(error.message)
-        return None
-    db.session.commit()
-    return result
+from crp_portal.views import commit_or_form_error
 
 
 @bp.get("/")
@@ -35,10 +23,10 @@ def term_list():
 def new_term():
     form = TermForm()
     if form.validate_on_submit():
-        term = _saved_or_error(
+        term = commit_or_form_error(
             form,
-            lambda: services.create_term(form.name.data, form.starts_on.data, form.ends_on.data),
             "ends_on",
+            lambda: services.create_term(form.name.data, form.starts_on.data, form.ends_on.data),
         )
         if term is not None:
             flash(f"{term.name} is added. Now add its calendar periods.", "success")
@@ -59,12 +47,12 @@ def edit_term(term_id: int):
     term = services.get_term(term_id)
     form = TermForm(obj=term)
     if form.validate_on_submit():
-        saved = _saved_or_error(
+        saved = commit_or_form_error(
             form,
+            "ends_on",
             lambda: services.update_term(
                 term, form.name.data, form.starts_on.data, form.ends_on.data
             ),
-            "ends_on",
         )
         if saved is not None:
             flash(f"{saved.name} is saved.", "success")
@@ -89,12 +77,12 @@ def add_period(term_id: int):
     term = services.get_term(term_id)
     form = PeriodForm()
     if form.validate_on_submit():
-        period = _saved_or_error(
+        period = commit_or_form_error(
             form,
+            "ends_on",
             lambda: services.add_period(
                 term, form.kind.data, form.name.data or "", form.starts_on.data, form.ends_on.data
             ),
-            "ends_on",
         )
         if period is not None:
             flash(f"{period.name} is added to {term.name}.", "success")
@@ -109,12 +97,12 @@ def edit_period(period_id: int):
     period = services.get_period(period_id)
     form = PeriodForm(obj=period)
     if form.validate_on_submit():
-        saved = _saved_or_error(
+        saved = commit_or_form_error(
             form,
+            "ends_on",
             lambda: services.update_period(
                 period, form.kind.data, form.name.data or "", form.starts_on.data, form.ends_on.data
             ),
-            "ends_on",
         )
         if saved is not None:
             flash(f"{saved.name} is saved.", "success")

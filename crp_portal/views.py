@@ -1,0 +1,20 @@
+"""Small helpers shared by the thin views."""
+
+from crp_portal.errors import DomainError
+from crp_portal.extensions import db
+
+
+def commit_or_form_error(form, field_name: str, action):
+    """Run a service action and commit; a rule it breaks becomes an error on that field.
+
+    Returns the action's result, or None after rolling back, so the view re-renders
+    the form with the person's input and the reason beside the field.
+    """
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        getattr(form, field_name).errors.append(error.message)
+        return None
+    db.session.commit()
+    return result
