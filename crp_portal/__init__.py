@@ -69,12 +69,25 @@ def _init_extensions(app: Flask) -> None:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    """SQLite ignores foreign keys unless asked on every connection."""
+def _sqlite_connection_setup(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys, and let SQLAlchemy (not pysqlite) begin transactions."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(connection) -> None:
+    """Take SQLite's write lock up front, so concurrent writers queue instead of failing.
+
+    With pysqlite's deferred transactions two requests that read and then write can
+    deadlock ("database is locked"); savepoints also misbehave. PostgreSQL is untouched.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_blueprints(app: Flask) -> None:

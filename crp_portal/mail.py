@@ -49,6 +49,9 @@ def _deliver(messages: list[Message]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _send_after_commit(session: Session) -> None:
+    """Releasing a savepoint also fires after_commit; only the outer commit sends."""
+    if session.in_nested_transaction():
+        return
     messages = session.info.pop(PENDING_KEY, None)
     if messages:
         _deliver(messages)

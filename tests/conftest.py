@@ -11,6 +11,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+import flask
 import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
@@ -67,6 +68,10 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        if flask.has_app_context():
+            # End the test's own transaction first, as a separate process's would be:
+            # its locks are released and what it reads next is fresh.
+            db.session.commit()
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

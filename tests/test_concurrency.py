@@ -11,6 +11,7 @@ from tests.factories import make_user
 
 def run_together(*calls):
     """Start the calls at the same moment on their own threads; return their results."""
+    db.session.commit()
     barrier = threading.Barrier(len(calls))
     results = [None] * len(calls)
 

@@ -117,3 +117,25 @@ def test_spreadsheet_exports_with_bom_and_blank_lines_import(ctx, login):
 def test_non_csv_file_is_refused(ctx, login):
     response = upload(login(make_user("staff", is_admin=True)), GOOD, filename="roster.xlsx")
     assert b"The roster must be a .csv file." in response.data
+
+
+def test_a_failure_midway_leaves_no_accounts_and_sends_no_mail(app, ctx, login, smtp, monkeypatch):
+    from crp_portal.auth import roster
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    sent = []
+
+    def fail_on_second(user, **kwargs):
+        sent.append(user.email)
+        if len(sent) == 2:
+            raise RuntimeError("mail template broke")
+        return original(user, **kwargs)
+
+    original = roster.send_password_link
+    monkeypatch.setattr(roster, "send_password_link", fail_on_second)
+    client = login(make_user("staff", is_admin=True))
+    before = account_count()
+    response = upload(client, GOOD)
+    assert response.status_code == 500
+    assert account_count() == before
+    assert smtp.messages == []
