@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from config import CONFIGS
 from crp_portal import extensions
 from crp_portal.errors import register_error_pages
+from crp_portal.markup import render_markdown
 from crp_portal.navigation import navigation_for
 from crp_portal.timeutil import register_filters
 
@@ -94,16 +95,20 @@ def _register_blueprints(app: Flask) -> None:
     """Views are imported here, not by each package, so models and services import cleanly."""
     import crp_portal.auth.admin_routes
     import crp_portal.auth.routes
+    import crp_portal.events.routes
+    import crp_portal.events.staff_routes
     import crp_portal.home.routes
     import crp_portal.members.routes
+    import crp_portal.support_meetings.routes
     import crp_portal.terms.routes  # noqa: F401
-    from crp_portal import auth, home, members, terms
+    from crp_portal import auth, events, home, members, support_meetings, terms
 
-    for area in (home, auth, members, terms):
+    for area in (home, auth, members, terms, events, support_meetings):
         app.register_blueprint(area.bp)
 
 
 def _register_template_context(app: Flask) -> None:
+    app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["reject_page"] = lambda args: {
         key: value for key, value in args.items() if key != "page"
     }

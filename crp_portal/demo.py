@@ -7,8 +7,10 @@ from sqlalchemy import func, select
 from crp_portal.access import ADVISOR, STAFF, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.auth.services import create_user
+from crp_portal.events.demo import seed_events
 from crp_portal.extensions import db
 from crp_portal.members.models import ACTIVE, ALUMNI, APPLICANT, INACTIVE, ON_LEAVE
+from crp_portal.support_meetings.demo import seed_support_meetings
 from crp_portal.terms.models import CalendarPeriod, Term
 
 DEMO_PASSWORD = "recovery-demo"  # noqa: S105 - published in the README on purpose
@@ -180,6 +182,7 @@ def seed(today: date) -> dict[str, int]:
                 preferred,
             )
         )
+    student_users = []
     for number, (email, name, status, pronouns, preferred) in enumerate(students):
         user = create_user(
             email,
@@ -189,12 +192,19 @@ def seed(today: date) -> dict[str, int]:
             student_id=f"S{2026000 + number:07d}",
             member_status=status,
         )
+        student_users.append(user)
         user.profile.pronouns = pronouns
         user.profile.preferred_name = preferred
         if status == ACTIVE:
             user.profile.joined_on = today - timedelta(days=20 * (number % 30) + 7)
     db.session.flush()
+    active = [user for user in student_users if user.profile.status == ACTIVE]
+    staff_user = db.session.scalar(select(User).where(User.email == STAFF_PEOPLE[0][0]))
+    event_count = seed_events(today, staff_user, active)
+    meeting_count = seed_support_meetings()
     return {
+        "events": event_count,
+        "support meetings": meeting_count,
         "terms": 3,
         "staff": len(STAFF_PEOPLE),
         "advisors": len(ADVISOR_PEOPLE),

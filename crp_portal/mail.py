@@ -15,14 +15,25 @@ from crp_portal.extensions import db, mail
 PENDING_KEY = "crp_pending_mail"
 
 
-def queue_mail(recipient: str, subject: str, template: str, **context) -> None:
-    """Render `mail/<template>.txt` and `.html` and send them after the next commit."""
+def queue_mail(
+    recipient: str,
+    subject: str,
+    template: str,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+    **context,
+) -> None:
+    """Render `mail/<template>.txt` and `.html` and send them after the next commit.
+
+    `attachments` are (filename, content type, bytes), e.g. an .ics invitation.
+    """
     message = Message(
         subject=subject,
         recipients=[recipient],
         body=render_template(f"mail/{template}.txt", **context),
         html=render_template(f"mail/{template}.html", **context),
     )
+    for filename, content_type, data in attachments or []:
+        message.attach(filename, content_type, data)
     db.session.info.setdefault(PENDING_KEY, []).append(message)
 
 

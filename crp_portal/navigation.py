@@ -25,11 +25,20 @@ class NavItem:
         )
 
 
-STUDENT_ITEMS = [NavItem("home.index", "Home"), NavItem("members.own_profile", "My profile")]
+STUDENT_ITEMS = [
+    NavItem("home.index", "Home"),
+    NavItem("events.upcoming", "Events"),
+    NavItem("events.mine", "My events"),
+    NavItem("support_meetings.directory", "Support meetings"),
+    NavItem("events.calendar_settings", "Calendar"),
+    NavItem("members.own_profile", "My profile"),
+]
 ADVISOR_ITEMS = [NavItem("home.index", "Home")]
 STAFF_ITEMS = [
     NavItem("home.index", "Home"),
+    NavItem("events.upcoming", "Events"),
     NavItem("members.member_list", "Members"),
+    NavItem("support_meetings.directory", "Support meetings"),
     NavItem("terms.term_list", "Terms"),
 ]
 ADMIN_ITEMS = [

@@ -67,6 +67,15 @@ def format_date(value: date | datetime | None) -> str:
     return f"{value:%a} {value.day} {value:%b %Y}"
 
 
+def format_time(value: datetime | None) -> str:
+    """`7:00 PM` in the program's zone."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    return f"{local.strftime('%I').lstrip('0')}:{local:%M %p}"
+
+
 def register_filters(app) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["date"] = format_date

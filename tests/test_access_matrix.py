@@ -10,7 +10,7 @@ from crp_portal import create_app
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
 from tests.conftest import sign_in_as
-from tests.factories import make_period, make_term, make_user
+from tests.factories import make_event, make_meeting, make_period, make_term, make_user
 
 ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN = (
     "anonymous",
@@ -48,6 +48,24 @@ ACCESS = {
     "members.own_profile": STUDENTS,
     "members.member_list": STAFF_ONLY,
     "members.member_record": STAFF_ONLY,
+    "events.upcoming": STUDENTS | STAFF_ONLY,
+    "events.month": STUDENTS | STAFF_ONLY,
+    "events.detail": STUDENTS | STAFF_ONLY,
+    "events.ics": STUDENTS | STAFF_ONLY,
+    "events.mine": STUDENTS,
+    "events.rsvp_going": STUDENTS,
+    "events.cancel_rsvp": STUDENTS,
+    "events.check_in": STUDENTS,
+    "events.calendar_settings": STUDENTS,
+    "events.regenerate_feed": STUDENTS,
+    "events.calendar_feed": EVERYONE,
+    "events.new_event": STAFF_ONLY,
+    "events.duplicate": STAFF_ONLY,
+    "events.edit_event": STAFF_ONLY,
+    "events.cancel_event": STAFF_ONLY,
+    "events.take_attendance": STAFF_ONLY,
+    "events.add_walk_in": STAFF_ONLY,
+    "events.headcount": STAFF_ONLY,
     "terms.term_list": STAFF_ONLY,
     "terms.new_term": STAFF_ONLY,
     "terms.term_detail": STAFF_ONLY,
@@ -56,6 +74,10 @@ ACCESS = {
     "terms.add_period": STAFF_ONLY,
     "terms.edit_period": STAFF_ONLY,
     "terms.delete_period": STAFF_ONLY,
+    "support_meetings.directory": STUDENTS | STAFF_ONLY,
+    "support_meetings.new_meeting": STAFF_ONLY,
+    "support_meetings.edit_meeting": STAFF_ONLY,
+    "support_meetings.delete_meeting": STAFF_ONLY,
 }
 
 
@@ -92,13 +114,17 @@ def _fresh_world(admin) -> dict:
     term = make_term()
     period = make_period(term)
     subject = make_user("student")
+    meeting = make_meeting()
     invitation = invite(f"invitee{subject.id}@example.edu", "advisor", False, admin)
+    event = make_event(admin)
     db.session.commit()
     return {
         "user_id": subject.id,
         "term_id": term.id,
         "period_id": period.id,
         "invitation_id": invitation.id,
+        "event_id": event.id,
+        "meeting_id": meeting.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",
     }

@@ -29,3 +29,46 @@ def test_student_home_costs_the_same_with_more_data(ctx, login, count_queries):
     few = count_queries(client, "/")
     add_people_and_terms(15)
     assert count_queries(client, "/") == few
+
+
+def add_events_with_rsvps(count: int, students) -> list:
+    from tests.factories import make_event
+
+    events = []
+    for number in range(count):
+        event = make_event(title=f"Event {number}", capacity=3, show_attendee_names=True)
+        for student in students:
+            events.append(event)
+            from crp_portal.events.rsvp import rsvp
+            from crp_portal.timeutil import utcnow
+
+            rsvp(event.id, student, utcnow())
+    from crp_portal.extensions import db
+
+    db.session.commit()
+    return events
+
+
+EVENT_PAGES = {
+    "student": ["/events/", "/events/month", "/events/mine", "/events/{event}", "/calendar/"],
+    "staff": ["/events/", "/events/month", "/events/{event}", "/events/{event}/attendance"],
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "path"), [(role, path) for role, paths in EVENT_PAGES.items() for path in paths]
+)
+def test_event_pages_cost_the_same_with_more_events_and_rsvps(
+    app, ctx, login, count_queries, role, path
+):
+    viewer = make_user(role)
+    client = login(viewer)
+    students = [make_user("student") for _ in range(4)] + ([viewer] if role == "student" else [])
+    with app.test_request_context():
+        [first, *_] = add_events_with_rsvps(2, students)
+    target = path.format(event=first.id)
+    client.get(target)  # a first visit may create the person's calendar address
+    few = count_queries(client, target)
+    with app.test_request_context():
+        add_events_with_rsvps(8, students + [make_user("student") for _ in range(4)])
+    assert count_queries(client, target) == few, target

@@ -1,7 +1,7 @@
 """Member profile forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from crp_portal.forms import choices, strip_filter
@@ -22,6 +22,14 @@ class OwnProfileForm(FlaskForm):
         validators=[Optional(), Length(max=40, message="Use at most 40 characters.")],
         filters=[strip_filter],
         description="For example she/her, he/him, they/them.",
+    )
+    show_first_name_to_peers = BooleanField(
+        "Show my first name to other students on attendee lists of events that allow it"
+    )
+    show_real_titles = BooleanField(
+        "Use events' real titles in my calendar and email subjects",
+        description="Off by default: entries then read like “Tuesday group”, safe on a shared "
+        "phone or family calendar.",
     )
 
 

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crp_portal.extensions import db
@@ -43,6 +43,12 @@ class MemberProfile(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=APPLICANT, index=True)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     joined_on: Mapped[date | None] = mapped_column(Date)
+    show_first_name_to_peers: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    show_real_titles: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -19,7 +19,11 @@ def own_profile():
     form = OwnProfileForm(obj=profile)
     if form.validate_on_submit():
         services.update_own_profile(
-            current_user, form.preferred_name.data or "", form.pronouns.data or ""
+            current_user,
+            form.preferred_name.data or "",
+            form.pronouns.data or "",
+            show_first_name_to_peers=form.show_first_name_to_peers.data,
+            show_real_titles=form.show_real_titles.data,
         )
         db.session.commit()
         flash("Your profile is saved.", "success")

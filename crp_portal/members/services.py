@@ -47,11 +47,19 @@ def own_profile(user) -> MemberProfile:
     return ensure_profile(user)
 
 
-def update_own_profile(user, preferred_name: str, pronouns: str) -> MemberProfile:
-    """A student edits how they are addressed; status and student id are staff's."""
+def update_own_profile(
+    user,
+    preferred_name: str,
+    pronouns: str,
+    show_first_name_to_peers: bool = False,
+    show_real_titles: bool = False,
+) -> MemberProfile:
+    """A student edits how they are addressed and shown; status and student id are staff's."""
     profile = own_profile(user)
     profile.preferred_name = preferred_name.strip() or None
     profile.pronouns = pronouns.strip() or None
+    profile.show_first_name_to_peers = show_first_name_to_peers
+    profile.show_real_titles = show_real_titles
     db.session.flush()
     return profile
 

@@ -1,0 +1,121 @@
+"""iCalendar files for one event and the private per-person feed.
+
+Discreet by default: entries carry an event's neutral public title unless the
+student chose real titles, since calendars sit on shared phones and family accounts.
+"""
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app, url_for
+from icalendar import Calendar
+from icalendar import Event as ICalEvent
+from sqlalchemy import select
+
+from crp_portal.auth.models import User
+from crp_portal.errors import NotFound
+from crp_portal.events.models import GOING, CalendarFeed, Event, Rsvp
+from crp_portal.extensions import db
+from crp_portal.timeutil import program_zone, utcnow
+
+FEED_PAST_DAYS = 60
+
+
+def title_for(event: Event, user) -> str:
+    """The real title for staff and for students who opted in; else the neutral one."""
+    if user is None or user.role == "staff":
+        return event.title
+    profile = getattr(user, "profile", None)
+    return event.title if profile is not None and profile.show_real_titles else event.public_title
+
+
+def _uid(event: Event) -> str:
+    host = current_app.config.get("SERVER_NAME") or "crp-portal"
+    return f"event-{event.id}@{host}"
+
+
+def _event_component(event: Event, user) -> ICalEvent:
+    zone = program_zone()
+    component = ICalEvent()
+    component.add("uid", _uid(event))
+    component.add("dtstamp", utcnow())
+    component.add("dtstart", event.starts_at.astimezone(zone))
+    component.add("dtend", event.ends_at.astimezone(zone))
+    component.add("summary", title_for(event, user))
+    component.add("sequence", int(event.updated_at.timestamp()) // 60 % 2_000_000_000)
+    link = url_for("events.detail", event_id=event.id, _external=True)
+    component.add("url", link)
+    component.add("description", f"Details: {link}")
+    if event.location:
+        component.add("location", event.location)
+    component.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
+    return component
+
+
+def _calendar(name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", "-//CRP Portal//Events//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _finish(calendar: Calendar) -> bytes:
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def event_ics(event: Event, user) -> bytes:
+    calendar = _calendar("Event")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(_event_component(event, user))
+    return _finish(calendar)
+
+
+def feed_for(user) -> CalendarFeed:
+    """The person's feed record, made on first use."""
+    feed = db.session.get(CalendarFeed, user.id)
+    if feed is None:
+        feed = CalendarFeed(user_id=user.id, token=secrets.token_urlsafe(32))
+        db.session.add(feed)
+        db.session.flush()
+    return feed
+
+
+def regenerate_feed(user) -> CalendarFeed:
+    """A new secret URL; calendars still holding the old one stop updating."""
+    feed = feed_for(user)
+    feed.token = secrets.token_urlsafe(32)
+    feed.created_at = utcnow()
+    db.session.flush()
+    return feed
+
+
+def feed_url(feed: CalendarFeed) -> str:
+    return url_for("events.calendar_feed", token=feed.token, _external=True)
+
+
+def user_for_feed_token(token: str):
+    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token == token[:64]))
+    if feed is None:
+        raise NotFound("This calendar address is not in use. Copy the current one from the portal.")
+    user = db.session.get(User, feed.user_id)
+    if user is None or not user.active:
+        raise NotFound("This calendar address is not in use. Copy the current one from the portal.")
+    return user
+
+
+def personal_feed_ics(user) -> bytes:
+    """Events the person is going to, from two months back onwards."""
+    since = utcnow() - timedelta(days=FEED_PAST_DAYS)
+    events = db.session.scalars(
+        select(Event)
+        .join(Rsvp, Rsvp.event_id == Event.id)
+        .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.starts_at >= since)
+        .order_by(Event.starts_at)
+    )
+    calendar = _calendar("Campus events")
+    for event in events:
+        calendar.add_component(_event_component(event, user))
+    return _finish(calendar)

@@ -1,0 +1,149 @@
+"""Event, RSVP, check-in and attendance forms."""
+
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from crp_portal.events.models import KINDS
+from crp_portal.events.services import THIS_AND_FOLLOWING, THIS_ONE
+from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+
+
+def web_link(form, field):
+    if field.data:
+        parts = urlsplit(field.data)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError("Enter a full web address starting with https://")
+
+
+class EventForm(FlaskForm):
+    kind = SelectField("Kind of event", choices=choices(KINDS.items()))
+    title = StringField(
+        "Title", validators=required_text("Give the event a title.", 120), filters=[strip_filter]
+    )
+    public_title = StringField(
+        "Neutral title for calendars and email subjects",
+        validators=required_text("Give a neutral title, e.g. “Tuesday group”.", 80),
+        filters=[strip_filter],
+        description="Shown on students' calendars and in email subjects unless they choose "
+        "real titles. Avoid words like “recovery” or “AA”.",
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=5000, message="Use at most 5000 characters.")],
+        description="Plain text or Markdown (links, lists, emphasis).",
+    )
+    day = DateField("Date", validators=[InputRequired(message="Enter the date.")])
+    start_time = TimeField("Starts", validators=[InputRequired(message="Enter the start time.")])
+    end_time = TimeField("Ends", validators=[InputRequired(message="Enter the end time.")])
+    location = StringField(
+        "Place",
+        validators=[Optional(), Length(max=200, message="Use at most 200 characters.")],
+        filters=[strip_filter],
+    )
+    online_link = StringField(
+        "Online link",
+        validators=[Optional(), Length(max=500, message="Use at most 500 characters."), web_link],
+        filters=[strip_filter],
+        description="Shown only to people who are going, and to staff.",
+    )
+    capacity = BoundedIntegerField(
+        "Capacity",
+        minimum=1,
+        maximum=10_000,
+        validators=[Optional()],
+        description="Leave empty for no limit. Beyond it, people join a waitlist.",
+    )
+    rsvp_deadline = DateTimeLocalField(
+        "RSVP deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    show_attendee_names = BooleanField(
+        "Show students the first names of attendees who agreed to be shown"
+    )
+    headcount_only = BooleanField("Headcount only: record a number, keep no names")
+
+
+class NewEventForm(EventForm):
+    repeats = SelectField(
+        "Repeats",
+        choices=choices([("", "Does not repeat"), ("1", "Every week"), ("2", "Every other week")]),
+        validators=[Optional()],
+    )
+    repeat_until = DateField("Last date of the series", validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.repeats.data and not self.repeat_until.data and not self.repeat_until.errors:
+            self.repeat_until.errors = ["Choose the last date of the series."]
+            return False
+        return valid
+
+
+class EditEventForm(EventForm):
+    scope = RadioField(
+        "Apply to",
+        choices=choices(
+            [(THIS_ONE, "This event only"), (THIS_AND_FOLLOWING, "This and following events")]
+        ),
+        default=THIS_ONE,
+    )
+
+
+class CancelEventForm(FlaskForm):
+    scope = RadioField(
+        "Cancel",
+        choices=choices(
+            [(THIS_ONE, "This event only"), (THIS_AND_FOLLOWING, "This and following events")]
+        ),
+        default=THIS_ONE,
+    )
+
+
+class CheckInForm(FlaskForm):
+    code = StringField(
+        "Check-in code",
+        validators=[
+            InputRequired(message="Enter the code shown at the event."),
+            Length(max=12, message="The code has 6 characters."),
+        ],
+        filters=[strip_filter],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+    )
+
+
+class HeadcountForm(FlaskForm):
+    headcount = BoundedIntegerField(
+        "How many people came", minimum=0, maximum=10_000, validators=[InputRequired()]
+    )
+
+
+class EventFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    kind = SelectField(
+        "Kind",
+        choices=choices([("", "Any kind"), *KINDS.items()]),
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    mode = SelectField(
+        "Where",
+        choices=choices(
+            [("", "Online or in person"), ("online", "Online"), ("in_person", "In person")]
+        ),
+        validators=[Optional()],
+        validate_choice=False,
+    )
+    week = BooleanField("This week only")

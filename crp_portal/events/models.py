@@ -1,0 +1,175 @@
+"""Events, recurring series, RSVPs, attendance and private calendar feeds."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crp_portal.extensions import db
+from crp_portal.timeutil import UTCDateTime, utcnow
+
+KINDS = {
+    "all_recovery": "All-recovery meeting",
+    "peer_support": "Peer support group",
+    "sober_social": "Sober social",
+    "academic": "Academic workshop",
+    "wellness": "Wellness",
+    "service": "Service outing",
+}
+SCHEDULED, CANCELLED = "scheduled", "cancelled"
+GOING, WAITLISTED, NOT_GOING = "going", "waitlisted", "cancelled"
+FROM_ROSTER, SELF_CHECK_IN, WALK_IN = "roster", "self", "walk_in"
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+class EventSeries(db.Model):
+    """A weekly or fortnightly meeting; its occurrences are rows of `events`.
+
+    The rule is kept in local wall-clock time so 7 pm stays 7 pm across DST.
+    """
+
+    __tablename__ = "event_series"
+    __table_args__ = (CheckConstraint("interval_weeks IN (1, 2)", name="interval_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_weeks: Mapped[int] = mapped_column(Integer)
+    first_start_local: Mapped[datetime] = mapped_column(DateTime)
+    until_local: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    events = relationship("Event", back_populates="series", order_by="Event.starts_at")
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("going_count >= 0", name="going_not_negative"),
+        CheckConstraint("capacity IS NULL OR going_count <= capacity", name="within_capacity"),
+        CheckConstraint("headcount IS NULL OR headcount >= 0", name="headcount_not_negative"),
+        CheckConstraint(_in("status", (SCHEDULED, CANCELLED)), name="status_known"),
+        CheckConstraint(_in("kind", KINDS), name="kind_known"),
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_series.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(120))
+    public_title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(200))
+    online_link: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    rsvp_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default=SCHEDULED)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    show_attendee_names: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    headcount_only: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    headcount: Mapped[int | None] = mapped_column(Integer)
+    checkin_code: Mapped[str] = mapped_column(String(8))
+    going_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    series = relationship("EventSeries", back_populates="events")
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == CANCELLED
+
+    @property
+    def is_online(self) -> bool:
+        return bool(self.online_link)
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.going_count, 0)
+
+
+class Rsvp(db.Model):
+    """One per (event, person); `queue_number` orders the list, first come first served.
+
+    The number is taken while the event row is locked, so it follows commit order
+    on every host, whatever their clocks say.
+    """
+
+    __tablename__ = "rsvps"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", name="uq_rsvps_event_user"),
+        CheckConstraint(_in("status", (GOING, WAITLISTED, NOT_GOING)), name="status_known"),
+        UniqueConstraint("event_id", "queue_number", name="uq_rsvps_event_queue_number"),
+        Index("ix_rsvps_event_status_queue", "event_id", "status", "queue_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    queue_number: Mapped[int] = mapped_column(Integer)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event = relationship("Event")
+    user = relationship("User")
+
+
+class Attendance(db.Model):
+    """Someone was there: from the roster, a self check-in or as a walk-in."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", name="uq_attendances_event_user"),
+        CheckConstraint(_in("source", (FROM_ROSTER, SELF_CHECK_IN, WALK_IN)), name="source_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event = relationship("Event")
+    user = relationship("User", foreign_keys=[user_id])
+
+
+class CalendarFeed(db.Model):
+    """A person's private calendar URL; regenerating the token kills the old URL."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

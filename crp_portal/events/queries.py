@@ -1,0 +1,163 @@
+"""Finding events: the upcoming list, a month, one event's page and "My events".
+
+Each function issues a fixed number of statements whatever the number of events.
+"""
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from crp_portal.auth.models import User
+from crp_portal.events.models import (
+    CANCELLED,
+    GOING,
+    KINDS,
+    WAITLISTED,
+    Attendance,
+    Event,
+    Rsvp,
+)
+from crp_portal.extensions import db
+from crp_portal.members.models import MemberProfile
+from crp_portal.timeutil import program_zone
+
+ONLINE, IN_PERSON = "online", "in_person"
+LIST_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    kind: str = ""
+    mode: str = ""
+    this_week: bool = False
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time()).replace(tzinfo=program_zone()).astimezone(UTC)
+
+
+def _filtered(statement, filters: EventFilter):
+    if filters.kind in KINDS:
+        statement = statement.where(Event.kind == filters.kind)
+    if filters.mode == ONLINE:
+        statement = statement.where(Event.online_link.is_not(None))
+    elif filters.mode == IN_PERSON:
+        statement = statement.where(Event.location.is_not(None))
+    return statement
+
+
+def upcoming(now: datetime, today: date, filters: EventFilter) -> list[Event]:
+    """Events not yet over, soonest first; "this week" runs to the coming Sunday."""
+    statement = select(Event).where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+    if filters.this_week:
+        sunday = today + timedelta(days=6 - today.weekday())
+        statement = statement.where(Event.starts_at < local_midnight(sunday + timedelta(days=1)))
+    return list(db.session.scalars(_filtered(statement, filters).limit(LIST_LIMIT)))
+
+
+def my_statuses(user, events: list[Event]) -> dict[int, str]:
+    """The viewer's RSVP status for each listed event, in one statement."""
+    if not events or user.role != "student":
+        return {}
+    rows = db.session.execute(
+        select(Rsvp.event_id, Rsvp.status).where(
+            Rsvp.user_id == user.id, Rsvp.event_id.in_([event.id for event in events])
+        )
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+    weeks: list[list[date]]
+    events_by_day: dict[date, list[Event]]
+
+    @property
+    def title(self) -> str:
+        return f"{calendar.month_name[self.month]} {self.year}"
+
+    @property
+    def previous(self) -> tuple[int, int]:
+        return (self.year - 1, 12) if self.month == 1 else (self.year, self.month - 1)
+
+    @property
+    def next(self) -> tuple[int, int]:
+        return (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
+
+
+def month(year: int, month_number: int, filters: EventFilter) -> Month:
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month_number)
+    start, end = local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1] + timedelta(days=1))
+    statement = (
+        select(Event)
+        .where(Event.starts_at >= start, Event.starts_at < end)
+        .order_by(Event.starts_at, Event.id)
+    )
+    by_day: dict[date, list[Event]] = {}
+    for event in db.session.scalars(_filtered(statement, filters)):
+        by_day.setdefault(event.starts_at.astimezone(program_zone()).date(), []).append(event)
+    return Month(year, month_number, weeks, by_day)
+
+
+@dataclass(frozen=True)
+class MyEvents:
+    going: list[Event]
+    waitlisted: list[Event]
+    attended: list[Event]
+
+
+def my_events(user, now: datetime) -> MyEvents:
+    upcoming_rows = db.session.execute(
+        select(Event, Rsvp.status)
+        .join(Rsvp, Rsvp.event_id == Event.id)
+        .where(
+            Rsvp.user_id == user.id,
+            Rsvp.status.in_((GOING, WAITLISTED)),
+            Event.ends_at >= now,
+        )
+        .order_by(Event.starts_at)
+    ).all()
+    attended = db.session.scalars(
+        select(Event)
+        .join(Attendance, Attendance.event_id == Event.id)
+        .where(Attendance.user_id == user.id, Event.starts_at < now)
+        .order_by(Event.starts_at.desc())
+        .limit(50)
+    ).all()
+    return MyEvents(
+        going=[event for event, status in upcoming_rows if status == GOING],
+        waitlisted=[event for event, status in upcoming_rows if status == WAITLISTED],
+        attended=list(attended),
+    )
+
+
+def waitlist_count(event: Event) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Rsvp)
+        .where(Rsvp.event_id == event.id, Rsvp.status == WAITLISTED)
+    )
+
+
+def opted_in_first_names(event: Event) -> list[str]:
+    """First names of people going who chose to be shown to peers; only when the event allows."""
+    if not event.show_attendee_names or event.status == CANCELLED:
+        return []
+    users = db.session.scalars(
+        select(User)
+        .join(Rsvp, Rsvp.user_id == User.id)
+        .join(MemberProfile, MemberProfile.user_id == User.id)
+        .where(
+            Rsvp.event_id == event.id,
+            Rsvp.status == GOING,
+            MemberProfile.show_first_name_to_peers,
+        )
+        .options(selectinload(User.profile))
+        .order_by(Rsvp.queue_number)
+    )
+    return [(user.profile.preferred_name or user.name).split()[0] for user in users]

@@ -1,0 +1,164 @@
+"""Events: finding them, RSVPs and check-in (students); running them (staff)."""
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
+from crp_portal.events.forms import CheckInForm, EventFilterForm
+from crp_portal.extensions import db, limiter
+from crp_portal.timeutil import local_today, utcnow
+
+TOO_MANY_CODES = "Too many wrong codes. Wait 10 minutes, or ask staff to mark you present."
+
+
+def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
+    form = EventFilterForm(request.args)
+    return form, queries.EventFilter(
+        kind=form.kind.data or "", mode=form.mode.data or "", this_week=bool(form.week.data)
+    )
+
+
+@bp.get("/events/")
+@role_required(STUDENT, STAFF)
+def upcoming():
+    form, filters = _filters()
+    events = queries.upcoming(utcnow(), local_today(), filters)
+    statuses = queries.my_statuses(current_user, events)
+    return render_template("events/upcoming.html", form=form, events=events, statuses=statuses)
+
+
+@bp.get("/events/month")
+@role_required(STUDENT, STAFF)
+def month():
+    today = local_today()
+    year = request.args.get("year", type=int) or today.year
+    month_number = request.args.get("month", type=int) or today.month
+    if not (2000 <= year <= 2100 and 1 <= month_number <= 12):
+        year, month_number = today.year, today.month
+    form, filters = _filters()
+    shown = queries.month(year, month_number, filters)
+    return render_template("events/month.html", month=shown, form=form, today=today)
+
+
+@bp.get("/events/mine")
+@role_required(STUDENT)
+def mine():
+    return render_template("events/mine.html", mine=queries.my_events(current_user, utcnow()))
+
+
+@bp.get("/events/<int:event_id>")
+@role_required(STUDENT, STAFF)
+def detail(event_id: int):
+    event = services.get_event(event_id)
+    entry = rsvp.rsvp_of(event.id, current_user.id)
+    position = (
+        rsvp.waitlist_position(event, entry) if entry and entry.status == "waitlisted" else None
+    )
+    return render_template(
+        "events/detail.html",
+        event=event,
+        entry=entry,
+        position=position,
+        waitlisted=queries.waitlist_count(event),
+        first_names=queries.opted_in_first_names(event),
+        check_in_form=CheckInForm(),
+        now=utcnow(),
+        check_in_open=attendance.check_in_window_open(event, utcnow()),
+    )
+
+
+@bp.get("/events/<int:event_id>.ics")
+@role_required(STUDENT, STAFF)
+def ics(event_id: int):
+    event = services.get_event(event_id)
+    return _ics_response(calendars.event_ics(event, current_user), f"event-{event.id}.ics")
+
+
+def _ics_response(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/events/<int:event_id>/rsvp")
+@role_required(STUDENT)
+def rsvp_going(event_id: int):
+    entry = rsvp.rsvp(event_id, current_user, utcnow())
+    db.session.commit()
+    if entry.status == "going":
+        flash("You're going. A confirmation with a calendar file is on its way.", "success")
+    else:
+        flash(
+            "The event is full, so you're on the waitlist. We'll email you if a place opens.",
+            "info",
+        )
+    return redirect(url_for("events.detail", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/rsvp/cancel")
+@role_required(STUDENT)
+def cancel_rsvp(event_id: int):
+    rsvp.cancel_rsvp(event_id, current_user, utcnow())
+    db.session.commit()
+    flash("You're no longer on the list for this event.", "success")
+    return redirect(url_for("events.detail", event_id=event_id))
+
+
+def _wrong_code(_response) -> bool:
+    return g.get("wrong_check_in_code", False)
+
+
+def _check_in_key() -> str:
+    return f"check-in:{current_user.get_id()}:{request.view_args.get('event_id')}"
+
+
+@bp.post("/events/<int:event_id>/check-in")
+@role_required(STUDENT)
+@limiter.limit(
+    "5 per 10 minutes",
+    key_func=_check_in_key,
+    deduct_when=_wrong_code,
+    error_message=TOO_MANY_CODES,
+)
+def check_in(event_id: int):
+    event = services.get_event(event_id)
+    form = CheckInForm()
+    if form.validate_on_submit():
+        try:
+            attendance.self_check_in(event, current_user, form.code.data, utcnow())
+        except attendance.WrongCode as error:
+            g.wrong_check_in_code = True
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("You're checked in. Welcome!", "success")
+    else:
+        flash("Enter the code shown at the event.", "error")
+    return redirect(url_for("events.detail", event_id=event_id))
+
+
+@bp.get("/calendar/")
+@role_required(STUDENT)
+def calendar_settings():
+    feed = calendars.feed_for(current_user)
+    db.session.commit()
+    return render_template("events/calendar.html", feed_url=calendars.feed_url(feed))
+
+
+@bp.post("/calendar/regenerate")
+@role_required(STUDENT)
+def regenerate_feed():
+    calendars.regenerate_feed(current_user)
+    db.session.commit()
+    flash("Your calendar has a new address. The old one no longer works.", "success")
+    return redirect(url_for("events.calendar_settings"))
+
+
+@bp.get("/calendar/<token>.ics")
+@limiter.limit("60 per minute")
+def calendar_feed(token: str):
+    user = calendars.user_for_feed_token(token)
+    return _ics_response(calendars.personal_feed_ics(user), "calendar.ics")

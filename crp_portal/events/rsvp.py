@@ -1,0 +1,170 @@
+"""RSVPs: capacity, a first-come-first-served waitlist, and promotion when a seat frees.
+
+Every change locks the event row first (`SELECT … FOR UPDATE` on PostgreSQL; SQLite
+takes its write lock at BEGIN), so concurrent requests queue in commit order, and the
+`within_capacity` check constraint makes overbooking impossible even for a bug here.
+"""
+
+from datetime import datetime
+
+from flask import url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.events.calendars import event_ics, title_for
+from crp_portal.events.models import GOING, NOT_GOING, WAITLISTED, Event, Rsvp
+from crp_portal.extensions import db
+from crp_portal.mail import queue_mail
+from crp_portal.timeutil import format_datetime
+
+
+def locked_event(event_id: int) -> Event:
+    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if event is None:
+        raise NotFound("There is no event with that number.")
+    return event
+
+
+def rsvp_of(event_id: int, user_id: int) -> Rsvp | None:
+    return db.session.scalar(select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.user_id == user_id))
+
+
+def next_queue_number(event_id: int) -> int:
+    """The next place in this event's queue; call only with the event row locked."""
+    highest = db.session.scalar(
+        select(func.max(Rsvp.queue_number)).where(Rsvp.event_id == event_id)
+    )
+    return (highest or 0) + 1
+
+
+def check_open_for_rsvp(event: Event, now: datetime) -> None:
+    if event.is_cancelled:
+        raise Conflict("This event is cancelled, so it takes no RSVPs.")
+    if event.starts_at <= now:
+        raise Conflict("This event has already started or ended; RSVPs are closed.")
+    if event.rsvp_deadline is not None and event.rsvp_deadline < now:
+        raise Conflict(f"RSVPs closed on {format_datetime(event.rsvp_deadline)}.")
+
+
+def rsvp(event_id: int, user, now: datetime) -> Rsvp:
+    """Say "I'm going": a seat if one is free, else the end of the waitlist.
+
+    Saying it twice changes nothing; someone who cancelled joins at the back.
+    """
+    if user.role != "student":
+        raise DomainError("Only students RSVP to events.")
+    event = locked_event(event_id)
+    check_open_for_rsvp(event, now)
+    existing = rsvp_of(event.id, user.id)
+    if existing is not None and existing.status in (GOING, WAITLISTED):
+        return existing
+    status = GOING if event.capacity is None or event.going_count < event.capacity else WAITLISTED
+    number = next_queue_number(event.id)
+    if existing is None:
+        existing = Rsvp(event_id=event.id, user_id=user.id, status=status)
+        db.session.add(existing)
+    existing.status, existing.queue_number, existing.queued_at = status, number, now
+    if status == GOING:
+        event.going_count += 1
+    db.session.flush()
+    _confirm(existing, event, user)
+    return existing
+
+
+def cancel_rsvp(event_id: int, user, now: datetime) -> Rsvp:
+    """Take oneself off the list; a freed seat goes to the first person waiting."""
+    event = locked_event(event_id)
+    existing = rsvp_of(event.id, user.id)
+    if existing is None or existing.status == NOT_GOING:
+        raise NotFound("You are not on the list for this event.")
+    if event.starts_at <= now:
+        raise Conflict("This event has already started, so your RSVP can no longer change.")
+    was_going = existing.status == GOING
+    existing.status = NOT_GOING
+    if was_going:
+        event.going_count -= 1
+        db.session.flush()
+        promote_waitlisted(event)
+    db.session.flush()
+    return existing
+
+
+def promote_waitlisted(event: Event) -> list[Rsvp]:
+    """Give free seats to the waitlist in order; each promoted person is emailed."""
+    if event.is_cancelled:
+        return []
+    free = None if event.capacity is None else event.capacity - event.going_count
+    if free is not None and free <= 0:
+        return []
+    statement = (
+        select(Rsvp)
+        .where(Rsvp.event_id == event.id, Rsvp.status == WAITLISTED)
+        .order_by(Rsvp.queue_number)
+        .options(selectinload(Rsvp.user))
+    )
+    if free is not None:
+        statement = statement.limit(free)
+    promoted = list(db.session.scalars(statement))
+    for waiting in promoted:
+        waiting.status = GOING
+        event.going_count += 1
+        _mail(
+            waiting.user,
+            event,
+            "You have a place",
+            "events/promoted",
+            with_ics=True,
+        )
+    db.session.flush()
+    return promoted
+
+
+def waitlist_position(event: Event, entry: Rsvp) -> int:
+    ahead = db.session.scalar(
+        select(func.count())
+        .select_from(Rsvp)
+        .where(
+            Rsvp.event_id == event.id,
+            Rsvp.status == WAITLISTED,
+            Rsvp.queue_number < entry.queue_number,
+        )
+    )
+    return ahead + 1
+
+
+def notify_cancellation(event: Event) -> None:
+    entries = db.session.scalars(
+        select(Rsvp)
+        .where(Rsvp.event_id == event.id, Rsvp.status.in_((GOING, WAITLISTED)))
+        .options(selectinload(Rsvp.user))
+    )
+    for entry in entries:
+        _mail(entry.user, event, "Cancelled", "events/cancelled", with_ics=True)
+
+
+def _confirm(entry: Rsvp, event: Event, user) -> None:
+    if entry.status == GOING:
+        _mail(user, event, "You're going", "events/going", with_ics=True)
+    else:
+        position = waitlist_position(event, entry)
+        _mail(user, event, "You're on the waitlist", "events/waitlisted", position=position)
+
+
+def _mail(user, event: Event, prefix: str, template: str, with_ics: bool = False, **context):
+    """Subjects use the neutral title unless the person chose real titles."""
+    title = title_for(event, user)
+    attachments = []
+    if with_ics:
+        attachments.append(("event.ics", "text/calendar; method=PUBLISH", event_ics(event, user)))
+    queue_mail(
+        user.email,
+        f"{prefix}: {title}, {format_datetime(event.starts_at)}",
+        template,
+        attachments=attachments,
+        user=user,
+        event=event,
+        title=title,
+        link=url_for("events.detail", event_id=event.id, _external=True),
+        **context,
+    )

@@ -1,0 +1,257 @@
+"""Creating, editing, cancelling and repeating events (staff)."""
+
+import secrets
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+
+from dateutil.rrule import WEEKLY, rrule
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.events.models import (
+    CANCELLED,
+    GOING,
+    KINDS,
+    SCHEDULED,
+    WAITLISTED,
+    Event,
+    EventSeries,
+    Rsvp,
+)
+from crp_portal.events.rsvp import notify_cancellation, promote_waitlisted
+from crp_portal.extensions import db
+from crp_portal.timeutil import program_zone, utcnow
+
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+MAX_OCCURRENCES = 60
+THIS_ONE, THIS_AND_FOLLOWING = "this", "following"
+
+
+def new_checkin_code() -> str:
+    """Six characters that cannot be misread (no 0/O, 1/I/L, 5/S, 8/B, 2/Z)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+
+
+@dataclass
+class EventDetails:
+    """What staff type into the event form, in the program's local time."""
+
+    kind: str
+    title: str
+    public_title: str
+    description: str
+    day: date
+    start_time: time
+    end_time: time
+    location: str | None = None
+    online_link: str | None = None
+    capacity: int | None = None
+    rsvp_deadline_local: datetime | None = None
+    show_attendee_names: bool = False
+    headcount_only: bool = False
+
+    def local_start(self) -> datetime:
+        return datetime.combine(self.day, self.start_time)
+
+    def local_end(self) -> datetime:
+        return datetime.combine(self.day, self.end_time)
+
+
+def to_utc(local: datetime) -> datetime:
+    """A wall-clock time in the program's zone, as an aware UTC datetime."""
+    return local.replace(tzinfo=program_zone()).astimezone(UTC)
+
+
+def to_wall_clock(moment: datetime) -> datetime:
+    return moment.astimezone(program_zone()).replace(tzinfo=None)
+
+
+def _check(details: EventDetails) -> None:
+    if details.kind not in KINDS:
+        raise DomainError("Choose one of the listed kinds of event.")
+    if details.local_end() <= details.local_start():
+        raise DomainError("The event must end after it starts.")
+    if not (details.location or details.online_link):
+        raise DomainError("Give a place, an online link, or both.")
+    if details.rsvp_deadline_local and details.rsvp_deadline_local > details.local_start():
+        raise DomainError("The RSVP deadline must be before the event starts.")
+
+
+def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
+    duration = details.local_end() - details.local_start()
+    event.kind = details.kind
+    event.title = details.title.strip()
+    event.public_title = details.public_title.strip()
+    event.description = details.description.strip()
+    event.starts_at = to_utc(local_start)
+    event.ends_at = to_utc(local_start + duration)
+    event.location = (details.location or "").strip() or None
+    event.online_link = (details.online_link or "").strip() or None
+    event.show_attendee_names = details.show_attendee_names
+    event.headcount_only = details.headcount_only
+    if details.rsvp_deadline_local is None:
+        event.rsvp_deadline = None
+    else:
+        before_start = details.local_start() - details.rsvp_deadline_local
+        event.rsvp_deadline = to_utc(local_start - before_start)
+
+
+def occurrence_starts(first_local: datetime, interval_weeks: int, until: date) -> list[datetime]:
+    """Local wall-clock starts of a weekly or fortnightly series, at most MAX_OCCURRENCES."""
+    last = datetime.combine(until, time(23, 59))
+    return list(rrule(WEEKLY, interval=interval_weeks, dtstart=first_local, until=last))[
+        :MAX_OCCURRENCES
+    ]
+
+
+def create_event(
+    details: EventDetails,
+    created_by,
+    repeat_weeks: int | None = None,
+    repeat_until: date | None = None,
+) -> list[Event]:
+    """Create one event, or every occurrence of a weekly (1) or fortnightly (2) series."""
+    _check(details)
+    if details.capacity is not None and details.capacity < 1:
+        raise DomainError("Capacity must be at least 1, or left empty for no limit.")
+    starts = [details.local_start()]
+    series = None
+    if repeat_weeks:
+        if repeat_weeks not in (1, 2):
+            raise DomainError("Repeat weekly or every other week.")
+        if repeat_until is None or repeat_until <= details.day:
+            raise DomainError("Choose the last date of the series, after the first meeting.")
+        if repeat_until > details.day + timedelta(days=366):
+            raise DomainError("A series can run for at most a year; add another later.")
+        starts = occurrence_starts(details.local_start(), repeat_weeks, repeat_until)
+        series = EventSeries(
+            interval_weeks=repeat_weeks,
+            first_start_local=details.local_start(),
+            until_local=datetime.combine(repeat_until, time(23, 59)),
+        )
+        db.session.add(series)
+    events = []
+    for local_start in starts:
+        event = Event(
+            series=series,
+            capacity=details.capacity,
+            checkin_code=new_checkin_code(),
+            created_by_id=created_by.id,
+            status=SCHEDULED,
+            going_count=0,
+        )
+        _apply(event, details, local_start)
+        db.session.add(event)
+        events.append(event)
+    db.session.flush()
+    return events
+
+
+def get_event(event_id: int, for_update: bool = False) -> Event:
+    statement = select(Event).where(Event.id == event_id)
+    if for_update:
+        statement = statement.with_for_update()
+    event = db.session.scalar(statement)
+    if event is None:
+        raise NotFound("There is no event with that number.")
+    return event
+
+
+def _following(event: Event) -> list[Event]:
+    if event.series_id is None:
+        return [event]
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.series_id == event.series_id, Event.starts_at >= event.starts_at)
+            .order_by(Event.starts_at)
+            .with_for_update()
+        )
+    )
+
+
+def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> list[Event]:
+    """Edit this occurrence, or it and every later one in its series.
+
+    For later occurrences the wall-clock shift is applied to each one's own local
+    start, so moving a 7 pm meeting to 6 pm keeps it at 6 pm on both sides of DST.
+    """
+    _check(details)
+    targets = _following(event) if scope == THIS_AND_FOLLOWING else [event]
+    shift = details.local_start() - to_wall_clock(event.starts_at)
+    for target in targets:
+        _set_capacity(target, details.capacity)
+        local_start = (
+            details.local_start() if target is event else to_wall_clock(target.starts_at) + shift
+        )
+        _apply(target, details, local_start)
+    if scope == THIS_ONE and event.series_id is not None and shift:
+        event.series_id = None
+    db.session.flush()
+    return targets
+
+
+def _set_capacity(event: Event, capacity: int | None) -> None:
+    """A capacity may not fall below the number already going; raising it promotes."""
+    if capacity is not None and capacity < 1:
+        raise DomainError("Capacity must be at least 1, or left empty for no limit.")
+    if capacity is not None and capacity < event.going_count:
+        raise Conflict(
+            f"{event.going_count} people are already going on "
+            f"{to_wall_clock(event.starts_at):%a %d %b}; the capacity cannot be lower. "
+            "Choose at least that many, or leave it empty."
+        )
+    event.capacity = capacity
+    db.session.flush()
+    promote_waitlisted(event)
+
+
+def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
+    """Cancel this occurrence (or it and the rest of its series); everyone on the list is told."""
+    targets = _following(event) if scope == THIS_AND_FOLLOWING else [event]
+    cancelled = []
+    for target in targets:
+        if target.status == CANCELLED:
+            continue
+        target.status = CANCELLED
+        target.cancelled_at = utcnow()
+        notify_cancellation(target)
+        cancelled.append(target)
+    db.session.flush()
+    return cancelled
+
+
+def details_of(event: Event) -> EventDetails:
+    """The form values that would recreate this event (used by edit and duplicate)."""
+    start, end = to_wall_clock(event.starts_at), to_wall_clock(event.ends_at)
+    return EventDetails(
+        kind=event.kind,
+        title=event.title,
+        public_title=event.public_title,
+        description=event.description,
+        day=start.date(),
+        start_time=start.time(),
+        end_time=end.time(),
+        location=event.location,
+        online_link=event.online_link,
+        capacity=event.capacity,
+        rsvp_deadline_local=to_wall_clock(event.rsvp_deadline) if event.rsvp_deadline else None,
+        show_attendee_names=event.show_attendee_names,
+        headcount_only=event.headcount_only,
+    )
+
+
+def detail_field_names() -> list[str]:
+    return [field.name for field in fields(EventDetails)]
+
+
+def people_on_list(event: Event) -> list[Rsvp]:
+    return list(
+        db.session.scalars(
+            select(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.status.in_((GOING, WAITLISTED)))
+            .options(selectinload(Rsvp.user))
+            .order_by(Rsvp.queue_number)
+        )
+    )

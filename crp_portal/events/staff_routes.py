@@ -1,0 +1,139 @@
+"""Staff pages: create, edit, duplicate and cancel events; take attendance."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import STAFF, role_required
+from crp_portal.events import attendance, bp, services
+from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
+from crp_portal.extensions import db
+from crp_portal.views import commit_or_form_error
+
+
+def _details(form) -> services.EventDetails:
+    return services.EventDetails(
+        **{
+            name: form[name].data
+            for name in services.detail_field_names()
+            if name != "rsvp_deadline_local"
+        },
+        rsvp_deadline_local=form.rsvp_deadline.data,
+    )
+
+
+def _fill(form, event) -> None:
+    details = services.details_of(event)
+    for name in services.detail_field_names():
+        if name != "rsvp_deadline_local":
+            form[name].data = getattr(details, name)
+    form.rsvp_deadline.data = details.rsvp_deadline_local
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+@role_required(STAFF)
+def new_event():
+    form = NewEventForm()
+    if form.validate_on_submit():
+        created = commit_or_form_error(
+            form,
+            "title",
+            lambda: services.create_event(
+                _details(form),
+                current_user,
+                repeat_weeks=int(form.repeats.data) if form.repeats.data else None,
+                repeat_until=form.repeat_until.data,
+            ),
+        )
+        if created:
+            count = len(created)
+            flash(f"{'Event' if count == 1 else f'{count} events'} added.", "success")
+            return redirect(url_for("events.detail", event_id=created[0].id))
+    return render_template("events/event_form.html", form=form, event=None)
+
+
+@bp.get("/events/<int:event_id>/duplicate")
+@role_required(STAFF)
+def duplicate(event_id: int):
+    """A new-event form filled from an existing event; nothing is saved until submitted."""
+    form = NewEventForm(formdata=None)
+    _fill(form, services.get_event(event_id))
+    return render_template("events/event_form.html", form=form, event=None, duplicating=True)
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+@role_required(STAFF)
+def edit_event(event_id: int):
+    event = services.get_event(event_id)
+    form = EditEventForm()
+    if request.method == "GET":
+        _fill(form, event)
+    if form.validate_on_submit():
+        changed = commit_or_form_error(
+            form,
+            "title",
+            lambda: services.update_event(event, _details(form), form.scope.data),
+        )
+        if changed:
+            flash(f"Saved {len(changed)} event{'s' if len(changed) > 1 else ''}.", "success")
+            return redirect(url_for("events.detail", event_id=event_id))
+    return render_template("events/event_form.html", form=form, event=event)
+
+
+@bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
+@role_required(STAFF)
+def cancel_event(event_id: int):
+    event = services.get_event(event_id)
+    form = CancelEventForm()
+    if form.validate_on_submit():
+        cancelled = services.cancel_event(event, form.scope.data)
+        db.session.commit()
+        flash(f"Cancelled {len(cancelled)} event(s); everyone on the list was emailed.", "success")
+        return redirect(url_for("events.detail", event_id=event_id))
+    return render_template("events/cancel.html", form=form, event=event)
+
+
+@bp.route("/events/<int:event_id>/attendance", methods=["GET", "POST"])
+@role_required(STAFF)
+def take_attendance(event_id: int):
+    event = services.get_event(event_id)
+    if request.method == "POST" and not event.headcount_only:
+        present = {int(value) for value in request.form.getlist("present") if value.isdigit()}
+        count = attendance.save_roster(event, present, current_user)
+        db.session.commit()
+        flash(f"Attendance saved: {count} present.", "success")
+        return redirect(url_for("events.take_attendance", event_id=event_id))
+    query = request.args.get("q", "")[:100]
+    return render_template(
+        "events/attendance.html",
+        event=event,
+        rows=[] if event.headcount_only else attendance.roster(event),
+        matches=attendance.find_students(query) if query else [],
+        query=query,
+        headcount_form=HeadcountForm(obj=event),
+        total=attendance.attendance_count(event),
+    )
+
+
+@bp.post("/events/<int:event_id>/attendance/walk-in")
+@role_required(STAFF)
+def add_walk_in(event_id: int):
+    event = services.get_event(event_id)
+    user_id = request.form.get("user_id", "")
+    attendance.add_walk_in(event, int(user_id) if user_id.isdigit() else 0, current_user)
+    db.session.commit()
+    flash("Walk-in added.", "success")
+    return redirect(url_for("events.take_attendance", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/headcount")
+@role_required(STAFF)
+def headcount(event_id: int):
+    event = services.get_event(event_id)
+    form = HeadcountForm()
+    if form.validate_on_submit():
+        attendance.record_headcount(event, form.headcount.data)
+        db.session.commit()
+        flash(f"Headcount saved: {form.headcount.data}.", "success")
+    else:
+        flash(form.headcount.errors[0] if form.headcount.errors else "Enter a number.", "error")
+    return redirect(url_for("events.take_attendance", event_id=event_id))
