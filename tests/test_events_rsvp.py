@@ -209,3 +209,13 @@ def test_the_database_refuses_overbooking_even_without_the_service(ctx):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_browser_tab_title_is_neutral_for_students_by_default(ctx, login):
+    event = make_event(title="Recovery peer circle", public_title="Thursday circle")
+    student = make_user("student")
+    page = text(login(student).get(f"/events/{event.id}"))
+    assert "<title>Thursday circle ·" in page
+    update_own_profile(student, "", "", show_real_titles=True)
+    db.session.commit()
+    assert "<title>Recovery peer circle ·" in text(login(student).get(f"/events/{event.id}"))

@@ -144,6 +144,17 @@ def record_headcount(event: Event, count: int) -> None:
     db.session.flush()
 
 
+def has_attended(event: Event, user) -> bool:
+    return (
+        db.session.scalar(
+            select(Attendance.id).where(
+                Attendance.event_id == event.id, Attendance.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
 def attendance_count(event: Event) -> int:
     if event.headcount_only:
         return event.headcount or 0

@@ -51,6 +51,7 @@ def mine():
 @role_required(STUDENT, STAFF)
 def detail(event_id: int):
     event = services.get_event(event_id)
+    now = utcnow()
     entry = rsvp.rsvp_of(event.id, current_user.id)
     position = (
         rsvp.waitlist_position(event, entry) if entry and entry.status == "waitlisted" else None
@@ -63,8 +64,10 @@ def detail(event_id: int):
         waitlisted=queries.waitlist_count(event),
         first_names=queries.opted_in_first_names(event),
         check_in_form=CheckInForm(),
-        now=utcnow(),
-        check_in_open=attendance.check_in_window_open(event, utcnow()),
+        now=now,
+        check_in_open=attendance.check_in_window_open(event, now),
+        checked_in=attendance.has_attended(event, current_user),
+        page_title=calendars.title_for(event, current_user),
     )
 
 

@@ -22,19 +22,42 @@ pytestmark = pytest.mark.browser
 
 MAIN_NAV = "nav[aria-label=Main] a"
 ROLES = {
-    "student": ("student@example.edu", "Alex", "Student", ["Home", "My profile", "Password"]),
+    "student": (
+        "student@example.edu",
+        "Alex",
+        "Student",
+        [
+            "Home",
+            "Events",
+            "My events",
+            "Support meetings",
+            "Calendar",
+            "My profile",
+            "Password",
+        ],
+    ),
     "advisor": ("advisor@example.edu", "Priya Shah", "Advisor", ["Home", "Password"]),
     "staff": (
         "housing@example.edu",
         "Jordan Blake",
         "Staff",
-        ["Home", "Members", "Terms", "Password"],
+        ["Home", "Events", "Members", "Support meetings", "Terms", "Password"],
     ),
     "admin": (
         "staff@example.edu",
         "Morgan Ellis",
         "Staff (admin)",
-        ["Home", "Members", "Terms", "Accounts", "Invitations", "Import roster", "Password"],
+        [
+            "Home",
+            "Events",
+            "Members",
+            "Support meetings",
+            "Terms",
+            "Accounts",
+            "Invitations",
+            "Import roster",
+            "Password",
+        ],
     ),
 }
 
