@@ -4,6 +4,14 @@ from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 
 
+def id_from_form(value: str | None) -> int:
+    """A record id typed or posted by a browser; junk becomes 0, which matches nothing."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return 0
+
+
 def commit_or_form_error(form, field_name: str, action):
     """Run a service action and commit; a rule it breaks becomes an error on that field.
 

@@ -4,6 +4,7 @@ import hmac
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
@@ -61,8 +62,14 @@ def _record(event: Event, user_id: int, source: str, recorded_by) -> Attendance:
         source=source,
         recorded_by_id=recorded_by.id if recorded_by else None,
     )
-    db.session.add(attendance)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(attendance)
+    except IntegrityError:
+        # A double tap: the other request recorded the same person a moment ago.
+        return db.session.scalar(
+            select(Attendance).where(Attendance.event_id == event.id, Attendance.user_id == user_id)
+        )
     return attendance
 
 

@@ -19,6 +19,7 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 
 FEED_PAST_DAYS = 60
+SEQUENCE_EPOCH = 1_700_000_000  # seconds; SEQUENCE grows with each edit and fits 32 bits
 
 
 def title_for(event: Event, user) -> str:
@@ -42,7 +43,7 @@ def _event_component(event: Event, user) -> ICalEvent:
     component.add("dtstart", event.starts_at.astimezone(zone))
     component.add("dtend", event.ends_at.astimezone(zone))
     component.add("summary", title_for(event, user))
-    component.add("sequence", int(event.updated_at.timestamp()) // 60 % 2_000_000_000)
+    component.add("sequence", int(event.updated_at.timestamp()) - SEQUENCE_EPOCH)
     link = url_for("events.detail", event_id=event.id, _external=True)
     component.add("url", link)
     component.add("description", f"Details: {link}")

@@ -7,7 +7,7 @@ from crp_portal.access import STAFF, role_required
 from crp_portal.events import attendance, bp, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
 from crp_portal.extensions import db
-from crp_portal.views import commit_or_form_error
+from crp_portal.views import commit_or_form_error, id_from_form
 
 
 def _details(form) -> services.EventDetails:
@@ -96,8 +96,8 @@ def cancel_event(event_id: int):
 @role_required(STAFF)
 def take_attendance(event_id: int):
     event = services.get_event(event_id)
-    if request.method == "POST" and not event.headcount_only:
-        present = {int(value) for value in request.form.getlist("present") if value.isdigit()}
+    if request.method == "POST":
+        present = {id_from_form(value) for value in request.form.getlist("present")}
         count = attendance.save_roster(event, present, current_user)
         db.session.commit()
         flash(f"Attendance saved: {count} present.", "success")
@@ -118,8 +118,7 @@ def take_attendance(event_id: int):
 @role_required(STAFF)
 def add_walk_in(event_id: int):
     event = services.get_event(event_id)
-    user_id = request.form.get("user_id", "")
-    attendance.add_walk_in(event, int(user_id) if user_id.isdigit() else 0, current_user)
+    attendance.add_walk_in(event, id_from_form(request.form.get("user_id")), current_user)
     db.session.commit()
     flash("Walk-in added.", "success")
     return redirect(url_for("events.take_attendance", event_id=event_id))
