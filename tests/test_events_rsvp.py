@@ -2,6 +2,7 @@
 
 import html
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -11,6 +12,8 @@ from crp_portal.members.services import update_own_profile
 from crp_portal.timeutil import utcnow
 from tests.factories import make_event, make_user
 from tests.test_concurrency import run_together
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def text(response) -> str:
@@ -219,3 +222,19 @@ def test_browser_tab_title_is_neutral_for_students_by_default(ctx, login):
     update_own_profile(student, "", "", show_real_titles=True)
     db.session.commit()
     assert "<title>Recovery peer circle ·" in text(login(student).get(f"/events/{event.id}"))
+
+
+def test_home_page_shows_a_students_next_events_and_staff_this_week(ctx, login, monkeypatch):
+    event = make_event(title="Board game night")
+    student = make_user("student")
+    client = login(student)
+    assert "You haven't said you're going" in text(client.get("/"))
+    client.post(f"/events/{event.id}/rsvp")
+    starts = event.starts_at
+    monkeypatch.setattr("crp_portal.home.routes.utcnow", lambda: starts - timedelta(hours=1))
+    monkeypatch.setattr(
+        "crp_portal.home.routes.local_today", lambda: starts.astimezone(NEW_YORK).date()
+    )
+    assert "Board game night" in text(client.get("/"))
+    staff_home = text(login(make_user("staff")).get("/"))
+    assert "Board game night" in staff_home and "1 going" in staff_home

@@ -50,8 +50,8 @@ def add_events_with_rsvps(count: int, students) -> list:
 
 
 EVENT_PAGES = {
-    "student": ["/events/", "/events/month", "/events/mine", "/events/{event}", "/calendar/"],
-    "staff": ["/events/", "/events/month", "/events/{event}", "/events/{event}/attendance"],
+    "student": ["/", "/events/", "/events/month", "/events/mine", "/events/{event}", "/calendar/"],
+    "staff": ["/", "/events/", "/events/month", "/events/{event}", "/events/{event}/attendance"],
 }
 
 

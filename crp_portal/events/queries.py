@@ -136,6 +136,19 @@ def my_events(user, now: datetime) -> MyEvents:
     )
 
 
+def next_for(user, now: datetime, limit: int = 3) -> list[Event]:
+    """The next few events a student is going to."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .join(Rsvp, Rsvp.event_id == Event.id)
+            .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.ends_at >= now)
+            .order_by(Event.starts_at)
+            .limit(limit)
+        )
+    )
+
+
 def waitlist_count(event: Event) -> int:
     return db.session.scalar(
         select(func.count())

@@ -172,7 +172,7 @@ def test_a_freed_place_goes_to_the_waitlist_and_they_are_emailed(
     page.goto(path)
     your_place(page).get_by_role("button", name="I'm going").click()
     expect(your_place(page)).to_contain_text("You're going.")
-    expect(whos_coming(page)).to_have_text("1 going of 1 places")
+    expect(whos_coming(page)).to_have_text("1 going of 1 place")
 
     second_context = browser.new_context(base_url=live_server.url, bypass_csp=True)
     second_context.set_default_timeout(10_000)
@@ -187,7 +187,7 @@ def test_a_freed_place_goes_to_the_waitlist_and_they_are_emailed(
             "The event is full, so you're on the waitlist. We'll email you if a place opens."
         )
         expect(your_place(second)).to_contain_text("You're on the waitlist, number 1.")
-        expect(whos_coming(second)).to_have_text("1 going of 1 places, 1 on the waitlist")
+        expect(whos_coming(second)).to_have_text("1 going of 1 place, 1 on the waitlist")
         only_message(smtp, second_email, f"You're on the waitlist: {PUBLIC_TITLE}, ")
         assert_accessible(second)
 
@@ -197,7 +197,7 @@ def test_a_freed_place_goes_to_the_waitlist_and_they_are_emailed(
         expect(flash(page)).to_have_text("You're no longer on the list for this event.")
         # The freed place went straight to the waitlist, so the event is full again.
         expect(your_place(page).get_by_role("button", name="Join the waitlist")).to_be_visible()
-        expect(whos_coming(page)).to_have_text("1 going of 1 places")
+        expect(whos_coming(page)).to_have_text("1 going of 1 place")
         promotion = only_message(smtp, second_email, f"You have a place: {PUBLIC_TITLE}, ")
         assert "a place opened up and you're now going to" in smtp.text_of(promotion)
         [attached] = attachments_of(promotion)
@@ -209,7 +209,7 @@ def test_a_freed_place_goes_to_the_waitlist_and_they_are_emailed(
         second.reload()
         expect(your_place(second)).to_contain_text("You're going.")
         expect(your_place(second)).not_to_contain_text("waitlist")
-        expect(whos_coming(second)).to_have_text("1 going of 1 places")
+        expect(whos_coming(second)).to_have_text("1 going of 1 place")
         assert_accessible(second)
     finally:
         second_context.close()
