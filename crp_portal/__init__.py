@@ -93,6 +93,8 @@ def _sqlite_begin_immediate(connection) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     """Views are imported here, not by each package, so models and services import cleanly."""
+    import crp_portal.advising.advisor_routes
+    import crp_portal.advising.routes
     import crp_portal.auth.admin_routes
     import crp_portal.auth.routes
     import crp_portal.events.routes
@@ -101,9 +103,9 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.members.routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.routes  # noqa: F401
-    from crp_portal import auth, events, home, members, support_meetings, terms
+    from crp_portal import advising, auth, events, home, members, support_meetings, terms
 
-    for area in (home, auth, members, terms, events, support_meetings):
+    for area in (home, auth, members, terms, events, support_meetings, advising):
         app.register_blueprint(area.bp)
 
 
@@ -137,7 +139,9 @@ def _register_template_context(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from crp_portal.advising.cli import advising_cli
     from crp_portal.cli import create_admin_command, seed_demo_command
 
+    app.cli.add_command(advising_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from crp_portal.access import ADVISOR, STAFF, STUDENT
+from crp_portal.advising.demo import seed_advising
 from crp_portal.auth.models import User
 from crp_portal.auth.services import create_user
 from crp_portal.events.demo import seed_events
@@ -202,9 +203,14 @@ def seed(today: date) -> dict[str, int]:
     staff_user = db.session.scalar(select(User).where(User.email == STAFF_PEOPLE[0][0]))
     event_count = seed_events(today, staff_user, active)
     meeting_count = seed_support_meetings()
+    advisor_users = list(
+        db.session.scalars(select(User).where(User.role == ADVISOR).order_by(User.email))
+    )
+    appointment_count = seed_advising(today, advisor_users, active)
     return {
         "events": event_count,
         "support meetings": meeting_count,
+        "advising appointments": appointment_count,
         "terms": 3,
         "staff": len(STAFF_PEOPLE),
         "advisors": len(ADVISOR_PEOPLE),

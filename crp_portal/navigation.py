@@ -29,15 +29,23 @@ STUDENT_ITEMS = [
     NavItem("home.index", "Home"),
     NavItem("events.upcoming", "Events"),
     NavItem("events.mine", "My events"),
+    NavItem("advising.advisors", "Advising"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("events.calendar_settings", "Calendar"),
     NavItem("members.own_profile", "My profile"),
 ]
-ADVISOR_ITEMS = [NavItem("home.index", "Home")]
+ADVISOR_ITEMS = [
+    NavItem("home.index", "Home"),
+    NavItem("advising.agenda", "Agenda"),
+    NavItem("advising.find_student", "Book for a student"),
+    NavItem("advising.availability", "Availability"),
+    NavItem("events.calendar_settings", "Calendar"),
+]
 STAFF_ITEMS = [
     NavItem("home.index", "Home"),
     NavItem("events.upcoming", "Events"),
     NavItem("members.member_list", "Members"),
+    NavItem("advising.overview", "Advising"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("terms.term_list", "Terms"),
 ]

@@ -104,3 +104,69 @@ def make_event(created_by=None, **overrides):
     [event] = create_event(event_details(**overrides), creator)
     db.session.commit()
     return event
+
+
+def make_window(advisor, weekday=None, start=None, end=None, mode="in_person", place="Room 3"):
+    """A weekly availability window; by default every day 9:00–17:00."""
+    from datetime import time
+
+    from crp_portal.advising.availability import add_window
+
+    days = range(7) if weekday is None else [weekday]
+    windows = [
+        add_window(advisor, day, start or time(9), end or time(17), mode, place) for day in days
+    ]
+    db.session.commit()
+    return windows[0]
+
+
+def make_day_off(advisor, day=None, note=""):
+    from datetime import timedelta
+
+    from crp_portal.advising.availability import add_day_off
+    from crp_portal.timeutil import local_today
+
+    day_off = add_day_off(advisor, day or local_today() + timedelta(days=100), note)
+    db.session.commit()
+    return day_off
+
+
+def make_appointment(advisor, student, days_ahead: int = 10, hour: int = 10, **fields):
+    """A booked appointment with its time cells, written directly (no slot rules)."""
+    from datetime import datetime, time, timedelta
+
+    from crp_portal.advising.models import BOOKED, Appointment, AppointmentCell
+    from crp_portal.timeutil import local_today, program_zone
+
+    starts = datetime.combine(local_today() + timedelta(days=days_ahead), time(hour)).replace(
+        tzinfo=program_zone()
+    )
+    values = {
+        "advisor_id": advisor.id,
+        "student_id": student.id,
+        "starts_at": starts,
+        "ends_at": starts + timedelta(minutes=30),
+        "topic": "course_planning",
+        "student_note": "",
+        "mode": "in_person",
+        "place": "Room 3",
+        "status": BOOKED,
+        "booked_by_id": student.id,
+    }
+    values.update(fields)
+    appointment = Appointment(**values)
+    db.session.add(appointment)
+    db.session.flush()
+    moment = appointment.starts_at
+    while moment < appointment.ends_at:
+        db.session.add(
+            AppointmentCell(
+                appointment_id=appointment.id,
+                advisor_id=advisor.id,
+                student_id=student.id,
+                cell_start=moment,
+            )
+        )
+        moment += timedelta(minutes=5)
+    db.session.commit()
+    return appointment

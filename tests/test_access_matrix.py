@@ -3,14 +3,26 @@
 A new route without a row here fails `test_every_route_has_a_row`.
 """
 
+from datetime import timedelta
+
 import pytest
 from flask import url_for
 
 from crp_portal import create_app
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
+from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
-from tests.factories import make_event, make_meeting, make_period, make_term, make_user
+from tests.factories import (
+    make_appointment,
+    make_day_off,
+    make_event,
+    make_meeting,
+    make_period,
+    make_term,
+    make_user,
+    make_window,
+)
 
 ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN = (
     "anonymous",
@@ -26,6 +38,18 @@ SIGNED_IN = EVERYONE - {ANONYMOUS}
 STUDENTS = frozenset({STUDENT, OTHER_STUDENT})
 STAFF_ONLY = frozenset({STAFF, ADMIN})
 ADMIN_ONLY = frozenset({ADMIN})
+ADVISOR_ONLY = frozenset({ADVISOR})
+# The appointment in each world is between STUDENT and ADVISOR.
+APPOINTMENT_PARTIES = frozenset({STUDENT, ADVISOR})
+
+# Visitors whose role may use the route but who do not own the record: they get a 404,
+# which tells them nothing about whether someone else's record exists.
+NOT_OWNER = {
+    "advising.appointment": {OTHER_STUDENT},
+    "advising.appointment_ics": {OTHER_STUDENT},
+    "advising.cancel": {OTHER_STUDENT},
+    "advising.reschedule": {OTHER_STUDENT},
+}
 
 ACCESS = {
     "static": EVERYONE,
@@ -56,8 +80,8 @@ ACCESS = {
     "events.rsvp_going": STUDENTS,
     "events.cancel_rsvp": STUDENTS,
     "events.check_in": STUDENTS,
-    "events.calendar_settings": STUDENTS,
-    "events.regenerate_feed": STUDENTS,
+    "events.calendar_settings": STUDENTS | {ADVISOR},
+    "events.regenerate_feed": STUDENTS | {ADVISOR},
     "events.calendar_feed": EVERYONE,
     "events.new_event": STAFF_ONLY,
     "events.duplicate": STAFF_ONLY,
@@ -66,6 +90,25 @@ ACCESS = {
     "events.take_attendance": STAFF_ONLY,
     "events.add_walk_in": STAFF_ONLY,
     "events.headcount": STAFF_ONLY,
+    "advising.advisors": STUDENTS,
+    "advising.advisor_slots": STUDENTS,
+    "advising.book": STUDENTS,
+    "advising.my_appointments": STUDENTS,
+    "advising.appointment": APPOINTMENT_PARTIES,
+    "advising.appointment_ics": APPOINTMENT_PARTIES,
+    "advising.cancel": APPOINTMENT_PARTIES,
+    "advising.reschedule": APPOINTMENT_PARTIES,
+    "advising.record_outcome": ADVISOR_ONLY,
+    "advising.agenda": ADVISOR_ONLY,
+    "advising.availability": ADVISOR_ONLY,
+    "advising.add_window": ADVISOR_ONLY,
+    "advising.delete_window": ADVISOR_ONLY,
+    "advising.add_day_off": ADVISOR_ONLY,
+    "advising.delete_day_off": ADVISOR_ONLY,
+    "advising.find_student": ADVISOR_ONLY,
+    "advising.student": ADVISOR_ONLY,
+    "advising.book_for": ADVISOR_ONLY,
+    "advising.overview": STAFF_ONLY,
     "terms.term_list": STAFF_ONLY,
     "terms.new_term": STAFF_ONLY,
     "terms.term_detail": STAFF_ONLY,
@@ -109,7 +152,7 @@ def _actors():
     }
 
 
-def _fresh_world(admin) -> dict:
+def _fresh_world(admin, student=None, advisor=None) -> dict:
     """New objects for each visitor, so one visitor's allowed POST cannot hide the next."""
     term = make_term()
     period = make_period(term)
@@ -117,6 +160,10 @@ def _fresh_world(admin) -> dict:
     meeting = make_meeting()
     invitation = invite(f"invitee{subject.id}@example.edu", "advisor", False, admin)
     event = make_event(admin)
+    ahead = 10 + subject.id  # a different day for each world
+    appointment = make_appointment(advisor, student, days_ahead=ahead) if advisor else None
+    window = make_window(advisor, weekday=ahead % 7) if advisor else None
+    day_off = make_day_off(advisor, local_today() + timedelta(days=ahead)) if advisor else None
     db.session.commit()
     return {
         "user_id": subject.id,
@@ -124,6 +171,11 @@ def _fresh_world(admin) -> dict:
         "period_id": period.id,
         "invitation_id": invitation.id,
         "event_id": event.id,
+        "advisor_id": advisor.id if advisor else 0,
+        "appointment_id": appointment.id if appointment else 0,
+        "window_id": window.id if window else 0,
+        "day_off_id": day_off.id if day_off else 0,
+        "student_id": subject.id,
         "meeting_id": meeting.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",
@@ -140,7 +192,7 @@ def _url(app, endpoint, world) -> str:
 def test_route_answers_each_visitor_as_the_table_says(app, ctx, endpoint, method):
     actors = _actors()
     for visitor in VISITORS:
-        world = _fresh_world(actors[ADMIN])
+        world = _fresh_world(actors[ADMIN], actors[STUDENT], actors[ADVISOR])
         client = app.test_client()
         user = actors[visitor]
         if user is not None:
@@ -150,7 +202,9 @@ def test_route_answers_each_visitor_as_the_table_says(app, ctx, endpoint, method
         where = f"{method} {endpoint} as {visitor}"
         assert response.status_code < 500, where
         location = response.headers.get("Location", "")
-        if visitor in ACCESS[endpoint]:
+        if visitor in NOT_OWNER.get(endpoint, ()):
+            assert response.status_code == 404, where
+        elif visitor in ACCESS[endpoint]:
             assert response.status_code != 403, where
             assert not location.startswith("/sign-in?next="), where
         elif visitor == ANONYMOUS:

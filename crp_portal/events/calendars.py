@@ -19,6 +19,15 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 
 FEED_PAST_DAYS = 60
+_feed_sources = []
+
+
+def register_feed_source(source) -> None:
+    """Another area adds entries to personal feeds: `source(user, since)` → components."""
+    if source not in _feed_sources:
+        _feed_sources.append(source)
+
+
 SEQUENCE_EPOCH = 1_700_000_000  # seconds; SEQUENCE grows with each edit and fits 32 bits
 
 
@@ -53,7 +62,7 @@ def _event_component(event: Event, user) -> ICalEvent:
     return component
 
 
-def _calendar(name: str) -> Calendar:
+def new_calendar(name: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", "-//CRP Portal//Events//EN")
     calendar.add("version", "2.0")
@@ -62,16 +71,16 @@ def _calendar(name: str) -> Calendar:
     return calendar
 
 
-def _finish(calendar: Calendar) -> bytes:
+def finish(calendar: Calendar) -> bytes:
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
 
 def event_ics(event: Event, user) -> bytes:
-    calendar = _calendar("Event")
+    calendar = new_calendar("Event")
     calendar.add("method", "PUBLISH")
     calendar.add_component(_event_component(event, user))
-    return _finish(calendar)
+    return finish(calendar)
 
 
 def feed_for(user) -> CalendarFeed:
@@ -108,7 +117,7 @@ def user_for_feed_token(token: str):
 
 
 def personal_feed_ics(user) -> bytes:
-    """Events the person is going to, from two months back onwards."""
+    """Events the person is going to (and other areas' entries), from two months back."""
     since = utcnow() - timedelta(days=FEED_PAST_DAYS)
     events = db.session.scalars(
         select(Event)
@@ -116,7 +125,10 @@ def personal_feed_ics(user) -> bytes:
         .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.starts_at >= since)
         .order_by(Event.starts_at)
     )
-    calendar = _calendar("Campus events")
+    calendar = new_calendar("Campus events")
     for event in events:
         calendar.add_component(_event_component(event, user))
-    return _finish(calendar)
+    for source in _feed_sources:
+        for component in source(user, since):
+            calendar.add_component(component)
+    return finish(calendar)

@@ -3,7 +3,7 @@
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.access import ADVISOR, STAFF, STUDENT, role_required
 from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
 from crp_portal.events.forms import CheckInForm, EventFilterForm
 from crp_portal.extensions import db, limiter
@@ -144,7 +144,7 @@ def check_in(event_id: int):
 
 
 @bp.get("/calendar/")
-@role_required(STUDENT)
+@role_required(STUDENT, ADVISOR)
 def calendar_settings():
     feed = calendars.feed_for(current_user)
     db.session.commit()
@@ -152,7 +152,7 @@ def calendar_settings():
 
 
 @bp.post("/calendar/regenerate")
-@role_required(STUDENT)
+@role_required(STUDENT, ADVISOR)
 def regenerate_feed():
     calendars.regenerate_feed(current_user)
     db.session.commit()

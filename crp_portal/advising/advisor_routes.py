@@ -1,0 +1,169 @@
+"""Advisors: their agenda, availability, and booking for a student."""
+
+from datetime import datetime, timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import ADVISOR, role_required
+from crp_portal.advising import availability as hours
+from crp_portal.advising import bp, services
+from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
+from crp_portal.advising.routes import by_day, slot_time
+from crp_portal.extensions import db
+from crp_portal.timeutil import local_today, program_zone, utcnow
+from crp_portal.views import commit_or_form_error, id_from_form
+
+
+@bp.get("/agenda")
+@role_required(ADVISOR)
+def agenda():
+    today = local_today()
+    monday = today - timedelta(days=today.weekday())
+    start = datetime.combine(monday, datetime.min.time(), tzinfo=program_zone())
+    week = services.agenda(current_user, start, start + timedelta(days=7))
+    now = utcnow()
+    return render_template(
+        "advising/agenda.html",
+        today=today,
+        todays=[a for a in week if a.starts_at.astimezone(program_zone()).date() == today],
+        week=week,
+        awaiting=services.awaiting_outcome(current_user, now),
+        upcoming=services.appointments_of(current_user, True, now, limit=20),
+    )
+
+
+def _availability_page(settings_form=None, window_form=None, day_off_form=None):
+    settings = hours.settings_for(current_user.id)
+    page = render_template(
+        "advising/availability.html",
+        settings_form=settings_form or SettingsForm(obj=settings),
+        window_form=window_form or WindowForm(),
+        day_off_form=day_off_form or DayOffForm(),
+        windows=hours.windows_of(current_user.id),
+        days_off=hours.days_off_of(current_user.id, local_today()),
+    )
+    db.session.commit()
+    return page
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+@role_required(ADVISOR)
+def availability():
+    form = SettingsForm()
+    if form.validate_on_submit():
+        hours.save_settings(
+            current_user,
+            slot_minutes=form.slot_minutes.data,
+            buffer_minutes=form.buffer_minutes.data,
+            min_notice_hours=form.min_notice_hours.data,
+            horizon_days=form.horizon_days.data,
+            max_per_day=form.max_per_day.data,
+        )
+        db.session.commit()
+        flash("Booking settings saved.", "success")
+        return redirect(url_for("advising.availability"))
+    return _availability_page(settings_form=form if request.method == "POST" else None)
+
+
+@bp.post("/availability/windows")
+@role_required(ADVISOR)
+def add_window():
+    form = WindowForm()
+    if form.validate_on_submit():
+        window = commit_or_form_error(
+            form,
+            "end_time",
+            lambda: hours.add_window(
+                current_user, int(form.weekday.data), form.start_time.data, form.end_time.data,
+                form.mode.data, form.place.data,
+            ),
+        )  # fmt: skip
+        if window is not None:
+            flash("Availability added.", "success")
+            return redirect(url_for("advising.availability"))
+    return _availability_page(window_form=form)
+
+
+@bp.post("/availability/windows/<int:window_id>/delete")
+@role_required(ADVISOR)
+def delete_window(window_id: int):
+    hours.delete_window(current_user, window_id)
+    db.session.commit()
+    flash("Availability removed. Booked appointments stay booked.", "success")
+    return redirect(url_for("advising.availability"))
+
+
+@bp.post("/availability/days-off")
+@role_required(ADVISOR)
+def add_day_off():
+    form = DayOffForm()
+    if form.validate_on_submit():
+        day_off = commit_or_form_error(
+            form,
+            "day",
+            lambda: hours.add_day_off(current_user, form.day.data, form.note.data or ""),
+        )
+        if day_off is not None:
+            flash("Day off added. Booked appointments that day stay booked.", "success")
+            return redirect(url_for("advising.availability"))
+    return _availability_page(day_off_form=form)
+
+
+@bp.post("/availability/days-off/<int:day_off_id>/delete")
+@role_required(ADVISOR)
+def delete_day_off(day_off_id: int):
+    hours.delete_day_off(current_user, day_off_id)
+    db.session.commit()
+    flash("Day off removed.", "success")
+    return redirect(url_for("advising.availability"))
+
+
+@bp.get("/students")
+@role_required(ADVISOR)
+def find_student():
+    query = request.args.get("q", "")[:100]
+    return render_template(
+        "advising/find_student.html", query=query, matches=services.find_members(query)
+    )
+
+
+@bp.get("/students/<int:student_id>")
+@role_required(ADVISOR)
+def student(student_id: int):
+    member = services.student_for_advisor(student_id, current_user)
+    now = utcnow()
+    slots = services.available_slots(current_user.id, member.id, now)
+    history = [
+        a
+        for a in services.appointments_of(member, False, now)
+        + services.appointments_of(member, True, now)
+        if a.advisor_id == current_user.id
+    ]
+    db.session.commit()
+    return render_template(
+        "advising/student.html", member=member, days=by_day(slots), history=history
+    )
+
+
+@bp.route("/students/<int:student_id>/book", methods=["GET", "POST"])
+@role_required(ADVISOR)
+def book_for(student_id: int):
+    member = services.student_for_advisor(id_from_form(str(student_id)), current_user)
+    starts_at = slot_time(request.args.get("start"))
+    if starts_at is None:
+        flash("Choose one of the listed times.", "error")
+        return redirect(url_for("advising.student", student_id=member.id))
+    form = BookForm()
+    if form.validate_on_submit():
+        appointment = services.book(
+            current_user.id, member, starts_at, form.topic.data, form.note.data or "",
+            current_user, utcnow(),
+        )  # fmt: skip
+        db.session.commit()
+        flash(f"Booked with {member.name}; you both have a confirmation.", "success")
+        return redirect(url_for("advising.appointment", appointment_id=appointment.id))
+    db.session.commit()
+    return render_template(
+        "advising/book.html", advisor=current_user, member=member, starts_at=starts_at, form=form
+    )

@@ -1,0 +1,63 @@
+"""Appointments as iCalendar entries: one file each, and in the person's private feed."""
+
+from datetime import datetime
+
+from flask import current_app, url_for
+from icalendar import Event as ICalEvent
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from crp_portal.advising.models import BOOKED, CANCELLED, COMPLETED, Appointment
+from crp_portal.events.calendars import finish, new_calendar, register_feed_source
+from crp_portal.extensions import db
+from crp_portal.timeutil import program_zone, utcnow
+
+SEQUENCE_EPOCH = 1_700_000_000
+
+
+def _summary(appointment: Appointment, viewer) -> str:
+    if viewer is not None and viewer.id == appointment.advisor_id:
+        return f"Advising: {appointment.student.name}"
+    return f"Academic advising with {appointment.advisor.name}"
+
+
+def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
+    zone = program_zone()
+    host = current_app.config.get("SERVER_NAME") or "crp-portal"
+    link = url_for("advising.appointment", appointment_id=appointment.id, _external=True)
+    component = ICalEvent()
+    component.add("uid", f"appointment-{appointment.id}@{host}")
+    component.add("dtstamp", utcnow())
+    component.add("dtstart", appointment.starts_at.astimezone(zone))
+    component.add("dtend", appointment.ends_at.astimezone(zone))
+    component.add("summary", _summary(appointment, viewer))
+    component.add("sequence", int(appointment.updated_at.timestamp()) - SEQUENCE_EPOCH)
+    component.add("location", f"{appointment.mode_label}: {appointment.place}")
+    component.add("description", f"Details: {link}")
+    component.add("url", link)
+    component.add("status", "CANCELLED" if appointment.status == CANCELLED else "CONFIRMED")
+    return component
+
+
+def appointment_ics(appointment: Appointment, viewer) -> bytes:
+    calendar = new_calendar("Advising")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(appointment_component(appointment, viewer))
+    return finish(calendar)
+
+
+def feed_entries(user, since: datetime) -> list[ICalEvent]:
+    appointments = db.session.scalars(
+        select(Appointment)
+        .where(
+            or_(Appointment.student_id == user.id, Appointment.advisor_id == user.id),
+            Appointment.status.in_((BOOKED, COMPLETED)),
+            Appointment.starts_at >= since,
+        )
+        .options(selectinload(Appointment.advisor), selectinload(Appointment.student))
+        .order_by(Appointment.starts_at)
+    )
+    return [appointment_component(appointment, user) for appointment in appointments]
+
+
+register_feed_source(feed_entries)

@@ -1,0 +1,60 @@
+"""Demo advising: weekly hours for each advisor, and a few past and upcoming appointments."""
+
+from datetime import date, datetime, time, timedelta
+
+from crp_portal.advising.availability import add_window, settings_for
+from crp_portal.advising.models import BOOKED, COMPLETED, NO_SHOW, Appointment, AppointmentCell
+from crp_portal.extensions import db
+from crp_portal.timeutil import program_zone
+
+HOURS = [
+    [(0, time(9), time(12), "in_person", "Academic Success Center, room 3"),
+     (2, time(13), time(16), "video", "https://meet.example.edu/advising-shah")],
+    [(1, time(10), time(13), "in_person", "Library, room 210"),
+     (3, time(14), time(17), "phone", "555-0142")],
+    [(2, time(9), time(11, 30), "in_person", "Student Services, room 118"),
+     (4, time(9), time(12), "video", "https://meet.example.edu/advising-garcia")],
+]  # fmt: skip
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour)).replace(tzinfo=program_zone())
+
+
+def seed_advising(today: date, advisors, students) -> int:
+    """Give advisors hours and book a handful of appointments around today."""
+    for advisor, windows in zip(advisors, HOURS, strict=False):
+        settings_for(advisor.id)
+        for weekday, start, end, mode, place in windows:
+            add_window(advisor, weekday, start, end, mode, place)
+    plan = [
+        (-14, 10, COMPLETED, "Planned spring courses; lighter load while working 15 h/week.",
+         "Email the registrar about the prerequisite waiver\nBook a tutor for statistics"),
+        (-7, 11, NO_SHOW, "", ""),
+        (-3, 14, COMPLETED, "Talked through the incomplete in BIO 201 and a plan to finish it.",
+         "Submit lab reports 4 and 5 by Friday"),
+        (2, 10, BOOKED, "", ""),
+        (5, 15, BOOKED, "", ""),
+    ]  # fmt: skip
+    made = 0
+    for index, (offset, hour, status, summary, actions) in enumerate(plan):
+        advisor, student = advisors[index % len(advisors)], students[index]
+        starts = _at(today + timedelta(days=offset), hour)
+        appointment = Appointment(
+            advisor_id=advisor.id, student_id=student.id, starts_at=starts,
+            ends_at=starts + timedelta(minutes=30), topic="course_planning", student_note="",
+            mode="in_person", place=HOURS[index % len(HOURS)][0][4], status=status,
+            booked_by_id=student.id, summary=summary, action_items=actions,
+        )  # fmt: skip
+        db.session.add(appointment)
+        db.session.flush()
+        for minute in range(0, 30, 5):
+            db.session.add(
+                AppointmentCell(
+                    appointment_id=appointment.id, advisor_id=advisor.id, student_id=student.id,
+                    cell_start=starts + timedelta(minutes=minute),
+                )
+            )  # fmt: skip
+        made += 1
+    db.session.flush()
+    return made

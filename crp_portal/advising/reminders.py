@@ -1,0 +1,39 @@
+"""Reminders about 24 hours ahead, sent at most once per appointment."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from crp_portal.advising.models import BOOKED, Appointment
+from crp_portal.advising.notify import notify
+from crp_portal.extensions import db
+
+REMINDER_AHEAD = timedelta(hours=24)
+
+
+def send_due_reminders(now: datetime) -> int:
+    """Queue a reminder for each booked appointment starting within 24 hours.
+
+    Each row is claimed with a conditional UPDATE, so two runs (or two hosts) at once
+    still remind each person once; a moved appointment is reminded again.
+    """
+    due = db.session.scalars(
+        select(Appointment.id).where(
+            Appointment.status == BOOKED,
+            Appointment.reminder_sent_at.is_(None),
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + REMINDER_AHEAD,
+        )
+    ).all()
+    sent = 0
+    for appointment_id in due:
+        claimed = db.session.execute(
+            update(Appointment)
+            .where(Appointment.id == appointment_id, Appointment.reminder_sent_at.is_(None))
+            .values(reminder_sent_at=now)
+        ).rowcount
+        if claimed:
+            notify(db.session.get(Appointment, appointment_id), "reminder")
+            sent += 1
+    db.session.flush()
+    return sent

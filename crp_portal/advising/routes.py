@@ -1,0 +1,173 @@
+"""Students find an advisor and book; both sides view, move and cancel appointments."""
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import ADVISOR, STAFF, STUDENT, role_required
+from crp_portal.advising import bp, calendar, services
+from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
+from crp_portal.errors import DomainError
+from crp_portal.extensions import db
+from crp_portal.timeutil import local_today, program_zone, utcnow
+
+
+def slot_time(key: str | None) -> datetime | None:
+    """A slot key like 20261201T1400Z back to an aware datetime; junk gives None."""
+    try:
+        return datetime.strptime(key or "", "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def by_day(slots) -> dict:
+    days: dict = {}
+    for slot in slots:
+        days.setdefault(slot.starts_at.astimezone(program_zone()).date(), []).append(slot)
+    return days
+
+
+@bp.get("/")
+@role_required(STUDENT)
+def advisors():
+    return render_template(
+        "advising/advisors.html",
+        advisors=services.list_advisors(),
+        upcoming=services.appointments_of(current_user, True, utcnow(), limit=5),
+    )
+
+
+@bp.get("/advisors/<int:advisor_id>")
+@role_required(STUDENT)
+def advisor_slots(advisor_id: int):
+    advisor = services.get_advisor(advisor_id)
+    slots = services.available_slots(advisor.id, current_user.id, utcnow())
+    db.session.commit()
+    return render_template("advising/slots.html", advisor=advisor, days=by_day(slots))
+
+
+@bp.route("/advisors/<int:advisor_id>/book", methods=["GET", "POST"])
+@role_required(STUDENT)
+def book(advisor_id: int):
+    advisor = services.get_advisor(advisor_id)
+    starts_at = slot_time(request.args.get("start"))
+    if starts_at is None:
+        flash("Choose one of the listed times.", "error")
+        return redirect(url_for("advising.advisor_slots", advisor_id=advisor.id))
+    form = BookForm()
+    if form.validate_on_submit():
+        appointment = services.book(
+            advisor.id, current_user, starts_at, form.topic.data, form.note.data or "",
+            current_user, utcnow(),
+        )  # fmt: skip
+        db.session.commit()
+        flash("Your appointment is booked. A confirmation is on its way.", "success")
+        return redirect(url_for("advising.appointment", appointment_id=appointment.id))
+    return render_template("advising/book.html", advisor=advisor, starts_at=starts_at, form=form)
+
+
+@bp.get("/appointments")
+@role_required(STUDENT)
+def my_appointments():
+    now = utcnow()
+    return render_template(
+        "advising/my_appointments.html",
+        upcoming=services.appointments_of(current_user, True, now),
+        past=services.appointments_of(current_user, False, now),
+        no_shows=services.no_show_count(current_user.id),
+    )
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@role_required(STUDENT, ADVISOR)
+def appointment(appointment_id: int):
+    found = services.appointment_for(current_user, appointment_id)
+    outcome_form = OutcomeForm(obj=found) if current_user.id == found.advisor_id else None
+    return render_template(
+        "advising/appointment.html",
+        appointment=found,
+        cancel_form=CancelForm(),
+        outcome_form=outcome_form,
+        now=utcnow(),
+        cut_off=timedelta(hours=_cut_off_hours()),
+    )
+
+
+def _cut_off_hours() -> int:
+    return current_app.config["CRP_ADVISING_CANCEL_CUTOFF_HOURS"]
+
+
+@bp.get("/appointments/<int:appointment_id>.ics")
+@role_required(STUDENT, ADVISOR)
+def appointment_ics(appointment_id: int):
+    found = services.appointment_for(current_user, appointment_id)
+    return Response(
+        calendar.appointment_ics(found, current_user),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="appointment-{found.id}.ics"'},
+    )
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@role_required(STUDENT, ADVISOR)
+def cancel(appointment_id: int):
+    found = services.appointment_for(current_user, appointment_id)
+    form = CancelForm()
+    reason = form.reason.data if form.validate_on_submit() else ""
+    services.cancel(found, current_user, reason or "", utcnow())
+    db.session.commit()
+    flash("The appointment is cancelled; both of you have been emailed.", "success")
+    return redirect(url_for("advising.appointment", appointment_id=found.id))
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+@role_required(STUDENT, ADVISOR)
+def reschedule(appointment_id: int):
+    found = services.appointment_for(current_user, appointment_id)
+    now = utcnow()
+    if request.method == "POST":
+        starts_at = slot_time(request.form.get("start"))
+        if starts_at is None:
+            raise DomainError("Choose one of the listed times.")
+        services.reschedule(found, current_user, starts_at, now)
+        db.session.commit()
+        flash("The appointment is moved; both of you have been emailed.", "success")
+        return redirect(url_for("advising.appointment", appointment_id=found.id))
+    slots = services.available_slots(found.advisor_id, found.student_id, now, found.id)
+    db.session.commit()
+    return render_template("advising/reschedule.html", appointment=found, days=by_day(slots))
+
+
+@bp.post("/appointments/<int:appointment_id>/outcome")
+@role_required(ADVISOR)
+def record_outcome(appointment_id: int):
+    found = services.appointment_for(current_user, appointment_id)
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        services.record_outcome(
+            found, current_user, form.status.data, form.private_notes.data or "",
+            form.summary.data or "", form.action_items.data or "", utcnow(),
+        )  # fmt: skip
+        db.session.commit()
+        flash("Outcome saved.", "success")
+        return redirect(url_for("advising.appointment", appointment_id=found.id))
+    return render_template(
+        "advising/appointment.html",
+        appointment=found,
+        cancel_form=CancelForm(),
+        outcome_form=form,
+        now=utcnow(),
+        cut_off=timedelta(hours=_cut_off_hours()),
+    )
+
+
+@bp.get("/overview")
+@role_required(STAFF)
+def overview():
+    today = local_today()
+    start = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=program_zone())
+    end = datetime.combine(today + timedelta(days=31), datetime.min.time(), tzinfo=program_zone())
+    return render_template(
+        "advising/overview.html", rows=services.counts_by_advisor(start, end), today=today
+    )

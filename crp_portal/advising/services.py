@@ -1,0 +1,360 @@
+"""Advising rules: availability, booking that never double-books, reschedule, cancel, outcomes."""
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from crp_portal.access import ADVISOR, STUDENT
+from crp_portal.advising.availability import days_off_of, settings_for, windows_of
+from crp_portal.advising.models import (
+    BOOKED,
+    CANCELLED,
+    CELL_MINUTES,
+    COMPLETED,
+    NO_SHOW,
+    TOPICS,
+    Appointment,
+    AppointmentCell,
+)
+from crp_portal.advising.notify import notify
+from crp_portal.advising.slots import Busy, Slot, free_slots
+from crp_portal.auth.models import User
+from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
+from crp_portal.extensions import db
+from crp_portal.members.models import ACTIVE, APPLICANT, ON_LEAVE, MemberProfile
+from crp_portal.members.services import record_view
+from crp_portal.search import like_pattern
+
+MEMBER_STATUSES = (ACTIVE, APPLICANT, ON_LEAVE)
+TAKEN = "That time was just taken. Choose another time."
+
+
+class CutOffPassed(Conflict):
+    """Too close to the appointment for the student to change it online."""
+
+
+def get_advisor(advisor_id: int) -> User:
+    advisor = db.session.get(User, advisor_id)
+    if advisor is None or advisor.role != ADVISOR or not advisor.active:
+        raise NotFound("There is no advisor with that number.")
+    return advisor
+
+
+def list_advisors() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == ADVISOR, User.active).order_by(User.name)
+        )
+    )
+
+
+def _busy(column, person_id: int, since: datetime, moving_id: int | None) -> list[Busy]:
+    statement = select(Appointment.starts_at, Appointment.ends_at).where(
+        column == person_id, Appointment.status == BOOKED, Appointment.ends_at > since
+    )
+    if moving_id is not None:
+        statement = statement.where(Appointment.id != moving_id)
+    return [Busy(start, end) for start, end in db.session.execute(statement)]
+
+
+def available_slots(
+    advisor_id: int, student_id: int | None, now: datetime, moving_id: int | None = None
+) -> list[Slot]:
+    """The advisor's free slots, leaving out times the student is already booked.
+
+    `moving_id` is an appointment being rescheduled: its own time does not count as busy.
+    """
+    settings = settings_for(advisor_id)
+    yesterday = now.date() - timedelta(days=1)
+    return free_slots(
+        settings,
+        windows_of(advisor_id),
+        {off.day for off in days_off_of(advisor_id, yesterday)},
+        _busy(Appointment.advisor_id, advisor_id, now - timedelta(days=1), moving_id),
+        _busy(Appointment.student_id, student_id, now, moving_id) if student_id else [],
+        now,
+    )
+
+
+def _slot_at(
+    advisor_id: int, student_id: int, starts_at: datetime, now: datetime, moving_id=None
+) -> Slot:
+    if starts_at <= now:
+        raise DomainError("That time has passed. Choose a time in the future.")
+    for slot in available_slots(advisor_id, student_id, now, moving_id):
+        if slot.starts_at == starts_at:
+            return slot
+    raise Conflict(
+        "That time is not open for booking: it may be outside the advisor's hours, "
+        "too soon, too far ahead, or already taken. Choose one of the listed times."
+    )
+
+
+def _check_member(student: User) -> None:
+    profile = student.profile
+    if student.role != STUDENT or profile is None or profile.status not in MEMBER_STATUSES:
+        raise DomainError("Advising appointments are for current program members only.")
+    if not student.active:
+        raise DomainError("That student's account is deactivated.")
+
+
+def no_show_count(student_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(Appointment.student_id == student_id, Appointment.status == NO_SHOW)
+    )
+
+
+def _check_self_booking_allowed(student: User) -> None:
+    limit = current_app.config["CRP_ADVISING_NO_SHOW_LIMIT"]
+    if limit and no_show_count(student.id) >= limit:
+        raise Forbidden(
+            "Online booking is paused after several missed appointments. Program staff "
+            "will reach out to find a time that works for you."
+        )
+
+
+def _cells(appointment: Appointment) -> list[AppointmentCell]:
+    cells, moment = [], appointment.starts_at
+    while moment < appointment.ends_at:
+        cells.append(
+            AppointmentCell(
+                appointment_id=appointment.id,
+                advisor_id=appointment.advisor_id,
+                student_id=appointment.student_id,
+                cell_start=moment,
+            )
+        )
+        moment += timedelta(minutes=CELL_MINUTES)
+    return cells
+
+
+def _hold_cells(appointment: Appointment) -> None:
+    """Claim the appointment's time cells; a clash with any booking is a 409."""
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(_cells(appointment))
+    except IntegrityError as error:
+        raise Conflict(TAKEN) from error
+
+
+def book(
+    advisor_id: int,
+    student: User,
+    starts_at: datetime,
+    topic: str,
+    note: str,
+    booked_by: User,
+    now: datetime,
+) -> Appointment:
+    """Book a listed free slot, by the student or by the advisor for them."""
+    if topic not in TOPICS:
+        raise DomainError("Choose one of the listed topics.")
+    _check_member(student)
+    if booked_by.id == student.id:
+        _check_self_booking_allowed(student)
+    elif booked_by.id != advisor_id:
+        raise Forbidden("Only the student or their advisor can book this appointment.")
+    slot = _slot_at(advisor_id, student.id, starts_at, now)
+    appointment = Appointment(
+        advisor_id=advisor_id,
+        student_id=student.id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        topic=topic,
+        student_note=note.strip(),
+        mode=slot.mode,
+        place=slot.place,
+        status=BOOKED,
+        booked_by_id=booked_by.id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(appointment)
+    except IntegrityError as error:
+        raise Conflict(TAKEN) from error
+    _hold_cells(appointment)
+    db.session.flush()
+    notify(appointment, "booked")
+    return appointment
+
+
+def appointment_for(user: User, appointment_id: int) -> Appointment:
+    """An appointment the user is part of; anyone else's id looks like no appointment."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or user.id not in (appointment.student_id, appointment.advisor_id):
+        raise NotFound("There is no appointment with that number in your list.")
+    return appointment
+
+
+def _check_cut_off(appointment: Appointment, user: User, now: datetime) -> None:
+    if appointment.status != BOOKED:
+        raise Conflict("This appointment is no longer booked, so it cannot change.")
+    if appointment.starts_at <= now:
+        raise Conflict("This appointment has already started.")
+    if user.id == appointment.student_id:
+        cut_off = timedelta(hours=current_app.config["CRP_ADVISING_CANCEL_CUTOFF_HOURS"])
+        if appointment.starts_at - now < cut_off:
+            raise CutOffPassed(
+                "It is too close to the appointment to change it online. "
+                f"Please contact {appointment.advisor.name} ({appointment.advisor.email})."
+            )
+
+
+def reschedule(
+    appointment: Appointment, user: User, starts_at: datetime, now: datetime
+) -> Appointment:
+    """Move to another free slot in one transaction: the old time is freed only if the new one holds."""
+    _check_cut_off(appointment, user, now)
+    old_start = appointment.starts_at
+    slot = _slot_at(appointment.advisor_id, appointment.student_id, starts_at, now, appointment.id)
+    db.session.execute(
+        delete(AppointmentCell).where(AppointmentCell.appointment_id == appointment.id)
+    )
+    appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
+    appointment.mode, appointment.place = slot.mode, slot.place
+    appointment.reminder_sent_at = None
+    _hold_cells(appointment)
+    db.session.flush()
+    notify(appointment, "changed", old_start=old_start)
+    return appointment
+
+
+def cancel(appointment: Appointment, user: User, reason: str, now: datetime) -> Appointment:
+    """Cancel: students until the cut-off, advisors any time before it starts; both sides told."""
+    _check_cut_off(appointment, user, now)
+    appointment.status = CANCELLED
+    appointment.cancelled_by_id = user.id
+    appointment.cancel_reason = reason.strip() or None
+    appointment.cancelled_at = now
+    db.session.execute(
+        delete(AppointmentCell).where(AppointmentCell.appointment_id == appointment.id)
+    )
+    db.session.flush()
+    notify(appointment, "cancelled")
+    return appointment
+
+
+def record_outcome(
+    appointment: Appointment,
+    advisor: User,
+    status: str,
+    private_notes: str,
+    summary: str,
+    action_items: str,
+    now: datetime,
+) -> Appointment:
+    """The advisor marks what happened; notes stay private, the summary is the student's."""
+    if advisor.id != appointment.advisor_id:
+        raise NotFound("There is no appointment with that number in your list.")
+    if appointment.status == CANCELLED:
+        raise Conflict("This appointment was cancelled.")
+    if status in (COMPLETED, NO_SHOW) and appointment.starts_at > now:
+        raise Conflict("An appointment can be marked completed or no-show once it has started.")
+    if status not in (BOOKED, COMPLETED, NO_SHOW):
+        raise DomainError("Choose completed or no-show.")
+    appointment.status = status
+    appointment.private_notes = private_notes.strip()
+    appointment.summary = summary.strip()
+    appointment.action_items = action_items.strip()
+    db.session.flush()
+    return appointment
+
+
+def appointments_of(
+    user: User, upcoming: bool, now: datetime, limit: int = 100
+) -> list[Appointment]:
+    column = Appointment.student_id if user.role == STUDENT else Appointment.advisor_id
+    statement = (
+        select(Appointment)
+        .where(column == user.id)
+        .options(selectinload(Appointment.advisor), selectinload(Appointment.student))
+    )
+    if upcoming:
+        statement = statement.where(Appointment.ends_at >= now).order_by(Appointment.starts_at)
+    else:
+        statement = statement.where(Appointment.ends_at < now).order_by(
+            Appointment.starts_at.desc()
+        )
+    return list(db.session.scalars(statement.limit(limit)))
+
+
+def agenda(advisor: User, start: datetime, end: datetime) -> list[Appointment]:
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.advisor_id == advisor.id,
+                Appointment.starts_at >= start,
+                Appointment.starts_at < end,
+                Appointment.status != CANCELLED,
+            )
+            .options(selectinload(Appointment.student))
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+def awaiting_outcome(advisor: User, now: datetime) -> list[Appointment]:
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.advisor_id == advisor.id,
+                Appointment.status == BOOKED,
+                Appointment.starts_at < now,
+            )
+            .options(selectinload(Appointment.student))
+            .order_by(Appointment.starts_at.desc())
+            .limit(50)
+        )
+    )
+
+
+def find_members(query: str, limit: int = 20) -> list[User]:
+    """Students an advisor may book for: current members, by name or email."""
+    if len(query.strip()) < 2:
+        return []
+    pattern = like_pattern(query)
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(MemberProfile, MemberProfile.user_id == User.id)
+            .where(
+                User.role == STUDENT,
+                User.active,
+                MemberProfile.status.in_(MEMBER_STATUSES),
+                func.lower(User.name).like(pattern, escape="\\")
+                | User.email.like(pattern, escape="\\"),
+            )
+            .order_by(User.name)
+            .limit(limit)
+        )
+    )
+
+
+def student_for_advisor(student_id: int, advisor: User) -> User:
+    """A member's academic view for an advisor: audited, recovery data never included."""
+    student = db.session.get(User, student_id)
+    if student is None or student.role != STUDENT:
+        raise NotFound("There is no student with that number.")
+    _check_member(student)
+    record_view(advisor, student.id, "advising record")
+    return student
+
+
+def counts_by_advisor(since: datetime, until: datetime) -> list[tuple[User, dict[str, int]]]:
+    """Staff's overview: appointments per advisor and status, with no notes or topics."""
+    rows = db.session.execute(
+        select(Appointment.advisor_id, Appointment.status, func.count())
+        .where(Appointment.starts_at >= since, Appointment.starts_at < until)
+        .group_by(Appointment.advisor_id, Appointment.status)
+    ).all()
+    by_advisor: dict[int, dict[str, int]] = {}
+    for advisor_id, status, count in rows:
+        by_advisor.setdefault(advisor_id, {})[status] = count
+    return [(advisor, by_advisor.get(advisor.id, {})) for advisor in list_advisors()]
