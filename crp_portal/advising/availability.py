@@ -12,14 +12,22 @@ from crp_portal.extensions import db
 
 
 def settings_for(advisor_id: int) -> AdvisorSettings:
+    """The advisor's settings, saved with the defaults on first use.
+
+    Students opening a new advisor's times at once all try to save the defaults; the
+    ones that lose read the row the first saved instead of failing.
+    """
     settings = db.session.get(AdvisorSettings, advisor_id)
     if settings is None:
         settings = AdvisorSettings(
             advisor_id=advisor_id, slot_minutes=30, buffer_minutes=0, min_notice_hours=12,
             horizon_days=30, max_per_day=None,
         )  # fmt: skip
-        db.session.add(settings)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(settings)
+        except IntegrityError:
+            settings = db.session.get(AdvisorSettings, advisor_id)
     return settings
 
 
@@ -58,6 +66,12 @@ def add_window(
         raise DomainError("Choose a day of the week.")
     if end <= start:
         raise DomainError("The window must end after it starts.")
+    for other in windows_of(advisor.id):
+        if other.weekday == weekday and start < other.end_time and other.start_time < end:
+            raise DomainError(
+                f"This overlaps your window from {other.start_time:%H:%M} to "
+                f"{other.end_time:%H:%M} that day. Remove or change that one first."
+            )
     window = AvailabilityWindow(
         advisor_id=advisor.id, weekday=weekday, start_time=start, end_time=end, mode=mode,
         place=place.strip(),

@@ -12,8 +12,6 @@ from crp_portal.events.calendars import finish, new_calendar, register_feed_sour
 from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 
-SEQUENCE_EPOCH = 1_700_000_000
-
 
 def _summary(appointment: Appointment, viewer) -> str:
     if viewer is not None and viewer.id == appointment.advisor_id:
@@ -31,7 +29,7 @@ def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
     component.add("dtstart", appointment.starts_at.astimezone(zone))
     component.add("dtend", appointment.ends_at.astimezone(zone))
     component.add("summary", _summary(appointment, viewer))
-    component.add("sequence", int(appointment.updated_at.timestamp()) - SEQUENCE_EPOCH)
+    component.add("sequence", appointment.sequence)
     component.add("location", f"{appointment.mode_label}: {appointment.place}")
     component.add("description", f"Details: {link}")
     component.add("url", link)

@@ -11,6 +11,7 @@ from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.timeutil import local_today, program_zone, utcnow
+from crp_portal.views import commit_or_form_error
 
 
 def slot_time(key: str | None) -> datetime | None:
@@ -42,6 +43,8 @@ def advisors():
 @role_required(STUDENT)
 def advisor_slots(advisor_id: int):
     advisor = services.get_advisor(advisor_id)
+    if services.self_booking_paused(current_user):
+        return render_template("advising/slots.html", advisor=advisor, paused=services.PAUSED)
     slots = services.available_slots(advisor.id, current_user.id, utcnow())
     db.session.commit()
     return render_template("advising/slots.html", advisor=advisor, days=by_day(slots))
@@ -134,7 +137,11 @@ def reschedule(appointment_id: int):
         db.session.commit()
         flash("The appointment is moved; both of you have been emailed.", "success")
         return redirect(url_for("advising.appointment", appointment_id=found.id))
-    slots = services.available_slots(found.advisor_id, found.student_id, now, found.id)
+    slots = [
+        slot
+        for slot in services.available_slots(found.advisor_id, found.student_id, now, found.id)
+        if slot.starts_at != found.starts_at
+    ]
     db.session.commit()
     return render_template("advising/reschedule.html", appointment=found, days=by_day(slots))
 
@@ -145,13 +152,17 @@ def record_outcome(appointment_id: int):
     found = services.appointment_for(current_user, appointment_id)
     form = OutcomeForm()
     if form.validate_on_submit():
-        services.record_outcome(
-            found, current_user, form.status.data, form.private_notes.data or "",
-            form.summary.data or "", form.action_items.data or "", utcnow(),
+        saved = commit_or_form_error(
+            form,
+            "status",
+            lambda: services.record_outcome(
+                found, current_user, form.status.data, form.private_notes.data or "",
+                form.summary.data or "", form.action_items.data or "", utcnow(),
+            ),
         )  # fmt: skip
-        db.session.commit()
-        flash("Outcome saved.", "success")
-        return redirect(url_for("advising.appointment", appointment_id=found.id))
+        if saved is not None:
+            flash("Outcome saved.", "success")
+            return redirect(url_for("advising.appointment", appointment_id=found.id))
     return render_template(
         "advising/appointment.html",
         appointment=found,

@@ -109,13 +109,20 @@ def no_show_count(student_id: int) -> int:
     )
 
 
-def _check_self_booking_allowed(student: User) -> None:
+PAUSED = (
+    "Online booking is paused after several missed appointments. Program staff "
+    "will reach out to find a time that works for you."
+)
+
+
+def self_booking_paused(student: User) -> bool:
     limit = current_app.config["CRP_ADVISING_NO_SHOW_LIMIT"]
-    if limit and no_show_count(student.id) >= limit:
-        raise Forbidden(
-            "Online booking is paused after several missed appointments. Program staff "
-            "will reach out to find a time that works for you."
-        )
+    return bool(limit) and no_show_count(student.id) >= limit
+
+
+def _check_self_booking_allowed(student: User) -> None:
+    if self_booking_paused(student):
+        raise Forbidden(PAUSED)
 
 
 def _cells(appointment: Appointment) -> list[AppointmentCell]:
@@ -218,6 +225,7 @@ def reschedule(
     appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
     appointment.mode, appointment.place = slot.mode, slot.place
     appointment.reminder_sent_at = None
+    appointment.sequence += 1
     _hold_cells(appointment)
     db.session.flush()
     notify(appointment, "changed", old_start=old_start)
@@ -231,6 +239,7 @@ def cancel(appointment: Appointment, user: User, reason: str, now: datetime) -> 
     appointment.cancelled_by_id = user.id
     appointment.cancel_reason = reason.strip() or None
     appointment.cancelled_at = now
+    appointment.sequence += 1
     db.session.execute(
         delete(AppointmentCell).where(AppointmentCell.appointment_id == appointment.id)
     )

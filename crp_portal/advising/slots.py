@@ -32,8 +32,13 @@ class Busy:
     ends_at: datetime
 
 
-def _local_to_utc(day: date, moment) -> datetime:
-    return datetime.combine(day, moment).replace(tzinfo=program_zone()).astimezone(UTC)
+def _local_to_utc(day: date, moment) -> datetime | None:
+    """None for a wall-clock time the spring change skips (2:30 that night is not a time)."""
+    wall = datetime.combine(day, moment)
+    utc = wall.replace(tzinfo=program_zone()).astimezone(UTC)
+    if utc.astimezone(program_zone()).replace(tzinfo=None) != wall:
+        return None
+    return utc
 
 
 def free_slots(
@@ -67,8 +72,10 @@ def free_slots(
             window_end = datetime.combine(day, window.end_time)
             while start + length <= window_end:
                 starts_at = _local_to_utc(day, start.time())
-                ends_at = starts_at + length
                 start += step
+                if starts_at is None:
+                    continue
+                ends_at = starts_at + length
                 if not earliest <= starts_at <= latest:
                     continue
                 if _clashes(starts_at - buffer, ends_at + buffer, advisor_busy):

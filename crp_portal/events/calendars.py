@@ -28,9 +28,6 @@ def register_feed_source(source) -> None:
         _feed_sources.append(source)
 
 
-SEQUENCE_EPOCH = 1_700_000_000  # seconds; SEQUENCE grows with each edit and fits 32 bits
-
-
 def title_for(event: Event, user) -> str:
     """The real title for staff and for students who opted in; else the neutral one."""
     if user is None or user.role == "staff":
@@ -52,7 +49,7 @@ def _event_component(event: Event, user) -> ICalEvent:
     component.add("dtstart", event.starts_at.astimezone(zone))
     component.add("dtend", event.ends_at.astimezone(zone))
     component.add("summary", title_for(event, user))
-    component.add("sequence", int(event.updated_at.timestamp()) - SEQUENCE_EPOCH)
+    component.add("sequence", event.sequence)
     link = url_for("events.detail", event_id=event.id, _external=True)
     component.add("url", link)
     component.add("description", f"Details: {link}")

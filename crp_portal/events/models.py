@@ -92,6 +92,7 @@ class Event(db.Model):
     headcount: Mapped[int | None] = mapped_column(Integer)
     checkin_code: Mapped[str] = mapped_column(String(8))
     going_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -140,6 +140,7 @@ def create_event(
             created_by_id=created_by.id,
             status=SCHEDULED,
             going_count=0,
+            sequence=0,
         )
         _apply(event, details, local_start)
         db.session.add(event)
@@ -186,6 +187,7 @@ def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> 
             details.local_start() if target is event else to_wall_clock(target.starts_at) + shift
         )
         _apply(target, details, local_start)
+        target.sequence += 1
     if scope == THIS_ONE and event.series_id is not None and shift:
         event.series_id = None
     db.session.flush()
@@ -216,6 +218,7 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
             continue
         target.status = CANCELLED
         target.cancelled_at = utcnow()
+        target.sequence += 1
         notify_cancellation(target)
         cancelled.append(target)
     db.session.flush()

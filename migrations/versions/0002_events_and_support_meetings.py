@@ -79,6 +79,7 @@ def upgrade():
     sa.Column('headcount', sa.Integer(), nullable=True),
     sa.Column('checkin_code', sa.String(length=8), nullable=False),
     sa.Column('going_count', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('sequence', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

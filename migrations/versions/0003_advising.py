@@ -2,7 +2,7 @@
 
 Revision ID: 0003_advising
 Revises: 0002_events
-Create Date: 2026-11-25 12:50:41.242838
+Create Date: 2026-11-25 12:57:38.169583
 
 """
 from alembic import op
@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('action_items', sa.Text(), nullable=False),
     sa.Column('reminder_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sequence', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("mode IN ('in_person', 'video', 'phone')", name=op.f('ck_appointments_mode_known')),
