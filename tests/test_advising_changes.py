@@ -362,3 +362,17 @@ def test_the_reschedule_page_does_not_offer_the_current_time(ctx, login):
     )
     assert offered, "other times are offered"
     assert appointment.starts_at.strftime("%Y%m%dT%H%MZ") not in offered
+
+
+def test_reaching_the_no_show_limit_asks_staff_to_reach_out_not_the_student(app, ctx, login, smtp):
+    app.config["CRP_ADVISING_NO_SHOW_LIMIT"] = 2
+    advisor = make_user("advisor")
+    make_user("staff", email="coordinator@example.edu")
+    student = make_user("student", name="Kai Nguyen", email="kai@example.edu")
+    make_appointment(advisor, student, days_ahead=-14, status="no_show")
+    missed = make_appointment(advisor, student, days_ahead=-1)
+    login(advisor).post(f"/advising/appointments/{missed.id}/outcome", data={"status": "no_show"})
+    [message] = smtp.to("coordinator@example.edu")
+    assert message["Subject"] == "Please reach out: Kai Nguyen (advising)"
+    assert "missed 2 advising appointments" in " ".join(smtp.text_of(message).split())
+    assert smtp.to("kai@example.edu") == []

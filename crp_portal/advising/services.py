@@ -2,12 +2,12 @@
 
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from crp_portal.access import ADVISOR, STUDENT
+from crp_portal.access import ADVISOR, STAFF, STUDENT
 from crp_portal.advising.availability import days_off_of, settings_for, windows_of
 from crp_portal.advising.models import (
     BOOKED,
@@ -24,6 +24,7 @@ from crp_portal.advising.slots import Busy, Slot, free_slots
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
+from crp_portal.mail import queue_mail
 from crp_portal.members.models import ACTIVE, APPLICANT, ON_LEAVE, MemberProfile
 from crp_portal.members.services import record_view
 from crp_portal.search import like_pattern
@@ -266,12 +267,35 @@ def record_outcome(
         raise Conflict("An appointment can be marked completed or no-show once it has started.")
     if status not in (BOOKED, COMPLETED, NO_SHOW):
         raise DomainError("Choose completed or no-show.")
+    newly_missed = status == NO_SHOW and appointment.status != NO_SHOW
     appointment.status = status
     appointment.private_notes = private_notes.strip()
     appointment.summary = summary.strip()
     appointment.action_items = action_items.strip()
     db.session.flush()
+    if newly_missed and _reached_no_show_limit(appointment.student_id):
+        ask_staff_to_reach_out(appointment.student)
     return appointment
+
+
+def _reached_no_show_limit(student_id: int) -> bool:
+    limit = current_app.config["CRP_ADVISING_NO_SHOW_LIMIT"]
+    return bool(limit) and no_show_count(student_id) == limit
+
+
+def ask_staff_to_reach_out(student: User) -> None:
+    """Booking pauses: staff are asked to reach out; the student gets no penalty email."""
+    staff = db.session.scalars(select(User).where(User.role == STAFF, User.active)).all()
+    for person in staff:
+        queue_mail(
+            person.email,
+            f"Please reach out: {student.name} (advising)",
+            "advising/reach_out",
+            person=person,
+            student=student,
+            missed=no_show_count(student.id),
+            link=url_for("members.member_record", user_id=student.id, _external=True),
+        )
 
 
 def appointments_of(
