@@ -100,12 +100,23 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.events.routes
     import crp_portal.events.staff_routes
     import crp_portal.home.routes
+    import crp_portal.housing.routes
+    import crp_portal.housing.staff_routes
     import crp_portal.members.routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.routes  # noqa: F401
-    from crp_portal import advising, auth, events, home, members, support_meetings, terms
+    from crp_portal import (
+        advising,
+        auth,
+        events,
+        home,
+        housing,
+        members,
+        support_meetings,
+        terms,
+    )
 
-    for area in (home, auth, members, terms, events, support_meetings, advising):
+    for area in (home, auth, members, terms, events, support_meetings, advising, housing):
         app.register_blueprint(area.bp)
 
 

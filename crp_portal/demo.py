@@ -10,9 +10,12 @@ from crp_portal.auth.models import User
 from crp_portal.auth.services import create_user
 from crp_portal.events.demo import seed_events
 from crp_portal.extensions import db
+from crp_portal.housing.demo import seed_housing
 from crp_portal.members.models import ACTIVE, ALUMNI, APPLICANT, INACTIVE, ON_LEAVE
 from crp_portal.support_meetings.demo import seed_support_meetings
 from crp_portal.terms.models import CalendarPeriod, Term
+from crp_portal.terms.services import current_term
+from crp_portal.timeutil import utcnow
 
 DEMO_PASSWORD = "recovery-demo"  # noqa: S105 - published in the README on purpose
 STAFF_PEOPLE = [
@@ -207,10 +210,13 @@ def seed(today: date) -> dict[str, int]:
         db.session.scalars(select(User).where(User.role == ADVISOR).order_by(User.email))
     )
     appointment_count = seed_advising(today, advisor_users, active)
+    current = current_term(today)
+    house_count = seed_housing(staff_user, current, active[10:14], utcnow()) if current else 0
     return {
         "events": event_count,
         "support meetings": meeting_count,
         "advising appointments": appointment_count,
+        "houses": house_count,
         "terms": 3,
         "staff": len(STAFF_PEOPLE),
         "advisors": len(ADVISOR_PEOPLE),

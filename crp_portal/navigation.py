@@ -30,6 +30,7 @@ STUDENT_ITEMS = [
     NavItem("events.upcoming", "Events"),
     NavItem("events.mine", "My events"),
     NavItem("advising.advisors", "Advising"),
+    NavItem("housing.mine", "Housing"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("events.calendar_settings", "Calendar"),
     NavItem("members.own_profile", "My profile"),
@@ -46,6 +47,7 @@ STAFF_ITEMS = [
     NavItem("events.upcoming", "Events"),
     NavItem("members.member_list", "Members"),
     NavItem("advising.overview", "Advising"),
+    NavItem("housing.queue", "Housing"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("terms.term_list", "Terms"),
 ]

@@ -170,3 +170,53 @@ def make_appointment(advisor, student, days_ahead: int = 10, hour: int = 10, **f
         moment += timedelta(minutes=5)
     db.session.commit()
     return appointment
+
+
+def make_house(name=None, rooms=1, beds_per_room=2):
+    """A house with rooms "1", "2"… and beds "A", "B"…, all in use."""
+    from crp_portal.housing.services import add_bed, add_room, save_house
+
+    house = save_house(
+        None, name=name or f"House {next(_numbers)}", address="12 Elm St", who_may_live="All genders",
+        meeting_schedule="Sundays 7 pm", description="", active=True,
+    )  # fmt: skip
+    for room_number in range(1, rooms + 1):
+        room = add_room(house, str(room_number))
+        for bed_number in range(beds_per_room):
+            add_bed(room, "ABCDEFGH"[bed_number], accessible=bed_number == 0)
+    db.session.commit()
+    return house
+
+
+def make_agreement(body="Keep the house substance-free. Come to house meetings.", staff=None):
+    from crp_portal.housing.services import current_agreement, publish_agreement
+
+    existing = current_agreement()
+    if existing is not None and existing.body == body:
+        return existing
+    agreement = publish_agreement(body, staff or make_user("staff"))
+    db.session.commit()
+    return agreement
+
+
+def make_application(student, term=None, house=None, **fields):
+    """A submitted application that acknowledges the current agreement."""
+    from crp_portal.housing.models import HousingApplication
+    from crp_portal.timeutil import utcnow
+
+    agreement = make_agreement()
+    term = term or make_term()
+    values = {
+        "term_id": term.id,
+        "student_id": student.id,
+        "first_choice_id": house.id if house else None,
+        "agreement_id": agreement.id,
+        "agreement_acknowledged_at": utcnow(),
+        "status": "submitted",
+        "submitted_at": utcnow(),
+    }
+    values.update(fields)
+    application = HousingApplication(**values)
+    db.session.add(application)
+    db.session.commit()
+    return application

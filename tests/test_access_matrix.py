@@ -14,9 +14,11 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
 from tests.factories import (
+    make_application,
     make_appointment,
     make_day_off,
     make_event,
+    make_house,
     make_meeting,
     make_period,
     make_term,
@@ -49,6 +51,8 @@ NOT_OWNER = {
     "advising.appointment_ics": {OTHER_STUDENT},
     "advising.cancel": {OTHER_STUDENT},
     "advising.reschedule": {OTHER_STUDENT},
+    "housing.application": {OTHER_STUDENT},
+    "housing.withdraw": {OTHER_STUDENT},
 }
 
 ACCESS = {
@@ -109,6 +113,20 @@ ACCESS = {
     "advising.student": ADVISOR_ONLY,
     "advising.book_for": ADVISOR_ONLY,
     "advising.overview": STAFF_ONLY,
+    "housing.mine": STUDENTS,
+    "housing.apply": STUDENTS,
+    "housing.application": {STUDENT},
+    "housing.withdraw": {STUDENT},
+    "housing.houses": STAFF_ONLY,
+    "housing.new_house": STAFF_ONLY,
+    "housing.house": STAFF_ONLY,
+    "housing.add_room": STAFF_ONLY,
+    "housing.add_bed": STAFF_ONLY,
+    "housing.set_bed_active": STAFF_ONLY,
+    "housing.agreement": STAFF_ONLY,
+    "housing.queue": STAFF_ONLY,
+    "housing.review": STAFF_ONLY,
+    "housing.decide": STAFF_ONLY,
     "terms.term_list": STAFF_ONLY,
     "terms.new_term": STAFF_ONLY,
     "terms.term_detail": STAFF_ONLY,
@@ -164,6 +182,8 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
     appointment = make_appointment(advisor, student, days_ahead=ahead) if advisor else None
     window = make_window(advisor, weekday=ahead % 7) if advisor else None
     day_off = make_day_off(advisor, local_today() + timedelta(days=ahead)) if advisor else None
+    house = make_house(beds_per_room=1)
+    application = make_application(student, term=term) if student else None
     db.session.commit()
     return {
         "user_id": subject.id,
@@ -176,6 +196,11 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "window_id": window.id if window else 0,
         "day_off_id": day_off.id if day_off else 0,
         "student_id": subject.id,
+        "house_id": house.id,
+        "room_id": house.rooms[0].id,
+        "bed_id": house.rooms[0].beds[0].id,
+        "application_id": application.id if application else 0,
+        "decision": "waitlist",
         "meeting_id": meeting.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",

@@ -1,0 +1,83 @@
+"""Housing forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crp_portal.forms import required_text, strip_filter
+
+
+class HouseForm(FlaskForm):
+    name = StringField(
+        "Name", validators=required_text("Name the house.", 120), filters=[strip_filter]
+    )
+    address = StringField(
+        "Address", validators=required_text("Give the address.", 300), filters=[strip_filter]
+    )
+    who_may_live = StringField(
+        "Who may live here",
+        validators=required_text("Say who may live here, e.g. “All genders”.", 80),
+        filters=[strip_filter],
+        default="All genders",
+    )
+    meeting_schedule = StringField(
+        "House meeting schedule",
+        validators=[Optional(), Length(max=300, message="Use at most 300 characters.")],
+        filters=[strip_filter],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=3000, message="Use at most 3000 characters.")],
+    )
+    active = BooleanField("Taking residents", default=True)
+
+
+class RoomForm(FlaskForm):
+    name = StringField(
+        "Room name", validators=required_text("Name the room, e.g. 2B.", 60), filters=[strip_filter]
+    )
+
+
+class BedForm(FlaskForm):
+    label = StringField(
+        "Bed label",
+        validators=required_text("Label the bed, e.g. Window.", 40),
+        filters=[strip_filter],
+    )
+    accessible = BooleanField("Accessible")
+
+
+class AgreementForm(FlaskForm):
+    body = TextAreaField(
+        "Agreement text",
+        validators=required_text("Write the agreement.", 20_000),
+        description="Publishing creates a new version; earlier applications keep theirs.",
+    )
+
+
+class ApplicationForm(FlaskForm):
+    term_id = SelectField("Term", coerce=int, validate_choice=True)
+    first_choice_id = SelectField("First choice of house", coerce=int)
+    second_choice_id = SelectField("Second choice (optional)", coerce=int)
+    roommate_request = StringField(
+        "Roommate request (optional)",
+        validators=[Optional(), Length(max=200, message="Use at most 200 characters.")],
+        filters=[strip_filter],
+    )
+    accessibility_needs = TextAreaField(
+        "Accessibility needs (optional)",
+        validators=[Optional(), Length(max=2000, message="Use at most 2000 characters.")],
+    )
+    move_in_wish = DateField("Preferred move-in date (optional)", validators=[Optional()])
+    acknowledge = BooleanField(
+        "I have read the house agreement and agree to follow it",
+        validators=[DataRequired(message="Acknowledge the house agreement to apply.")],
+    )
+
+
+class DecisionForm(FlaskForm):
+    note = StringField(
+        "Note or reason",
+        validators=[Optional(), Length(max=300, message="Use at most 300 characters.")],
+        filters=[strip_filter],
+    )

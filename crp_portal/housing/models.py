@@ -1,0 +1,134 @@
+"""Recovery housing: houses, rooms and beds; the versioned house agreement; applications."""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crp_portal.extensions import db
+from crp_portal.timeutil import UTCDateTime, utcnow
+
+SUBMITTED, WAITLISTED, OFFERED, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
+    "submitted",
+    "waitlisted",
+    "offered",
+    "accepted",
+    "declined",
+    "withdrawn",
+    "expired",
+)
+APPLICATION_STATUSES = {
+    SUBMITTED: "Submitted",
+    WAITLISTED: "Waitlisted",
+    OFFERED: "Offered a bed",
+    ACCEPTED: "Accepted",
+    DECLINED: "Declined",
+    WITHDRAWN: "Withdrawn",
+    EXPIRED: "Offer expired",
+}
+OPEN_STATUSES = (SUBMITTED, WAITLISTED)
+
+
+class House(db.Model):
+    __tablename__ = "houses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    address: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    meeting_schedule: Mapped[str] = mapped_column(String(300), default="")
+    who_may_live: Mapped[str] = mapped_column(String(80), default="All genders")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+    rooms = relationship(
+        "Room", back_populates="house", order_by="Room.name", cascade="all, delete-orphan"
+    )
+
+
+class Room(db.Model):
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("house_id", "name", name="uq_rooms_house_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    house_id: Mapped[int] = mapped_column(ForeignKey("houses.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+
+    house = relationship("House", back_populates="rooms")
+    beds = relationship(
+        "Bed", back_populates="room", order_by="Bed.label", cascade="all, delete-orphan"
+    )
+
+
+class Bed(db.Model):
+    __tablename__ = "beds"
+    __table_args__ = (UniqueConstraint("room_id", "label", name="uq_beds_room_label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+    accessible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+    room = relationship("Room", back_populates="beds")
+
+
+class HouseAgreement(db.Model):
+    """Each edit is a new version; an application keeps the version its student agreed to."""
+
+    __tablename__ = "house_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class HousingApplication(db.Model):
+    __tablename__ = "housing_applications"
+    __table_args__ = (
+        UniqueConstraint("term_id", "student_id", name="uq_housing_applications_term_student"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in APPLICATION_STATUSES) + ")",
+            name="status_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    first_choice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("houses.id", ondelete="SET NULL")
+    )
+    second_choice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("houses.id", ondelete="SET NULL")
+    )
+    roommate_request: Mapped[str] = mapped_column(String(200), default="")
+    accessibility_needs: Mapped[str] = mapped_column(Text, default="")
+    move_in_wish: Mapped[date | None] = mapped_column(Date)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("house_agreements.id"))
+    agreement_acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default=SUBMITTED, index=True)
+    decision_note: Mapped[str | None] = mapped_column(String(300))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    term = relationship("Term")
+    student = relationship("User")
+    first_choice = relationship("House", foreign_keys=[first_choice_id])
+    second_choice = relationship("House", foreign_keys=[second_choice_id])
+    agreement = relationship("HouseAgreement")
+
+    @property
+    def status_label(self) -> str:
+        return APPLICATION_STATUSES[self.status]

@@ -1,0 +1,74 @@
+"""Students apply for recovery housing and follow their application."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import STUDENT, role_required
+from crp_portal.extensions import db
+from crp_portal.forms import choices
+from crp_portal.housing import bp, services
+from crp_portal.housing.forms import ApplicationForm
+from crp_portal.timeutil import local_today, utcnow
+from crp_portal.views import commit_or_form_error, id_from_form
+
+
+@bp.get("/")
+@role_required(STUDENT)
+def mine():
+    return render_template(
+        "housing/mine.html",
+        applications=services.applications_of(current_user),
+        agreement=services.current_agreement(),
+    )
+
+
+def _application_form() -> ApplicationForm:
+    form = ApplicationForm()
+    terms = services.open_terms(local_today())
+    houses = [house for house in services.list_houses() if house.active]
+    form.term_id.choices = choices((term.id, term.name) for term in terms)
+    form.first_choice_id.choices = choices((house.id, house.name) for house in houses)
+    form.second_choice_id.choices = choices(
+        [(0, "No second choice"), *((house.id, house.name) for house in houses)]
+    )
+    return form
+
+
+@bp.route("/apply", methods=["GET", "POST"])
+@role_required(STUDENT)
+def apply():
+    form = _application_form()
+    agreement = services.current_agreement()
+    if form.validate_on_submit():
+        details = services.ApplicationDetails(
+            term_id=form.term_id.data,
+            first_choice_id=form.first_choice_id.data or None,
+            second_choice_id=form.second_choice_id.data or None,
+            roommate_request=form.roommate_request.data or "",
+            accessibility_needs=form.accessibility_needs.data or "",
+            move_in_wish=form.move_in_wish.data,
+            agreement_version=id_from_form(request.form.get("agreement_version")),
+        )
+        application = commit_or_form_error(
+            form, "term_id", lambda: services.apply(current_user, details, local_today(), utcnow())
+        )
+        if application is not None:
+            flash("Your application is in. We have emailed you a copy.", "success")
+            return redirect(url_for("housing.application", application_id=application.id))
+    return render_template("housing/apply.html", form=form, agreement=agreement)
+
+
+@bp.get("/applications/<int:application_id>")
+@role_required(STUDENT)
+def application(application_id: int):
+    found = services.application_for(current_user, application_id)
+    return render_template("housing/application.html", application=found)
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@role_required(STUDENT)
+def withdraw(application_id: int):
+    services.withdraw(services.application_for(current_user, application_id))
+    db.session.commit()
+    flash("Your application is withdrawn.", "success")
+    return redirect(url_for("housing.mine"))

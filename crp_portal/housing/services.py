@@ -1,0 +1,280 @@
+"""Housing rules: inventory, the versioned house agreement, applications and their review."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import url_for
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from crp_portal.access import STUDENT
+from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.extensions import db
+from crp_portal.housing.models import (
+    APPLICATION_STATUSES,
+    DECLINED,
+    OPEN_STATUSES,
+    SUBMITTED,
+    WAITLISTED,
+    WITHDRAWN,
+    Bed,
+    House,
+    HouseAgreement,
+    HousingApplication,
+    Room,
+)
+from crp_portal.mail import queue_mail
+from crp_portal.members.models import ACTIVE, APPLICANT
+from crp_portal.members.services import record_view
+from crp_portal.terms.models import Term
+
+
+def _flush_or_conflict(message: str) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        raise Conflict(message) from error
+
+
+def list_houses() -> list[House]:
+    return list(
+        db.session.scalars(
+            select(House)
+            .options(selectinload(House.rooms).selectinload(Room.beds))
+            .order_by(House.name)
+        )
+    )
+
+
+def get_house(house_id: int) -> House:
+    house = db.session.scalar(
+        select(House)
+        .where(House.id == house_id)
+        .options(selectinload(House.rooms).selectinload(Room.beds))
+    )
+    if house is None:
+        raise NotFound("There is no house with that number.")
+    return house
+
+
+def save_house(house: House | None, **values) -> House:
+    house = house or House()
+    for name, value in values.items():
+        setattr(house, name, value.strip() if isinstance(value, str) else value)
+    db.session.add(house)
+    _flush_or_conflict(f"A house named “{house.name}” already exists.")
+    return house
+
+
+def add_room(house: House, name: str) -> Room:
+    room = Room(house=house, name=name.strip())
+    db.session.add(room)
+    _flush_or_conflict(f"{house.name} already has a room named “{room.name}”.")
+    return room
+
+
+def get_room(room_id: int) -> Room:
+    room = db.session.get(Room, room_id)
+    if room is None:
+        raise NotFound("There is no room with that number.")
+    return room
+
+
+def add_bed(room: Room, label: str, accessible: bool) -> Bed:
+    bed = Bed(room=room, label=label.strip(), accessible=accessible, active=True)
+    db.session.add(bed)
+    _flush_or_conflict(f"Room {room.name} already has a bed labelled “{bed.label}”.")
+    return bed
+
+
+def set_bed_active(bed_id: int, active: bool) -> Bed:
+    """Take a bed out of use (repairs) or back; offers and assignments check this flag."""
+    bed = db.session.get(Bed, bed_id)
+    if bed is None:
+        raise NotFound("There is no bed with that number.")
+    bed.active = active
+    db.session.flush()
+    return bed
+
+
+def bed_counts(houses: list[House]) -> dict[int, tuple[int, int]]:
+    """(beds in use, all beds) per house, from the loaded inventory."""
+    counts = {}
+    for house in houses:
+        beds = [bed for room in house.rooms for bed in room.beds]
+        counts[house.id] = (sum(1 for bed in beds if bed.active), len(beds))
+    return counts
+
+
+def current_agreement() -> HouseAgreement | None:
+    return db.session.scalar(
+        select(HouseAgreement).order_by(HouseAgreement.version.desc()).limit(1)
+    )
+
+
+def publish_agreement(body: str, staff) -> HouseAgreement:
+    """A new version; applications keep the version their student acknowledged."""
+    latest = current_agreement()
+    if latest is not None and latest.body.strip() == body.strip():
+        raise DomainError("That text is the same as the current version.")
+    agreement = HouseAgreement(
+        version=(latest.version + 1) if latest else 1, body=body.strip(), published_by_id=staff.id
+    )
+    db.session.add(agreement)
+    _flush_or_conflict("Someone published a version at the same moment; reload and try again.")
+    return agreement
+
+
+def open_terms(today: date) -> list[Term]:
+    return list(
+        db.session.scalars(select(Term).where(Term.ends_on >= today).order_by(Term.starts_on))
+    )
+
+
+@dataclass
+class ApplicationDetails:
+    term_id: int
+    first_choice_id: int | None
+    second_choice_id: int | None
+    roommate_request: str
+    accessibility_needs: str
+    move_in_wish: date | None
+    agreement_version: int
+
+
+def apply(student, details: ApplicationDetails, today: date, now: datetime) -> HousingApplication:
+    """One application per student per term, acknowledging the current house agreement."""
+    if student.role != STUDENT or student.profile is None:
+        raise DomainError("Only program members apply for recovery housing.")
+    if student.profile.status not in (ACTIVE, APPLICANT):
+        raise DomainError("Recovery housing is for current program members.")
+    term = db.session.get(Term, details.term_id)
+    if term is None or term.ends_on < today:
+        raise DomainError("Choose a current or upcoming term.")
+    agreement = current_agreement()
+    if agreement is None:
+        raise Conflict("Applications open once staff publish the house agreement.")
+    if agreement.version != details.agreement_version:
+        raise Conflict(
+            "The house agreement changed while you were reading it. Read the new version "
+            "and acknowledge it again."
+        )
+    choices = [c for c in (details.first_choice_id, details.second_choice_id) if c]
+    for house_id in choices:
+        house = db.session.get(House, house_id)
+        if house is None or not house.active:
+            raise DomainError("Choose houses from the list.")
+    if len(choices) == 2 and choices[0] == choices[1]:
+        raise DomainError("Choose two different houses, or leave the second choice empty.")
+    application = HousingApplication(
+        term_id=term.id,
+        student_id=student.id,
+        first_choice_id=details.first_choice_id,
+        second_choice_id=details.second_choice_id,
+        roommate_request=details.roommate_request.strip(),
+        accessibility_needs=details.accessibility_needs.strip(),
+        move_in_wish=details.move_in_wish,
+        agreement_id=agreement.id,
+        agreement_acknowledged_at=now,
+        status=SUBMITTED,
+        submitted_at=now,
+    )
+    db.session.add(application)
+    _flush_or_conflict(f"You have already applied for {term.name}. Your application is below.")
+    _tell(application, "Housing application received", "received")
+    return application
+
+
+def applications_of(student) -> list[HousingApplication]:
+    return list(
+        db.session.scalars(
+            select(HousingApplication)
+            .where(HousingApplication.student_id == student.id)
+            .options(selectinload(HousingApplication.term))
+            .order_by(HousingApplication.submitted_at.desc())
+        )
+    )
+
+
+def application_for(student, application_id: int) -> HousingApplication:
+    """The student's own application; another student's id looks like no application."""
+    application = db.session.get(HousingApplication, application_id)
+    if application is None or application.student_id != student.id:
+        raise NotFound("There is no housing application with that number in your list.")
+    return application
+
+
+def withdraw(application: HousingApplication) -> HousingApplication:
+    if application.status not in OPEN_STATUSES:
+        raise Conflict("Only a submitted or waitlisted application can be withdrawn.")
+    application.status = WITHDRAWN
+    db.session.flush()
+    return application
+
+
+def queue(term_id: int, status: str) -> list[HousingApplication]:
+    """A term's applications in order of submission: first come, first considered."""
+    statement = (
+        select(HousingApplication)
+        .where(HousingApplication.term_id == term_id)
+        .options(
+            selectinload(HousingApplication.student),
+            selectinload(HousingApplication.first_choice),
+            selectinload(HousingApplication.second_choice),
+        )
+        .order_by(HousingApplication.submitted_at, HousingApplication.id)
+    )
+    if status in APPLICATION_STATUSES:
+        statement = statement.where(HousingApplication.status == status)
+    return list(db.session.scalars(statement))
+
+
+def status_counts(term_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(HousingApplication.status, func.count())
+        .where(HousingApplication.term_id == term_id)
+        .group_by(HousingApplication.status)
+    )
+    return dict(rows.all())
+
+
+def application_for_staff(application_id: int, viewer) -> HousingApplication:
+    application = db.session.get(HousingApplication, application_id)
+    if application is None:
+        raise NotFound("There is no housing application with that number.")
+    record_view(viewer, application.student_id, "housing application")
+    return application
+
+
+def waitlist(application: HousingApplication, note: str) -> HousingApplication:
+    if application.status not in OPEN_STATUSES:
+        raise Conflict("Only a submitted application can be waitlisted.")
+    application.status = WAITLISTED
+    application.decision_note = note.strip() or None
+    db.session.flush()
+    _tell(application, "Housing application: waitlist", "waitlisted")
+    return application
+
+
+def decline(application: HousingApplication, reason: str) -> HousingApplication:
+    if application.status not in OPEN_STATUSES:
+        raise Conflict("Only a submitted or waitlisted application can be declined.")
+    if not reason.strip():
+        raise DomainError("Give the student a reason; it is included in their email.")
+    application.status = DECLINED
+    application.decision_note = reason.strip()
+    db.session.flush()
+    _tell(application, "Housing application: decision", "declined")
+    return application
+
+
+def _tell(application: HousingApplication, subject: str, template: str) -> None:
+    queue_mail(
+        application.student.email,
+        f"{subject} ({application.term.name})",
+        f"housing/{template}",
+        application=application,
+        link=url_for("housing.application", application_id=application.id, _external=True),
+    )

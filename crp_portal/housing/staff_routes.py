@@ -1,0 +1,160 @@
+"""Staff run the houses, the agreement and the application queue."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import STAFF, role_required
+from crp_portal.extensions import db
+from crp_portal.housing import bp, services
+from crp_portal.housing.forms import AgreementForm, BedForm, DecisionForm, HouseForm, RoomForm
+from crp_portal.housing.models import APPLICATION_STATUSES
+from crp_portal.timeutil import local_today
+from crp_portal.views import commit_or_form_error, id_from_form
+
+HOUSE_FIELDS = ("name", "address", "who_may_live", "meeting_schedule", "description", "active")
+
+
+@bp.get("/houses")
+@role_required(STAFF)
+def houses():
+    found = services.list_houses()
+    return render_template("housing/houses.html", houses=found, counts=services.bed_counts(found))
+
+
+@bp.route("/houses/new", methods=["GET", "POST"])
+@role_required(STAFF)
+def new_house():
+    form = HouseForm()
+    if form.validate_on_submit():
+        house = commit_or_form_error(
+            form,
+            "name",
+            lambda: services.save_house(None, **{f: form[f].data for f in HOUSE_FIELDS}),
+        )
+        if house is not None:
+            flash(f"{house.name} is added. Now add its rooms and beds.", "success")
+            return redirect(url_for("housing.house", house_id=house.id))
+    return render_template("housing/house_form.html", form=form, house=None)
+
+
+def _house_page(house, house_form=None, room_form=None, bed_form=None):
+    return render_template(
+        "housing/house.html",
+        house=house,
+        house_form=house_form or HouseForm(obj=house),
+        room_form=room_form or RoomForm(),
+        bed_form=bed_form or BedForm(),
+    )
+
+
+@bp.route("/houses/<int:house_id>", methods=["GET", "POST"])
+@role_required(STAFF)
+def house(house_id: int):
+    found = services.get_house(house_id)
+    form = HouseForm()
+    if request.method == "POST" and form.validate_on_submit():
+        saved = commit_or_form_error(
+            form,
+            "name",
+            lambda: services.save_house(found, **{f: form[f].data for f in HOUSE_FIELDS}),
+        )
+        if saved is not None:
+            flash(f"{saved.name} is saved.", "success")
+            return redirect(url_for("housing.house", house_id=house_id))
+        found = services.get_house(house_id)
+    return _house_page(found, house_form=form if request.method == "POST" else None)
+
+
+@bp.post("/houses/<int:house_id>/rooms")
+@role_required(STAFF)
+def add_room(house_id: int):
+    found = services.get_house(house_id)
+    form = RoomForm()
+    if form.validate_on_submit():
+        room = commit_or_form_error(form, "name", lambda: services.add_room(found, form.name.data))
+        if room is not None:
+            flash(f"Room {room.name} is added.", "success")
+            return redirect(url_for("housing.house", house_id=house_id))
+    return _house_page(services.get_house(house_id), room_form=form)
+
+
+@bp.post("/rooms/<int:room_id>/beds")
+@role_required(STAFF)
+def add_bed(room_id: int):
+    room = services.get_room(room_id)
+    form = BedForm(prefix=f"room{room_id}")
+    if form.validate_on_submit():
+        bed = commit_or_form_error(
+            form, "label", lambda: services.add_bed(room, form.label.data, form.accessible.data)
+        )
+        if bed is not None:
+            flash(f"Bed {bed.label} is added to room {room.name}.", "success")
+            return redirect(url_for("housing.house", house_id=room.house_id))
+    flash(form.label.errors[0] if form.label.errors else "Give the bed a label.", "error")
+    return redirect(url_for("housing.house", house_id=room.house_id))
+
+
+@bp.post("/beds/<int:bed_id>/active")
+@role_required(STAFF)
+def set_bed_active(bed_id: int):
+    bed = services.set_bed_active(bed_id, request.form.get("active") == "1")
+    db.session.commit()
+    flash(f"Bed {bed.label} is {'back in use' if bed.active else 'out of use'}.", "success")
+    return redirect(url_for("housing.house", house_id=bed.room.house_id))
+
+
+@bp.route("/agreement", methods=["GET", "POST"])
+@role_required(STAFF)
+def agreement():
+    current = services.current_agreement()
+    form = AgreementForm(body=current.body if current else "")
+    if form.validate_on_submit():
+        published = commit_or_form_error(
+            form, "body", lambda: services.publish_agreement(form.body.data, current_user)
+        )
+        if published is not None:
+            flash(f"Version {published.version} of the house agreement is published.", "success")
+            return redirect(url_for("housing.agreement"))
+    return render_template("housing/agreement.html", form=form, current=current)
+
+
+@bp.get("/queue")
+@role_required(STAFF)
+def queue():
+    terms = services.open_terms(local_today())
+    chosen = id_from_form(request.args.get("term"))
+    term = next((t for t in terms if t.id == chosen), terms[0] if terms else None)
+    status = request.args.get("status", "")
+    status = status if status in APPLICATION_STATUSES else ""
+    return render_template(
+        "housing/queue.html",
+        terms=terms,
+        term=term,
+        status=status,
+        statuses=APPLICATION_STATUSES,
+        applications=services.queue(term.id, status) if term else [],
+        counts=services.status_counts(term.id) if term else {},
+    )
+
+
+@bp.get("/queue/<int:application_id>")
+@role_required(STAFF)
+def review(application_id: int):
+    found = services.application_for_staff(application_id, current_user)
+    db.session.commit()
+    return render_template("housing/review.html", application=found, form=DecisionForm())
+
+
+@bp.post("/queue/<int:application_id>/<any(waitlist, decline):decision>")
+@role_required(STAFF)
+def decide(application_id: int, decision: str):
+    found = services.application_for_staff(application_id, current_user)
+    form = DecisionForm()
+    note = (form.note.data or "") if form.validate_on_submit() else ""
+    if decision == "waitlist":
+        services.waitlist(found, note)
+    else:
+        services.decline(found, note)
+    db.session.commit()
+    flash(f"{found.student.name}: {found.status_label.lower()}. They have been emailed.", "success")
+    return redirect(url_for("housing.queue", term=found.term_id))
