@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.events.routes
     import crp_portal.events.staff_routes
     import crp_portal.home.routes
+    import crp_portal.housing.offer_routes
     import crp_portal.housing.routes
     import crp_portal.housing.staff_routes
     import crp_portal.members.routes
@@ -152,7 +153,9 @@ def _register_template_context(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from crp_portal.advising.cli import advising_cli
     from crp_portal.cli import create_admin_command, seed_demo_command
+    from crp_portal.housing.cli import housing_cli
 
     app.cli.add_command(advising_cli)
+    app.cli.add_command(housing_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)

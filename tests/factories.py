@@ -220,3 +220,19 @@ def make_application(student, term=None, house=None, **fields):
     db.session.add(application)
     db.session.commit()
     return application
+
+
+def make_offer(application, bed=None, reply_days: int = 7, staff=None):
+    """Offer a bed (the first free one by default) through the service, committed."""
+    from datetime import timedelta
+
+    from crp_portal.housing.offers import free_beds, offer_bed
+    from crp_portal.timeutil import local_today
+
+    bed = bed or free_beds(application.term_id)[0]
+    assignment = offer_bed(
+        application, bed.id, local_today() + timedelta(days=reply_days), None,
+        staff or make_user("staff"), local_today(),
+    )  # fmt: skip
+    db.session.commit()
+    return assignment

@@ -20,6 +20,7 @@ from tests.factories import (
     make_event,
     make_house,
     make_meeting,
+    make_offer,
     make_period,
     make_term,
     make_user,
@@ -53,6 +54,7 @@ NOT_OWNER = {
     "advising.reschedule": {OTHER_STUDENT},
     "housing.application": {OTHER_STUDENT},
     "housing.withdraw": {OTHER_STUDENT},
+    "housing.answer_offer": {OTHER_STUDENT},
 }
 
 ACCESS = {
@@ -127,6 +129,11 @@ ACCESS = {
     "housing.queue": STAFF_ONLY,
     "housing.review": STAFF_ONLY,
     "housing.decide": STAFF_ONLY,
+    "housing.offer": STAFF_ONLY,
+    "housing.board": STAFF_ONLY,
+    "housing.move": STAFF_ONLY,
+    "housing.move_out": STAFF_ONLY,
+    "housing.answer_offer": {STUDENT},
     "terms.term_list": STAFF_ONLY,
     "terms.new_term": STAFF_ONLY,
     "terms.term_detail": STAFF_ONLY,
@@ -184,6 +191,7 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
     day_off = make_day_off(advisor, local_today() + timedelta(days=ahead)) if advisor else None
     house = make_house(beds_per_room=1)
     application = make_application(student, term=term) if student else None
+    offered = make_offer(make_application(student, term=make_term()), staff=admin)
     db.session.commit()
     return {
         "user_id": subject.id,
@@ -201,6 +209,8 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "bed_id": house.rooms[0].beds[0].id,
         "application_id": application.id if application else 0,
         "decision": "waitlist",
+        "assignment_id": offered.id,
+        "answer": "accept",
         "meeting_id": meeting.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",

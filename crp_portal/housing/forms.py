@@ -81,3 +81,17 @@ class DecisionForm(FlaskForm):
         validators=[Optional(), Length(max=300, message="Use at most 300 characters.")],
         filters=[strip_filter],
     )
+
+
+class OfferForm(FlaskForm):
+    bed_id = SelectField("Bed", coerce=int)
+    reply_by = DateField("Reply by", validators=[DataRequired(message="Enter the reply-by date.")])
+    move_in_on = DateField("Move-in date (optional)", validators=[Optional()])
+
+
+class MoveForm(FlaskForm):
+    bed_id = SelectField("Move to bed", coerce=int)
+
+
+class MoveOutForm(FlaskForm):
+    move_out_on = DateField("Move-out date", validators=[DataRequired(message="Enter the date.")])

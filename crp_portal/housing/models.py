@@ -7,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -132,3 +133,75 @@ class HousingApplication(db.Model):
     @property
     def status_label(self) -> str:
         return APPLICATION_STATUSES[self.status]
+
+
+HOLDS_BED = ("offered", "accepted")
+ASSIGNMENT_STATUSES = {
+    "offered": "Offered",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "expired": "Expired",
+    "ended": "Ended",
+}
+_LIVE = "status IN ('offered', 'accepted')"
+
+
+class BedAssignment(db.Model):
+    """A bed offered to, or held by, a student for a term.
+
+    Partial unique indexes let only one live (offered or accepted) row exist per
+    (bed, term) and per (student, term): the database, not the code, prevents a
+    bed going to two people or a person holding two beds.
+    """
+
+    __tablename__ = "bed_assignments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in ASSIGNMENT_STATUSES) + ")",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "move_out_on IS NULL OR move_in_on IS NULL OR move_out_on > move_in_on",
+            name="move_out_after_move_in",
+        ),
+        Index(
+            "uq_bed_assignments_live_bed_term",
+            "bed_id",
+            "term_id",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+        Index(
+            "uq_bed_assignments_live_student_term",
+            "student_id",
+            "term_id",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), index=True)
+    bed_id: Mapped[int] = mapped_column(ForeignKey("beds.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("housing_applications.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(10))
+    reply_by: Mapped[date] = mapped_column(Date)
+    move_in_on: Mapped[date | None] = mapped_column(Date)
+    move_out_on: Mapped[date | None] = mapped_column(Date)
+    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    bed = relationship("Bed")
+    student = relationship("User", foreign_keys=[student_id])
+    application = relationship("HousingApplication")
+    term = relationship("Term")
+
+    @property
+    def status_label(self) -> str:
+        return ASSIGNMENT_STATUSES[self.status]

@@ -6,7 +6,7 @@ from flask_login import current_user
 from crp_portal.access import STUDENT, role_required
 from crp_portal.extensions import db
 from crp_portal.forms import choices
-from crp_portal.housing import bp, services
+from crp_portal.housing import bp, offers, services
 from crp_portal.housing.forms import ApplicationForm
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.views import commit_or_form_error, id_from_form
@@ -62,7 +62,12 @@ def apply():
 @role_required(STUDENT)
 def application(application_id: int):
     found = services.application_for(current_user, application_id)
-    return render_template("housing/application.html", application=found)
+    return render_template(
+        "housing/application.html",
+        application=found,
+        assignment=offers.assignment_of(current_user, found.term_id),
+        today=local_today(),
+    )
 
 
 @bp.post("/applications/<int:application_id>/withdraw")

@@ -24,6 +24,7 @@ from crp_portal.housing.models import (
     HousingApplication,
     Room,
 )
+from crp_portal.housing.offers import bed_is_held
 from crp_portal.mail import queue_mail
 from crp_portal.members.models import ACTIVE, APPLICANT
 from crp_portal.members.services import record_view
@@ -89,11 +90,16 @@ def add_bed(room: Room, label: str, accessible: bool) -> Bed:
     return bed
 
 
-def set_bed_active(bed_id: int, active: bool) -> Bed:
-    """Take a bed out of use (repairs) or back; offers and assignments check this flag."""
+def set_bed_active(bed_id: int, active: bool, today: date | None = None) -> Bed:
+    """Take a bed out of use (repairs) or back; a bed someone holds cannot be taken out."""
     bed = db.session.get(Bed, bed_id)
     if bed is None:
         raise NotFound("There is no bed with that number.")
+    if not active and bed_is_held(bed.id, today or date.today()):
+        raise Conflict(
+            f"Bed {bed.label} is offered to or held by a resident. Move them or end the "
+            "residency first."
+        )
     bed.active = active
     db.session.flush()
     return bed

@@ -8,6 +8,7 @@ from crp_portal.extensions import db
 from crp_portal.housing import bp, services
 from crp_portal.housing.forms import AgreementForm, BedForm, DecisionForm, HouseForm, RoomForm
 from crp_portal.housing.models import APPLICATION_STATUSES
+from crp_portal.housing.offer_routes import offer_form_for
 from crp_portal.timeutil import local_today
 from crp_portal.views import commit_or_form_error, id_from_form
 
@@ -97,7 +98,7 @@ def add_bed(room_id: int):
 @bp.post("/beds/<int:bed_id>/active")
 @role_required(STAFF)
 def set_bed_active(bed_id: int):
-    bed = services.set_bed_active(bed_id, request.form.get("active") == "1")
+    bed = services.set_bed_active(bed_id, request.form.get("active") == "1", local_today())
     db.session.commit()
     flash(f"Bed {bed.label} is {'back in use' if bed.active else 'out of use'}.", "success")
     return redirect(url_for("housing.house", house_id=bed.room.house_id))
@@ -142,7 +143,12 @@ def queue():
 def review(application_id: int):
     found = services.application_for_staff(application_id, current_user)
     db.session.commit()
-    return render_template("housing/review.html", application=found, form=DecisionForm())
+    return render_template(
+        "housing/review.html",
+        application=found,
+        form=DecisionForm(),
+        offer_form=offer_form_for(found.term_id),
+    )
 
 
 @bp.post("/queue/<int:application_id>/<any(waitlist, decline):decision>")

@@ -1,0 +1,110 @@
+"""Offers and the assignment board (staff); accepting or declining an offer (students)."""
+
+from datetime import timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.extensions import db
+from crp_portal.forms import choices
+from crp_portal.housing import bp, offers, services
+from crp_portal.housing.forms import MoveForm, MoveOutForm, OfferForm
+from crp_portal.timeutil import local_today
+from crp_portal.views import id_from_form
+
+
+def _bed_choices(term_id: int):
+    return choices(
+        (bed.id, f"{bed.room.house.name}, room {bed.room.name}, bed {bed.label}"
+         f"{' (accessible)' if bed.accessible else ''}")
+        for bed in offers.free_beds(term_id)
+    )  # fmt: skip
+
+
+def offer_form_for(term_id: int) -> OfferForm:
+    form = OfferForm()
+    form.bed_id.choices = _bed_choices(term_id)
+    if form.reply_by.data is None:
+        form.reply_by.data = local_today() + timedelta(days=7)
+    return form
+
+
+@bp.post("/queue/<int:application_id>/offer")
+@role_required(STAFF)
+def offer(application_id: int):
+    application = services.application_for_staff(application_id, current_user)
+    form = offer_form_for(application.term_id)
+    if form.validate_on_submit():
+        offers.offer_bed(
+            application, form.bed_id.data, form.reply_by.data, form.move_in_on.data,
+            current_user, local_today(),
+        )  # fmt: skip
+        db.session.commit()
+        flash(f"Bed offered to {application.student.name}; they have been emailed.", "success")
+        return redirect(url_for("housing.board", term=application.term_id))
+    db.session.commit()
+    return render_template(
+        "housing/review.html",
+        application=application,
+        form=None,
+        offer_form=form,
+    )
+
+
+@bp.get("/board")
+@role_required(STAFF)
+def board():
+    terms = services.open_terms(local_today())
+    chosen = id_from_form(request.args.get("term"))
+    term = next((t for t in terms if t.id == chosen), terms[0] if terms else None)
+    rows, live = offers.board(term.id) if term else ([], {})
+    return render_template(
+        "housing/board.html",
+        terms=terms,
+        term=term,
+        rows=rows,
+        live=live,
+        move_form=MoveForm(),
+        move_out_form=MoveOutForm(),
+        free_choices=_bed_choices(term.id) if term else [],
+    )
+
+
+@bp.post("/assignments/<int:assignment_id>/move")
+@role_required(STAFF)
+def move(assignment_id: int):
+    assignment = offers.get_assignment(assignment_id)
+    offers.move_resident(assignment, id_from_form(request.form.get("bed_id")))
+    db.session.commit()
+    flash(f"{assignment.student.name} is moved.", "success")
+    return redirect(url_for("housing.board", term=assignment.term_id))
+
+
+@bp.post("/assignments/<int:assignment_id>/move-out")
+@role_required(STAFF)
+def move_out(assignment_id: int):
+    assignment = offers.get_assignment(assignment_id)
+    form = MoveOutForm()
+    if not form.validate_on_submit():
+        flash(form.move_out_on.errors[0] if form.move_out_on.errors else "Enter a date.", "error")
+        return redirect(url_for("housing.board", term=assignment.term_id))
+    offers.end_residency(assignment, form.move_out_on.data)
+    db.session.commit()
+    flash(f"{assignment.student.name}'s residency ends on the date given.", "success")
+    return redirect(url_for("housing.board", term=assignment.term_id))
+
+
+@bp.post("/offers/<int:assignment_id>/<any(accept, decline):answer>")
+@role_required(STUDENT)
+def answer_offer(assignment_id: int, answer: str):
+    assignment = offers.offer_for(current_user, assignment_id)
+    if answer == "accept":
+        offers.accept_offer(assignment, local_today())
+        message = "You accepted the bed. Welcome home! A confirmation is on its way."
+    else:
+        offers.decline_offer(assignment)
+        message = "You declined the offer."
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("housing.mine"))
