@@ -211,7 +211,9 @@ def seed(today: date) -> dict[str, int]:
     )
     appointment_count = seed_advising(today, advisor_users, active)
     current = current_term(today)
-    house_count = seed_housing(staff_user, current, active[10:14], utcnow()) if current else 0
+    house_count = (
+        seed_housing(staff_user, current, active[10:14], active[14:17], utcnow()) if current else 0
+    )
     return {
         "events": event_count,
         "support meetings": meeting_count,

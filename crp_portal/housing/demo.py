@@ -3,7 +3,14 @@
 from datetime import datetime, timedelta
 
 from crp_portal.extensions import db
-from crp_portal.housing.models import DECLINED, SUBMITTED, WAITLISTED, HousingApplication
+from crp_portal.housing.models import (
+    ACCEPTED,
+    DECLINED,
+    SUBMITTED,
+    WAITLISTED,
+    BedAssignment,
+    HousingApplication,
+)
 from crp_portal.housing.services import add_bed, add_room, publish_agreement, save_house
 
 AGREEMENT = """1. The house is substance-free: no alcohol, drugs or paraphernalia, for residents or guests.
@@ -23,7 +30,8 @@ HOUSES = [
 ]  # fmt: skip
 
 
-def seed_housing(staff, term, students, now: datetime) -> int:
+def seed_housing(staff, term, students, residents, now: datetime) -> int:
+    """Two houses, the agreement, applications in the queue and a few residents."""
     houses = []
     for name, address, who, meetings, description, rooms in HOUSES:
         house = save_house(
@@ -48,4 +56,24 @@ def seed_housing(staff, term, students, now: datetime) -> int:
                 submitted_at=now - timedelta(days=10 - index),
             )
         )  # fmt: skip
+    for offset, student in enumerate(residents):
+        bed = houses[0].rooms[offset].beds[0]
+        application = HousingApplication(
+            term_id=term.id, student_id=student.id, first_choice_id=houses[0].id,
+            roommate_request="", accessibility_needs="", agreement_id=agreement.id,
+            agreement_acknowledged_at=now - timedelta(days=60), status=ACCEPTED,
+            submitted_at=now - timedelta(days=60),
+        )  # fmt: skip
+        db.session.add(application)
+        db.session.flush()
+        db.session.add(
+            BedAssignment(
+                term_id=term.id, bed_id=bed.id, student_id=student.id,
+                application_id=application.id, status=ACCEPTED,
+                reply_by=term.starts_on, move_in_on=term.starts_on - timedelta(days=3),
+                offered_by_id=staff.id, offered_at=now - timedelta(days=55),
+                answered_at=now - timedelta(days=54),
+            )
+        )  # fmt: skip
+    db.session.flush()
     return len(houses)
