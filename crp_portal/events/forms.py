@@ -72,6 +72,12 @@ class EventForm(FlaskForm):
         "Show students the first names of attendees who agreed to be shown"
     )
     headcount_only = BooleanField("Headcount only: record a number, keep no names")
+    house_id = SelectField(
+        "Recovery house (for house meetings)",
+        coerce=int,
+        validators=[Optional()],
+        description="Residents of this house see the event on their housing page.",
+    )
 
 
 class NewEventForm(EventForm):

@@ -80,6 +80,9 @@ class Event(db.Model):
     location: Mapped[str | None] = mapped_column(String(200))
     online_link: Mapped[str | None] = mapped_column(String(500))
     capacity: Mapped[int | None] = mapped_column(Integer)
+    house_id: Mapped[int | None] = mapped_column(
+        ForeignKey("houses.id", ondelete="SET NULL"), index=True
+    )
     rsvp_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default=SCHEDULED)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

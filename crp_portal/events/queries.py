@@ -149,6 +149,18 @@ def next_for(user, now: datetime, limit: int = 3) -> list[Event]:
     )
 
 
+def house_meetings(house_id: int, now: datetime, limit: int = 5) -> list[Event]:
+    """Upcoming events linked to a recovery house, for its residents."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.house_id == house_id, Event.ends_at >= now, Event.status != CANCELLED)
+            .order_by(Event.starts_at)
+            .limit(limit)
+        )
+    )
+
+
 def waitlist_count(event: Event) -> int:
     return db.session.scalar(
         select(func.count())

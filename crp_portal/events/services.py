@@ -50,6 +50,7 @@ class EventDetails:
     rsvp_deadline_local: datetime | None = None
     show_attendee_names: bool = False
     headcount_only: bool = False
+    house_id: int | None = None
 
     def local_start(self) -> datetime:
         return datetime.combine(self.day, self.start_time)
@@ -90,6 +91,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.online_link = (details.online_link or "").strip() or None
     event.show_attendee_names = details.show_attendee_names
     event.headcount_only = details.headcount_only
+    event.house_id = details.house_id or None
     if details.rsvp_deadline_local is None:
         event.rsvp_deadline = None
     else:
@@ -242,6 +244,7 @@ def details_of(event: Event) -> EventDetails:
         rsvp_deadline_local=to_wall_clock(event.rsvp_deadline) if event.rsvp_deadline else None,
         show_attendee_names=event.show_attendee_names,
         headcount_only=event.headcount_only,
+        house_id=event.house_id,
     )
 
 

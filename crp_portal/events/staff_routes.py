@@ -7,7 +7,16 @@ from crp_portal.access import STAFF, role_required
 from crp_portal.events import attendance, bp, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
 from crp_portal.extensions import db
+from crp_portal.forms import choices
+from crp_portal.housing.services import list_houses
 from crp_portal.views import commit_or_form_error, id_from_form
+
+
+def _with_houses(form):
+    """The house list for the house-meeting field; 0 means no house."""
+    houses = [(house.id, house.name) for house in list_houses() if house.active]
+    form.house_id.choices = choices([(0, "Not a house meeting"), *houses])
+    return form
 
 
 def _details(form) -> services.EventDetails:
@@ -32,7 +41,7 @@ def _fill(form, event) -> None:
 @bp.route("/events/new", methods=["GET", "POST"])
 @role_required(STAFF)
 def new_event():
-    form = NewEventForm()
+    form = _with_houses(NewEventForm())
     if form.validate_on_submit():
         created = commit_or_form_error(
             form,
@@ -55,7 +64,7 @@ def new_event():
 @role_required(STAFF)
 def duplicate(event_id: int):
     """A new-event form filled from an existing event; nothing is saved until submitted."""
-    form = NewEventForm(formdata=None)
+    form = _with_houses(NewEventForm(formdata=None))
     _fill(form, services.get_event(event_id))
     return render_template("events/event_form.html", form=form, event=None, duplicating=True)
 
@@ -64,7 +73,7 @@ def duplicate(event_id: int):
 @role_required(STAFF)
 def edit_event(event_id: int):
     event = services.get_event(event_id)
-    form = EditEventForm()
+    form = _with_houses(EditEventForm())
     if request.method == "GET":
         _fill(form, event)
     if form.validate_on_submit():

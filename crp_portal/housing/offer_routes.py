@@ -33,7 +33,7 @@ def offer_form_for(term_id: int) -> OfferForm:
 @bp.post("/queue/<int:application_id>/offer")
 @role_required(STAFF)
 def offer(application_id: int):
-    application = services.application_for_staff(application_id, current_user)
+    application = services.application_for_staff(application_id, current_user, for_update=True)
     form = offer_form_for(application.term_id)
     if form.validate_on_submit():
         offers.offer_bed(

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STUDENT, role_required
+from crp_portal.events.queries import house_meetings
 from crp_portal.extensions import db
 from crp_portal.forms import choices
 from crp_portal.housing import bp, offers, services
@@ -62,11 +63,14 @@ def apply():
 @role_required(STUDENT)
 def application(application_id: int):
     found = services.application_for(current_user, application_id)
+    assignment = offers.assignment_of(current_user, found.term_id)
+    resident = assignment is not None and assignment.status == "accepted"
     return render_template(
         "housing/application.html",
         application=found,
-        assignment=offers.assignment_of(current_user, found.term_id),
+        assignment=assignment,
         today=local_today(),
+        meetings=house_meetings(assignment.bed.room.house_id, utcnow()) if resident else [],
     )
 
 

@@ -188,7 +188,9 @@ def apply(student, details: ApplicationDetails, today: date, now: datetime) -> H
         submitted_at=now,
     )
     db.session.add(application)
-    _flush_or_conflict(f"You have already applied for {term.name}. Your application is below.")
+    _flush_or_conflict(
+        f"You have already applied for {term.name}. Find it under Housing in the menu."
+    )
     _tell(application, "Housing application received", "received")
     return application
 
@@ -246,8 +248,14 @@ def status_counts(term_id: int) -> dict[str, int]:
     return dict(rows.all())
 
 
-def application_for_staff(application_id: int, viewer) -> HousingApplication:
-    application = db.session.get(HousingApplication, application_id)
+def application_for_staff(
+    application_id: int, viewer, for_update: bool = False
+) -> HousingApplication:
+    """An application as staff open it (audited); `for_update` locks it for a decision."""
+    statement = select(HousingApplication).where(HousingApplication.id == application_id)
+    if for_update:
+        statement = statement.with_for_update()
+    application = db.session.scalar(statement)
     if application is None:
         raise NotFound("There is no housing application with that number.")
     record_view(viewer, application.student_id, "housing application")
@@ -255,7 +263,7 @@ def application_for_staff(application_id: int, viewer) -> HousingApplication:
 
 
 def waitlist(application: HousingApplication, note: str) -> HousingApplication:
-    if application.status not in OPEN_STATUSES:
+    if application.status != SUBMITTED:
         raise Conflict("Only a submitted application can be waitlisted.")
     application.status = WAITLISTED
     application.decision_note = note.strip() or None

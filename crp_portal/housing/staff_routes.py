@@ -154,7 +154,7 @@ def review(application_id: int):
 @bp.post("/queue/<int:application_id>/<any(waitlist, decline):decision>")
 @role_required(STAFF)
 def decide(application_id: int, decision: str):
-    found = services.application_for_staff(application_id, current_user)
+    found = services.application_for_staff(application_id, current_user, for_update=True)
     form = DecisionForm()
     note = (form.note.data or "") if form.validate_on_submit() else ""
     if decision == "waitlist":
