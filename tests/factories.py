@@ -236,3 +236,13 @@ def make_offer(application, bed=None, reply_days: int = 7, staff=None):
     )  # fmt: skip
     db.session.commit()
     return assignment
+
+
+def make_condition_report(assignment, kind="move_in", items="Mattress: good\nDesk: scratched"):
+    """A condition report recorded now (written directly, whatever the assignment's status)."""
+    from crp_portal.housing.models import ConditionReport
+
+    report = ConditionReport(assignment_id=assignment.id, kind=kind, items=items, staff_notes="")
+    db.session.add(report)
+    db.session.commit()
+    return report

@@ -16,6 +16,7 @@ from tests.conftest import sign_in_as
 from tests.factories import (
     make_application,
     make_appointment,
+    make_condition_report,
     make_day_off,
     make_event,
     make_house,
@@ -55,6 +56,7 @@ NOT_OWNER = {
     "housing.application": {OTHER_STUDENT},
     "housing.withdraw": {OTHER_STUDENT},
     "housing.answer_offer": {OTHER_STUDENT},
+    "housing.add_condition_notes": {OTHER_STUDENT},
 }
 
 ACCESS = {
@@ -134,6 +136,8 @@ ACCESS = {
     "housing.move": STAFF_ONLY,
     "housing.move_out": STAFF_ONLY,
     "housing.answer_offer": {STUDENT},
+    "housing.condition_report": STAFF_ONLY,
+    "housing.add_condition_notes": {STUDENT},
     "terms.term_list": STAFF_ONLY,
     "terms.new_term": STAFF_ONLY,
     "terms.term_detail": STAFF_ONLY,
@@ -211,6 +215,8 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "decision": "waitlist",
         "assignment_id": offered.id,
         "answer": "accept",
+        "kind": "move_in",
+        "report_id": make_condition_report(offered).id,
         "meeting_id": meeting.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",

@@ -93,5 +93,25 @@ class MoveForm(FlaskForm):
     bed_id = SelectField("Move to bed", coerce=int)
 
 
+class ConditionForm(FlaskForm):
+    items = TextAreaField(
+        "Items and their condition",
+        validators=required_text("List the items and their condition.", 4000),
+        description="One per line, e.g. “Mattress: good”, “Desk: scratch on top”.",
+    )
+    staff_notes = TextAreaField(
+        "Staff notes (optional)",
+        validators=[Optional(), Length(max=2000, message="Use at most 2000 characters.")],
+    )
+
+
+class StudentConditionForm(FlaskForm):
+    notes = TextAreaField(
+        "What you noticed",
+        validators=required_text("Write what you noticed.", 2000),
+        description="You can add to a report for 48 hours after it is recorded.",
+    )
+
+
 class MoveOutForm(FlaskForm):
     move_out_on = DateField("Move-out date", validators=[DataRequired(message="Enter the date.")])

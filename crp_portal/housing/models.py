@@ -205,3 +205,35 @@ class BedAssignment(db.Model):
     @property
     def status_label(self) -> str:
         return ASSIGNMENT_STATUSES[self.status]
+
+
+CONDITION_KINDS = {"move_in": "Move-in", "move_out": "Move-out"}
+STUDENT_NOTE_WINDOW_HOURS = 48
+
+
+class ConditionReport(db.Model):
+    """The room's condition at move-in or move-out; the resident may add to it for 48 hours."""
+
+    __tablename__ = "condition_reports"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "kind", name="uq_condition_reports_assignment_kind"),
+        CheckConstraint("kind IN ('move_in', 'move_out')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("bed_assignments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    items: Mapped[str] = mapped_column(Text)
+    staff_notes: Mapped[str] = mapped_column(Text, default="")
+    student_notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    student_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assignment = relationship("BedAssignment")
+
+    @property
+    def kind_label(self) -> str:
+        return CONDITION_KINDS[self.kind]

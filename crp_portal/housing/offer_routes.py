@@ -6,25 +6,32 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.forms import choices
-from crp_portal.housing import bp, offers, services
-from crp_portal.housing.forms import MoveForm, MoveOutForm, OfferForm
-from crp_portal.timeutil import local_today
-from crp_portal.views import id_from_form
+from crp_portal.housing import bp, conditions, offers, services
+from crp_portal.housing.forms import (
+    ConditionForm,
+    MoveForm,
+    MoveOutForm,
+    OfferForm,
+    StudentConditionForm,
+)
+from crp_portal.timeutil import local_today, utcnow
+from crp_portal.views import commit_or_form_error, id_from_form
 
 
-def _bed_choices(term_id: int):
+def _bed_choices(beds):
     return choices(
         (bed.id, f"{bed.room.house.name}, room {bed.room.name}, bed {bed.label}"
          f"{' (accessible)' if bed.accessible else ''}")
-        for bed in offers.free_beds(term_id)
+        for bed in beds
     )  # fmt: skip
 
 
 def offer_form_for(term_id: int) -> OfferForm:
     form = OfferForm()
-    form.bed_id.choices = _bed_choices(term_id)
+    form.bed_id.choices = _bed_choices(offers.free_beds(term_id))
     if form.reply_by.data is None:
         form.reply_by.data = local_today() + timedelta(days=7)
     return form
@@ -35,6 +42,10 @@ def offer_form_for(term_id: int) -> OfferForm:
 def offer(application_id: int):
     application = services.application_for_staff(application_id, current_user, for_update=True)
     form = offer_form_for(application.term_id)
+    free = form.bed_id.choices
+    # Any bed in use passes the form: one another staff member offered a moment ago gets
+    # the service's "just offered to someone else", not the form's "Not a valid choice".
+    form.bed_id.choices = _bed_choices(offers.beds_in_use())
     if form.validate_on_submit():
         offers.offer_bed(
             application, form.bed_id.data, form.reply_by.data, form.move_in_on.data,
@@ -43,6 +54,7 @@ def offer(application_id: int):
         db.session.commit()
         flash(f"Bed offered to {application.student.name}; they have been emailed.", "success")
         return redirect(url_for("housing.board", term=application.term_id))
+    form.bed_id.choices = free
     db.session.commit()
     return render_template(
         "housing/review.html",
@@ -67,7 +79,7 @@ def board():
         live=live,
         move_form=MoveForm(),
         move_out_form=MoveOutForm(),
-        free_choices=_bed_choices(term.id) if term else [],
+        free_choices=_bed_choices(offers.free_beds(term.id)) if term else [],
     )
 
 
@@ -108,3 +120,49 @@ def answer_offer(assignment_id: int, answer: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("housing.mine"))
+
+
+@bp.route(
+    "/assignments/<int:assignment_id>/condition/<any(move_in, move_out):kind>",
+    methods=["GET", "POST"],
+)
+@role_required(STAFF)
+def condition_report(assignment_id: int, kind: str):
+    assignment = offers.get_assignment(assignment_id)
+    existing = conditions.reports_for(assignment).get(kind)
+    form = ConditionForm(obj=existing)
+    if form.validate_on_submit():
+        saved = commit_or_form_error(
+            form,
+            "items",
+            lambda: conditions.record(
+                assignment, kind, form.items.data, form.staff_notes.data or "", current_user,
+                utcnow(),
+            ),
+        )  # fmt: skip
+        if saved is not None:
+            flash(
+                f"{saved.kind_label} report saved. The resident can add to it for 48 hours.",
+                "success",
+            )
+            return redirect(url_for("housing.board", term=assignment.term_id))
+    return render_template(
+        "housing/condition.html", assignment=assignment, kind=kind, form=form, report=existing
+    )
+
+
+@bp.post("/condition-reports/<int:report_id>/notes")
+@role_required(STUDENT)
+def add_condition_notes(report_id: int):
+    conditions.report_for(current_user, report_id)
+    form = StudentConditionForm()
+    if not form.validate_on_submit():
+        raise DomainError(form.notes.errors[0] if form.notes.errors else "Write what you noticed.")
+    report = conditions.add_student_notes(report_id, current_user, form.notes.data, utcnow())
+    db.session.commit()
+    flash("Your notes are added to the report.", "success")
+    return redirect(
+        url_for("housing.application", application_id=report.assignment.application_id)
+        if report.assignment.application_id
+        else url_for("housing.mine")
+    )

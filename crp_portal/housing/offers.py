@@ -43,17 +43,23 @@ def live_assignments(term_id: int) -> dict[int, BedAssignment]:
     return {row.bed_id: row for row in rows}
 
 
+def beds_in_use() -> list[Bed]:
+    """Beds in use in houses taking residents, whether or not someone holds them."""
+    return list(
+        db.session.scalars(
+            select(Bed)
+            .join(Room, Room.id == Bed.room_id)
+            .join(House, House.id == Room.house_id)
+            .where(Bed.active, House.active)
+            .options(selectinload(Bed.room).selectinload(Room.house))
+            .order_by(House.name, Room.name, Bed.label)
+        )
+    )
+
+
 def free_beds(term_id: int) -> list[Bed]:
     taken = set(live_assignments(term_id))
-    beds = db.session.scalars(
-        select(Bed)
-        .join(Room, Room.id == Bed.room_id)
-        .join(House, House.id == Room.house_id)
-        .where(Bed.active, House.active)
-        .options(selectinload(Bed.room).selectinload(Room.house))
-        .order_by(House.name, Room.name, Bed.label)
-    )
-    return [bed for bed in beds if bed.id not in taken]
+    return [bed for bed in beds_in_use() if bed.id not in taken]
 
 
 def _save(assignment: BedAssignment) -> None:
@@ -165,9 +171,11 @@ def move_resident(assignment: BedAssignment, bed_id: int) -> BedAssignment:
     bed = db.session.get(Bed, bed_id)
     if bed is None or not bed.active:
         raise DomainError("Choose a bed that is in use from the list.")
-    assignment.bed_id = bed.id
     try:
+        # Changed inside the savepoint: begin_nested() flushes pending changes first, and a
+        # clash there would break the whole transaction instead of just the savepoint.
         with db.session.begin_nested():
+            assignment.bed_id = bed.id
             db.session.flush()
     except IntegrityError as error:
         raise Conflict(TAKEN) from error

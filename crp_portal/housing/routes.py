@@ -7,8 +7,8 @@ from crp_portal.access import STUDENT, role_required
 from crp_portal.events.queries import house_meetings
 from crp_portal.extensions import db
 from crp_portal.forms import choices
-from crp_portal.housing import bp, offers, services
-from crp_portal.housing.forms import ApplicationForm
+from crp_portal.housing import bp, conditions, offers, services
+from crp_portal.housing.forms import ApplicationForm, StudentConditionForm
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.views import commit_or_form_error, id_from_form
 
@@ -71,6 +71,9 @@ def application(application_id: int):
         assignment=assignment,
         today=local_today(),
         meetings=house_meetings(assignment.bed.room.house_id, utcnow()) if resident else [],
+        reports=conditions.reports_for(assignment).values() if assignment else [],
+        report_window_open=lambda report: conditions.student_window_open(report, utcnow()),
+        note_form=StudentConditionForm(),
     )
 
 

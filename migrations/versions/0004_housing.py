@@ -1,8 +1,8 @@
-"""housing: houses, rooms, beds, agreement, applications, bed assignments, house meetings
+"""housing: houses, rooms, beds, agreement, applications, bed assignments, condition reports, house meetings
 
 Revision ID: 0004_housing
 Revises: 0003_advising
-Create Date: 2026-11-25 13:20:49.216066
+Create Date: 2026-11-25 13:24:24.965386
 
 """
 from alembic import op
@@ -121,6 +121,25 @@ def upgrade():
         batch_op.create_index('uq_bed_assignments_live_bed_term', ['bed_id', 'term_id'], unique=True, sqlite_where=sa.text("status IN ('offered', 'accepted')"), postgresql_where=sa.text("status IN ('offered', 'accepted')"))
         batch_op.create_index('uq_bed_assignments_live_student_term', ['student_id', 'term_id'], unique=True, sqlite_where=sa.text("status IN ('offered', 'accepted')"), postgresql_where=sa.text("status IN ('offered', 'accepted')"))
 
+    op.create_table('condition_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('items', sa.Text(), nullable=False),
+    sa.Column('staff_notes', sa.Text(), nullable=False),
+    sa.Column('student_notes', sa.Text(), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('student_added_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('move_in', 'move_out')", name=op.f('ck_condition_reports_kind_known')),
+    sa.ForeignKeyConstraint(['assignment_id'], ['bed_assignments.id'], name=op.f('fk_condition_reports_assignment_id_bed_assignments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_condition_reports_recorded_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_condition_reports')),
+    sa.UniqueConstraint('assignment_id', 'kind', name='uq_condition_reports_assignment_kind')
+    )
+    with op.batch_alter_table('condition_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_condition_reports_assignment_id'), ['assignment_id'], unique=False)
+
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('house_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_events_house_id'), ['house_id'], unique=False)
@@ -136,6 +155,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_events_house_id'))
         batch_op.drop_column('house_id')
 
+    with op.batch_alter_table('condition_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_condition_reports_assignment_id'))
+
+    op.drop_table('condition_reports')
     with op.batch_alter_table('bed_assignments', schema=None) as batch_op:
         batch_op.drop_index('uq_bed_assignments_live_student_term', sqlite_where=sa.text("status IN ('offered', 'accepted')"), postgresql_where=sa.text("status IN ('offered', 'accepted')"))
         batch_op.drop_index('uq_bed_assignments_live_bed_term', sqlite_where=sa.text("status IN ('offered', 'accepted')"), postgresql_where=sa.text("status IN ('offered', 'accepted')"))
