@@ -210,7 +210,7 @@ def test_staff_take_a_bed_out_of_use_and_put_it_back(staff):
     page = text(out)
     assert "Bed A is out of use." in page
     assert "Out of use" in page
-    assert 'Put back in use<span class="visually-hidden">: bed A in room 1</span>' in page
+    assert 'Put back in use<span class="visually-hidden"> for bed A in room 1</span>' in page
     assert house_row(staff.get("/housing/houses"), "Maple House").endswith("| 3 of 4 | Yes")
 
     back = staff.post(f"/housing/beds/{bed.id}/active", data={"active": "1"}, follow_redirects=True)
