@@ -64,6 +64,7 @@ def render_error(code: int, message: str | None = None, title: str | None = None
 def register_error_pages(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        db.session.rollback()  # a broken rule ends the unit of work: nothing half-saved
         return render_error(error.status_code, error.message, error.title)
 
     @app.errorhandler(CSRFError)
