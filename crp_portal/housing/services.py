@@ -5,7 +5,6 @@ from datetime import date, datetime
 
 from flask import url_for
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
@@ -29,14 +28,7 @@ from crp_portal.mail import queue_mail
 from crp_portal.members.models import ACTIVE, APPLICANT
 from crp_portal.members.services import record_view
 from crp_portal.terms.models import Term
-
-
-def _flush_or_conflict(message: str) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise Conflict(message) from error
+from crp_portal.unit_of_work import flush_or_conflict
 
 
 def list_houses() -> list[House]:
@@ -65,14 +57,14 @@ def save_house(house: House | None, **values) -> House:
     for name, value in values.items():
         setattr(house, name, value.strip() if isinstance(value, str) else value)
     db.session.add(house)
-    _flush_or_conflict(f"A house named “{house.name}” already exists.")
+    flush_or_conflict(f"A house named “{house.name}” already exists.")
     return house
 
 
 def add_room(house: House, name: str) -> Room:
     room = Room(house=house, name=name.strip())
     db.session.add(room)
-    _flush_or_conflict(f"{house.name} already has a room named “{room.name}”.")
+    flush_or_conflict(f"{house.name} already has a room named “{room.name}”.")
     return room
 
 
@@ -86,7 +78,7 @@ def get_room(room_id: int) -> Room:
 def add_bed(room: Room, label: str, accessible: bool) -> Bed:
     bed = Bed(room=room, label=label.strip(), accessible=accessible, active=True)
     db.session.add(bed)
-    _flush_or_conflict(f"Room {room.name} already has a bed labelled “{bed.label}”.")
+    flush_or_conflict(f"Room {room.name} already has a bed labelled “{bed.label}”.")
     return bed
 
 
@@ -129,7 +121,7 @@ def publish_agreement(body: str, staff) -> HouseAgreement:
         version=(latest.version + 1) if latest else 1, body=body.strip(), published_by_id=staff.id
     )
     db.session.add(agreement)
-    _flush_or_conflict("Someone published a version at the same moment; reload and try again.")
+    flush_or_conflict("Someone published a version at the same moment; reload and try again.")
     return agreement
 
 
@@ -188,7 +180,7 @@ def apply(student, details: ApplicationDetails, today: date, now: datetime) -> H
         submitted_at=now,
     )
     db.session.add(application)
-    _flush_or_conflict(
+    flush_or_conflict(
         f"You have already applied for {term.name}. Find it under Housing in the menu."
     )
     _tell(application, "Housing application received", "received")

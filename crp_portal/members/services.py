@@ -4,16 +4,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
-from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.members.models import ACTIVE, STATUSES, AuditEntry, MemberProfile
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import utcnow
+from crp_portal.unit_of_work import flush_or_conflict
 
 
 def ensure_profile(
@@ -29,16 +29,8 @@ def ensure_profile(
         joined_on=today if status == ACTIVE else None,
     )
     db.session.add(profile)
-    _flush_or_conflict("That student id already belongs to another member.")
+    flush_or_conflict("That student id already belongs to another member.")
     return profile
-
-
-def _flush_or_conflict(message: str) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise Conflict(message) from error
 
 
 def own_profile(user) -> MemberProfile:
@@ -86,7 +78,7 @@ def set_status(profile: MemberProfile, status: str, student_id: str, today: date
         if status == ACTIVE and profile.joined_on is None:
             profile.joined_on = today
     profile.student_id = student_id.strip() or None
-    _flush_or_conflict("That student id already belongs to another member.")
+    flush_or_conflict("That student id already belongs to another member.")
     return profile
 
 
