@@ -78,6 +78,7 @@ ACCESS = {
     "auth.revoke_invitation": ADMIN_ONLY,
     "auth.import_roster": ADMIN_ONLY,
     "members.own_profile": STUDENTS,
+    "members.record_views": STUDENTS,
     "members.member_list": STAFF_ONLY,
     "members.member_record": STAFF_ONLY,
     "events.upcoming": STUDENTS | STAFF_ONLY,

@@ -85,3 +85,25 @@ def test_student_id_clash_is_explained_in_place(ctx, login):
     assert b"That student id already belongs to another member." in response.data
     db.session.refresh(student.profile)
     assert student.profile.student_id is None
+
+
+def test_a_student_sees_who_opened_their_records(ctx, login):
+    staff = make_user("staff", name="Morgan Ellis")
+    advisor = make_user("advisor", name="Priya Shah")
+    student = make_user("student")
+    login(staff).get(f"/members/{student.id}")
+    login(advisor).get(f"/advising/students/{student.id}")
+    client = login(student)
+    assert "See who has opened your records" in client.get("/me/profile").get_data(as_text=True)
+    page = client.get("/me/record-views").get_data(as_text=True)
+    assert "Morgan Ellis (Staff)" in page and "Member record" in page
+    assert "Priya Shah (Advisor)" in page and "Advising record" in page
+    assert page.index("Priya Shah") < page.index("Morgan Ellis")  # newest first
+
+
+def test_students_see_only_views_of_their_own_records(ctx, login):
+    staff = make_user("staff", name="Morgan Ellis")
+    other = make_user("student")
+    login(staff).get(f"/members/{other.id}")
+    page = login(make_user("student")).get("/me/record-views").get_data(as_text=True)
+    assert "Nobody has opened your records yet." in page and "Morgan Ellis" not in page

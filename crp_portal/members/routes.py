@@ -32,6 +32,14 @@ def own_profile():
     return render_template("members/own_profile.html", profile=profile, form=form)
 
 
+@bp.get("/me/record-views")
+@role_required(STUDENT)
+def record_views():
+    return render_template(
+        "members/record_views.html", entries=services.views_of_my_record(current_user)
+    )
+
+
 @bp.get("/members/")
 @role_required(STAFF)
 def member_list():

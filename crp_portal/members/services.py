@@ -90,6 +90,19 @@ def record_view(viewer, subject_id: int, what: str) -> None:
     db.session.flush()
 
 
+def views_of_my_record(user, limit: int = 200) -> list[AuditEntry]:
+    """Who opened this person's records, newest first: the student's right to know."""
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject_id == user.id)
+            .options(selectinload(AuditEntry.actor))
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class MemberFilter:
     query: str = ""
