@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.housing.offer_routes
     import crp_portal.housing.routes
     import crp_portal.housing.staff_routes
+    import crp_portal.members.network_routes
     import crp_portal.members.routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.routes  # noqa: F401

@@ -33,6 +33,7 @@ STUDENT_ITEMS = [
     NavItem("housing.mine", "Housing"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("events.calendar_settings", "Calendar"),
+    NavItem("members.support_network", "Support network"),
     NavItem("members.own_profile", "My profile"),
 ]
 ADVISOR_ITEMS = [

@@ -246,3 +246,15 @@ def make_condition_report(assignment, kind="move_in", items="Mattress: good\nDes
     db.session.add(report)
     db.session.commit()
     return report
+
+
+def make_support_person(student, name="Jordan Lee", emergency=False):
+    from crp_portal.members.network import save_person
+
+    person = save_person(
+        student, None, name=name, relationship_to_student="Sponsor",
+        how_to_reach="555-0123", expectations="Call me when things get hard",
+        emergency_contact=emergency,
+    )  # fmt: skip
+    db.session.commit()
+    return person

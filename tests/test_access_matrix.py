@@ -23,6 +23,7 @@ from tests.factories import (
     make_meeting,
     make_offer,
     make_period,
+    make_support_person,
     make_term,
     make_user,
     make_window,
@@ -57,6 +58,8 @@ NOT_OWNER = {
     "housing.withdraw": {OTHER_STUDENT},
     "housing.answer_offer": {OTHER_STUDENT},
     "housing.add_condition_notes": {OTHER_STUDENT},
+    "members.edit_support_person": {OTHER_STUDENT},
+    "members.remove_support_person": {OTHER_STUDENT},
 }
 
 ACCESS = {
@@ -79,6 +82,10 @@ ACCESS = {
     "auth.import_roster": ADMIN_ONLY,
     "members.own_profile": STUDENTS,
     "members.record_views": STUDENTS,
+    "members.support_network": STUDENTS,
+    "members.edit_support_person": {STUDENT},
+    "members.remove_support_person": {STUDENT},
+    "members.network_sharing": STUDENTS,
     "members.member_list": STAFF_ONLY,
     "members.member_record": STAFF_ONLY,
     "events.upcoming": STUDENTS | STAFF_ONLY,
@@ -217,6 +224,7 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "assignment_id": offered.id,
         "answer": "accept",
         "kind": "move_in",
+        "person_id": make_support_person(student).id,
         "report_id": make_condition_report(offered).id,
         "meeting_id": meeting.id,
         "token": "not-a-real-token",

@@ -1,10 +1,10 @@
 """Member profile forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from crp_portal.forms import choices, strip_filter
+from crp_portal.forms import choices, required_text, strip_filter
 from crp_portal.members.models import STATUS_LABELS
 
 STATUS_CHOICES = list(STATUS_LABELS.items())
@@ -53,3 +53,28 @@ class MemberSearchForm(FlaskForm):
         validators=[Optional()],
         validate_choice=False,
     )
+
+
+class SupportPersonForm(FlaskForm):
+    name = StringField(
+        "Name", validators=required_text("Enter their name.", 120), filters=[strip_filter]
+    )
+    relationship_to_student = StringField(
+        "Who they are to you",
+        validators=required_text("Say who they are, e.g. sponsor, sister, friend.", 80),
+        filters=[strip_filter],
+    )
+    how_to_reach = StringField(
+        "How to reach them",
+        validators=required_text("Give a phone number, email or other way to reach them.", 200),
+        filters=[strip_filter],
+    )
+    expectations = TextAreaField(
+        "What you count on them for (optional)",
+        validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
+    )
+    emergency_contact = BooleanField("Emergency contact")
+
+
+class NetworkSharingForm(FlaskForm):
+    share_network_with_staff = BooleanField("Program staff may see my support network")

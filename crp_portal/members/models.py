@@ -49,6 +49,9 @@ class MemberProfile(db.Model):
     show_real_titles: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    share_network_with_staff: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -72,3 +75,21 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor = relationship("User", foreign_keys=[actor_id])
+
+
+class SupportPerson(db.Model):
+    """Someone the student counts on. Recovery data: the student's own, shared only by consent."""
+
+    __tablename__ = "support_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    relationship_to_student: Mapped[str] = mapped_column(String(80))
+    how_to_reach: Mapped[str] = mapped_column(String(200))
+    expectations: Mapped[str] = mapped_column(String(1000), default="")
+    emergency_contact: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from crp_portal.access import STAFF, STUDENT, role_required
 from crp_portal.extensions import db
-from crp_portal.members import bp, services
+from crp_portal.members import bp, network, services
 from crp_portal.members.forms import MemberSearchForm, MembershipForm, OwnProfileForm
 from crp_portal.search import page_number
 from crp_portal.timeutil import local_today
@@ -66,6 +66,16 @@ def member_record(user_id: int):
         if saved is not None:
             flash(f"Saved {profile.user.name}'s membership.", "success")
             return redirect(url_for("members.member_record", user_id=user_id))
-        return render_template("members/record.html", profile=profile, form=form)
+        return render_template(
+            "members/record.html",
+            profile=profile,
+            form=form,
+            network=network.network_for_staff(profile),
+        )
     db.session.commit()
-    return render_template("members/record.html", profile=profile, form=form)
+    return render_template(
+        "members/record.html",
+        profile=profile,
+        form=form,
+        network=network.network_for_staff(profile),
+    )

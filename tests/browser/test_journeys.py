@@ -34,6 +34,7 @@ ROLES = {
             "Housing",
             "Support meetings",
             "Calendar",
+            "Support network",
             "My profile",
             "Password",
         ],
