@@ -38,7 +38,8 @@ def missing_service(reason: str):
     """Fail under CI, skip on a developer machine."""
     if IN_CI:
         pytest.fail(f"{reason} (required under CI=true)")
-    pytest.skip(reason)
+    else:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -87,18 +87,19 @@ def my_appointments():
 def appointment(appointment_id: int):
     found = services.appointment_for(current_user, appointment_id)
     outcome_form = OutcomeForm(obj=found) if current_user.id == found.advisor_id else None
+    return _appointment_page(found, outcome_form)
+
+
+def _appointment_page(found, outcome_form):
+    cut_off = timedelta(hours=current_app.config["CRP_ADVISING_CANCEL_CUTOFF_HOURS"])
     return render_template(
         "advising/appointment.html",
         appointment=found,
         cancel_form=CancelForm(),
         outcome_form=outcome_form,
         now=utcnow(),
-        cut_off=timedelta(hours=_cut_off_hours()),
+        cut_off=cut_off,
     )
-
-
-def _cut_off_hours() -> int:
-    return current_app.config["CRP_ADVISING_CANCEL_CUTOFF_HOURS"]
 
 
 @bp.get("/appointments/<int:appointment_id>.ics")
@@ -163,14 +164,7 @@ def record_outcome(appointment_id: int):
         if saved is not None:
             flash("Outcome saved.", "success")
             return redirect(url_for("advising.appointment", appointment_id=found.id))
-    return render_template(
-        "advising/appointment.html",
-        appointment=found,
-        cancel_form=CancelForm(),
-        outcome_form=form,
-        now=utcnow(),
-        cut_off=timedelta(hours=_cut_off_hours()),
-    )
+    return _appointment_page(found, form)
 
 
 @bp.get("/overview")

@@ -6,18 +6,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.rrule import WEEKLY, rrule
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.models import (
     CANCELLED,
-    GOING,
     KINDS,
     SCHEDULED,
-    WAITLISTED,
     Event,
     EventSeries,
-    Rsvp,
 )
 from crp_portal.events.rsvp import notify_cancellation, promote_waitlisted
 from crp_portal.extensions import db
@@ -250,14 +246,3 @@ def details_of(event: Event) -> EventDetails:
 
 def detail_field_names() -> list[str]:
     return [field.name for field in fields(EventDetails)]
-
-
-def people_on_list(event: Event) -> list[Rsvp]:
-    return list(
-        db.session.scalars(
-            select(Rsvp)
-            .where(Rsvp.event_id == event.id, Rsvp.status.in_((GOING, WAITLISTED)))
-            .options(selectinload(Rsvp.user))
-            .order_by(Rsvp.queue_number)
-        )
-    )

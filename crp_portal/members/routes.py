@@ -66,12 +66,6 @@ def member_record(user_id: int):
         if saved is not None:
             flash(f"Saved {profile.user.name}'s membership.", "success")
             return redirect(url_for("members.member_record", user_id=user_id))
-        return render_template(
-            "members/record.html",
-            profile=profile,
-            form=form,
-            network=network.network_for_staff(profile),
-        )
     db.session.commit()
     return render_template(
         "members/record.html",
