@@ -38,6 +38,7 @@ class Config:
     CRP_RESET_LIMIT = os.environ.get("CRP_RESET_LIMIT", "10 per hour")
     CRP_ADVISING_CANCEL_CUTOFF_HOURS = _env_int("CRP_ADVISING_CANCEL_CUTOFF_HOURS", 2)
     CRP_ADVISING_NO_SHOW_LIMIT = _env_int("CRP_ADVISING_NO_SHOW_LIMIT", 0)  # 0: never pause
+    CRP_RETENTION_MONTHS = _env_int("CRP_RETENTION_MONTHS", 24)  # check-in and follow-up notes
 
     # Argon2id, RFC 9106 second recommended option: 3 passes over 64 MiB, 4 lanes.
     CRP_ARGON2_TIME_COST = _env_int("CRP_ARGON2_TIME_COST", 3)

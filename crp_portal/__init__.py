@@ -103,7 +103,14 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.housing.offer_routes
     import crp_portal.housing.routes
     import crp_portal.housing.staff_routes
+    import crp_portal.members.audit_routes
+    import crp_portal.members.check_in_routes
+    import crp_portal.members.follow_up_routes
+    import crp_portal.members.intake_routes
+    import crp_portal.members.mentoring_routes
     import crp_portal.members.network_routes
+    import crp_portal.members.plan_routes
+    import crp_portal.members.privacy_routes
     import crp_portal.members.routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.routes  # noqa: F401
@@ -155,8 +162,10 @@ def _register_cli(app: Flask) -> None:
     from crp_portal.advising.cli import advising_cli
     from crp_portal.cli import create_admin_command, seed_demo_command
     from crp_portal.housing.cli import housing_cli
+    from crp_portal.members.cli import members_cli
 
     app.cli.add_command(advising_cli)
     app.cli.add_command(housing_cli)
+    app.cli.add_command(members_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)

@@ -33,6 +33,7 @@ class User(UserMixin, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     profile = relationship(
         "MemberProfile", back_populates="user", uselist=False, foreign_keys="MemberProfile.user_id"

@@ -1,8 +1,21 @@
-"""A student's membership in the program, and the audit trail of who opened whose record."""
+"""A student's membership in the program, and the audit trail of who opened whose record.
+
+Recovery items (the plan, check-ins, follow-ups, mentoring) live in `recovery_models`.
+"""
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crp_portal.extensions import db
@@ -32,6 +45,8 @@ class MemberProfile(db.Model):
             "status IN (" + ", ".join(f"'{status}'" for status in STATUSES) + ")",
             name="status_known",
         ),
+        CheckConstraint("class_year BETWEEN 1950 AND 2100", name="class_year_plausible"),
+        CheckConstraint("mentor_id IS NULL OR mentor_id <> user_id", name="not_own_mentor"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -52,29 +67,194 @@ class MemberProfile(db.Model):
     share_network_with_staff: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    share_plan_with_staff: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    share_check_ins_with_staff: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    major: Mapped[str | None] = mapped_column(String(120))
+    class_year: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    recovery_date: Mapped[date | None] = mapped_column(Date)
+    is_peer_mentor: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    mentor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user = relationship("User", back_populates="profile", foreign_keys=[user_id])
+    mentor = relationship("User", foreign_keys=[mentor_id])
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
 
 
-class AuditEntry(db.Model):
-    """One row each time staff or an advisor opens another person's record."""
+class StatusChange(db.Model):
+    """Membership status history: who moved the student from what to what, and when."""
 
-    __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_entries_subject_created", "subject_id", "created_at"),)
+    __tablename__ = "member_status_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    changed_by = relationship("User", foreign_keys=[changed_by_id])
+
+    @property
+    def to_label(self) -> str:
+        return STATUS_LABELS[self.to_status]
+
+    @property
+    def from_label(self) -> str:
+        return STATUS_LABELS[self.from_status] if self.from_status else "—"
+
+
+class ProgramAgreement(db.Model):
+    """The program agreement applicants acknowledge; each edit is a new version."""
+
+    __tablename__ = "program_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+SUBMITTED, CONVERSATION, ACCEPTED, DECLINED, WITHDRAWN = (
+    "submitted",
+    "conversation",
+    "accepted",
+    "declined",
+    "withdrawn",
+)
+APPLICATION_STATUS_LABELS = {
+    SUBMITTED: "Waiting for review",
+    CONVERSATION: "Staff asked for a conversation",
+    ACCEPTED: "Accepted",
+    DECLINED: "Declined",
+    WITHDRAWN: "Withdrawn",
+}
+OPEN_APPLICATION_STATUSES = (SUBMITTED, CONVERSATION)
+HEARD_FROM_LABELS = {
+    "friend": "A friend or another student",
+    "counseling": "Counseling or health services",
+    "treatment": "A treatment provider",
+    "orientation": "Orientation or a campus event",
+    "website": "The program's website or social media",
+    "staff": "Faculty or staff",
+    "other": "Somewhere else",
+}
+
+
+class IntakeApplication(db.Model):
+    """A student's application to join the program, reviewed by staff."""
+
+    __tablename__ = "intake_applications"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in APPLICATION_STATUS_LABELS) + ")",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "heard_from IN (" + ", ".join(f"'{s}'" for s in HEARD_FROM_LABELS) + ")",
+            name="heard_from_known",
+        ),
+        Index(
+            "uq_intake_applications_open_student",
+            "student_id",
+            unique=True,
+            sqlite_where=text("status IN ('submitted', 'conversation')"),
+            postgresql_where=text("status IN ('submitted', 'conversation')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    goals: Mapped[str] = mapped_column(Text)
+    heard_from: Mapped[str] = mapped_column(String(16))
+    heard_from_detail: Mapped[str] = mapped_column(String(200), default="")
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("program_agreements.id"))
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=SUBMITTED, index=True)
+    staff_note: Mapped[str] = mapped_column(String(1000), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    student = relationship("User", foreign_keys=[student_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+    agreement = relationship("ProgramAgreement")
+
+    @property
+    def status_label(self) -> str:
+        return APPLICATION_STATUS_LABELS[self.status]
+
+    @property
+    def heard_from_label(self) -> str:
+        return HEARD_FROM_LABELS[self.heard_from]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_APPLICATION_STATUSES
+
+
+EMAIL_CATEGORY_LABELS = {
+    "events": "This week's meetings and sober events",
+    "academic": "Exam, deadline and term reminders",
+    "housing": "Recovery housing news",
+    "wellbeing": "Check-in reminders and wellbeing tips",
+}
+
+
+class EmailOptOut(db.Model):
+    """A category of program email the student chose not to receive (transactional mail
+    such as booking confirmations is not optional)."""
+
+    __tablename__ = "email_opt_outs"
+    __table_args__ = (
+        CheckConstraint(
+            "category IN (" + ", ".join(f"'{c}'" for c in EMAIL_CATEGORY_LABELS) + ")",
+            name="category_known",
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(db.Model):
+    """One row each time staff, an advisor or a peer mentor opens another person's record."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_subject_created", "subject_id", "created_at"),
+        Index("ix_audit_entries_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     subject_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor = relationship("User", foreign_keys=[actor_id])
+    subject = relationship("User", foreign_keys=[subject_id])
 
 
 class SupportPerson(db.Model):

@@ -10,6 +10,7 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
+from crp_portal.members import recovery_models  # noqa: F401  (tables for create_all and Alembic)
 from crp_portal.members.models import ACTIVE, STATUSES, AuditEntry, MemberProfile
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import utcnow
