@@ -25,6 +25,7 @@ from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
 from crp_portal.mail import queue_mail
+from crp_portal.members.follow_ups import open_for_missed_advising
 from crp_portal.members.models import ACTIVE, APPLICANT, ON_LEAVE, MemberProfile
 from crp_portal.members.services import record_view
 from crp_portal.search import like_pattern
@@ -284,7 +285,12 @@ def _reached_no_show_limit(student_id: int) -> bool:
 
 
 def ask_staff_to_reach_out(student: User) -> None:
-    """Booking pauses: staff are asked to reach out; the student gets no penalty email."""
+    """Booking pauses: staff are asked to reach out; the student gets no penalty email.
+
+    The student also lands in the staff follow-up queue (once while a missed-advising
+    follow-up is open).
+    """
+    open_for_missed_advising(student)
     staff = db.session.scalars(select(User).where(User.role == STAFF, User.active)).all()
     for person in staff:
         queue_mail(

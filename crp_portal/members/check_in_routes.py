@@ -1,3 +1,44 @@
-"""Placeholder: filled in by this step of issue #7."""
+"""The student's weekly check-in and their own trend."""
 
-from crp_portal.members import bp  # noqa: F401
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from crp_portal.access import STUDENT, role_required
+from crp_portal.extensions import db
+from crp_portal.members import bp, check_ins, services
+from crp_portal.members.care_forms import SCALE_WORDS, CheckInForm
+from crp_portal.timeutil import local_today
+from crp_portal.views import commit_or_form_error
+
+
+@bp.route("/me/check-in", methods=["GET", "POST"])
+@role_required(STUDENT)
+def check_in():
+    profile = services.own_profile(current_user)
+    today = local_today()
+    current = check_ins.this_weeks_check_in(current_user.id, today)
+    form = CheckInForm(obj=current)
+    if form.validate_on_submit():
+        answers = check_ins.Answers(**form.answers())
+        saved = commit_or_form_error(
+            form, "note", lambda: check_ins.save_check_in(current_user, answers, today)
+        )
+        if saved is not None:
+            flash(
+                "Your check-in is saved."
+                + (" Staff will reach out." if saved.wants_outreach else ""),
+                "success",
+            )
+            return redirect(url_for("members.check_in"))
+        current = check_ins.this_weeks_check_in(current_user.id, today)
+    db.session.commit()
+    return render_template(
+        "members/check_in.html",
+        form=form,
+        current=current,
+        week_start=check_ins.week_start_of(today),
+        profile=profile,
+        scale_words=SCALE_WORDS,
+        recent=check_ins.recent_check_ins(current_user.id, 12, today),
+        past=check_ins.past_check_ins(current_user.id),
+    )

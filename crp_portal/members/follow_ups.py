@@ -1,0 +1,271 @@
+"""The staff follow-up queue: somebody from the program should reach out to a student.
+
+A follow-up opens when a student's check-in asks for outreach (whatever their consent
+settings), when they reach the advising no-show limit, or by hand. It carries no
+check-in answers of its own: staff see those only where the student shares check-ins.
+Email about it names nobody and says nothing about recovery; the link leads into the
+portal, where opening the follow-up is audited.
+"""
+
+from datetime import datetime
+
+from flask import url_for
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from crp_portal.access import STAFF, STUDENT
+from crp_portal.auth.models import User
+from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.extensions import db
+from crp_portal.mail import queue_mail
+from crp_portal.members.recovery_models import (
+    FOLLOW_UP_NOTE_MAX,
+    MISSED_ADVISING,
+    OPEN,
+    REACH_OUT,
+    RESOLVED,
+    STAFF_CONCERN,
+    CheckIn,
+    FollowUp,
+    FollowUpNote,
+)
+from crp_portal.members.services import record_view
+from crp_portal.timeutil import utcnow
+
+OPEN_VIEW, MINE, UNASSIGNED, RESOLVED_VIEW = "open", "mine", "unassigned", "resolved"
+QUEUE_VIEWS = {
+    OPEN_VIEW: "Open",
+    MINE: "Open, assigned to me",
+    UNASSIGNED: "Open, unassigned",
+    RESOLVED_VIEW: "Resolved",
+}
+NO_SUCH = "There is no follow-up with that number."
+LARGEST_ID = 2**31 - 1  # ids are 32-bit integers; a longer number names no row
+
+
+def active_staff() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == STAFF, User.active).order_by(User.name, User.id)
+        )
+    )
+
+
+def _queue_filter(view: str, viewer):
+    if view == RESOLVED_VIEW:
+        return [FollowUp.status == RESOLVED]
+    conditions = [FollowUp.status == OPEN]
+    if view == MINE:
+        conditions.append(FollowUp.assigned_to_id == viewer.id)
+    elif view == UNASSIGNED:
+        conditions.append(FollowUp.assigned_to_id.is_(None))
+    return conditions
+
+
+def follow_up_queue(view: str, viewer, page: int, per_page: int = 25):
+    """One page of the queue, newest first; rows carry names and assignees, no answers."""
+    view = view if view in QUEUE_VIEWS else OPEN_VIEW
+    statement = (
+        select(FollowUp)
+        .where(*_queue_filter(view, viewer))
+        .options(selectinload(FollowUp.student), selectinload(FollowUp.assigned_to))
+        .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+    )
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def _how_many(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def queue_counts(viewer) -> dict[str, int]:
+    """How many follow-ups each view of the queue holds, in one statement."""
+    is_open = FollowUp.status == OPEN
+    row = db.session.execute(
+        select(
+            _how_many(is_open),
+            _how_many(is_open & (FollowUp.assigned_to_id == viewer.id)),
+            _how_many(is_open & FollowUp.assigned_to_id.is_(None)),
+            _how_many(FollowUp.status == RESOLVED),
+        )
+    ).one()
+    return dict(zip(QUEUE_VIEWS, (int(value) for value in row), strict=True))
+
+
+def open_follow_up_count() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(FollowUp).where(FollowUp.status == OPEN)
+    )
+
+
+def follow_ups_of(student_id: int) -> list[FollowUp]:
+    """A student's follow-ups, newest first, with notes and the staff involved."""
+    return list(
+        db.session.scalars(
+            select(FollowUp)
+            .where(FollowUp.student_id == student_id)
+            .options(
+                selectinload(FollowUp.notes).selectinload(FollowUpNote.author),
+                selectinload(FollowUp.assigned_to),
+                selectinload(FollowUp.resolved_by),
+            )
+            .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+        )
+    )
+
+
+def get_follow_up(follow_up_id: int) -> FollowUp:
+    """A follow-up with what its page shows; staff only (the route says so)."""
+    if not 0 < follow_up_id <= LARGEST_ID:
+        raise NotFound(NO_SUCH)
+    follow_up = db.session.scalar(
+        select(FollowUp)
+        .where(FollowUp.id == follow_up_id)
+        .options(
+            selectinload(FollowUp.student).selectinload(User.profile),
+            selectinload(FollowUp.check_in),
+            selectinload(FollowUp.assigned_to),
+            selectinload(FollowUp.resolved_by),
+            selectinload(FollowUp.notes).selectinload(FollowUpNote.author),
+        )
+    )
+    if follow_up is None:
+        raise NotFound(NO_SUCH)
+    return follow_up
+
+
+def follow_up_for_staff(follow_up_id: int, viewer) -> FollowUp:
+    """The follow-up as staff open it: the opening is audited against the student."""
+    follow_up = get_follow_up(follow_up_id)
+    record_view(viewer, follow_up.student_id, "follow-up")
+    return follow_up
+
+
+def shares_check_ins(follow_up: FollowUp) -> bool:
+    profile = follow_up.student.profile
+    return bool(profile and profile.share_check_ins_with_staff)
+
+
+def _tell_staff(follow_up: FollowUp) -> None:
+    """Every active staff member hears that a student asked; not who, and not why."""
+    link = url_for("members.follow_up", follow_up_id=follow_up.id, _external=True)
+    for person in active_staff():
+        queue_mail(
+            person.email,
+            "A student asked for someone to reach out",
+            "follow_ups/reach_out",
+            person=person,
+            link=link,
+        )
+
+
+def open_for_reach_out(check_in: CheckIn, asked_again: bool = True) -> FollowUp | None:
+    """The check-in asked for outreach: one follow-up per check-in, and staff are told.
+
+    Asking again (after unticking) reopens a resolved follow-up rather than opening a
+    second one. Returns the follow-up when staff were told, None when nothing changed.
+    """
+    follow_up = db.session.scalar(select(FollowUp).where(FollowUp.check_in_id == check_in.id))
+    if follow_up is not None:
+        if follow_up.status == OPEN or not asked_again:
+            return None
+        follow_up.status, follow_up.resolved_at, follow_up.resolved_by_id = OPEN, None, None
+        db.session.flush()
+        _tell_staff(follow_up)
+        return follow_up
+    follow_up = FollowUp(student_id=check_in.student_id, check_in_id=check_in.id, reason=REACH_OUT)
+    try:
+        with db.session.begin_nested():
+            db.session.add(follow_up)
+            db.session.flush()
+    except IntegrityError:
+        return None  # a parallel save of the same check-in opened it first
+    _tell_staff(follow_up)
+    return follow_up
+
+
+def open_for_missed_advising(student) -> FollowUp | None:
+    """Reaching the advising no-show limit opens a follow-up, unless one is already open."""
+    already = db.session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.student_id == student.id,
+            FollowUp.reason == MISSED_ADVISING,
+            FollowUp.status == OPEN,
+        )
+    )
+    if already is not None:
+        return None
+    follow_up = FollowUp(student_id=student.id, reason=MISSED_ADVISING)
+    db.session.add(follow_up)
+    db.session.flush()
+    return follow_up
+
+
+def _clean_note(body: str) -> str:
+    body = (body or "").strip()
+    if len(body) > FOLLOW_UP_NOTE_MAX:
+        raise DomainError(f"Use at most {FOLLOW_UP_NOTE_MAX} characters.")
+    return body
+
+
+def student_for_follow_up(user_id: int) -> User:
+    student = db.session.get(User, user_id) if 0 < user_id <= LARGEST_ID else None
+    if student is None or student.role != STUDENT:
+        raise NotFound("There is no member with that number.")
+    return student
+
+
+def open_by_staff(student, staff, note: str = "") -> FollowUp:
+    """Staff open a follow-up by hand for a student who worries them."""
+    body = _clean_note(note)
+    follow_up = FollowUp(student_id=student.id, reason=STAFF_CONCERN)
+    db.session.add(follow_up)
+    if body:
+        follow_up.notes.append(FollowUpNote(author_id=staff.id, body=body))
+    db.session.flush()
+    return follow_up
+
+
+def assign(follow_up: FollowUp, assignee_id: int) -> FollowUp:
+    """An open follow-up goes to one active staff member."""
+    if not follow_up.is_open:
+        raise Conflict("This follow-up is resolved. Reopen it before assigning it.")
+    assignee = db.session.get(User, assignee_id) if 0 < assignee_id <= LARGEST_ID else None
+    if assignee is None or assignee.role != STAFF or not assignee.active:
+        raise DomainError("Choose a staff member from the list.")
+    follow_up.assigned_to = assignee
+    db.session.flush()
+    return follow_up
+
+
+def add_note(follow_up: FollowUp, author, body: str) -> FollowUpNote:
+    body = _clean_note(body)
+    if not body:
+        raise DomainError("Write the note.")
+    note = FollowUpNote(author_id=author.id, body=body)
+    follow_up.notes.append(note)
+    db.session.flush()
+    return note
+
+
+def resolve(follow_up: FollowUp, staff, closing_note: str, now: datetime | None = None):
+    """Close the follow-up, with an optional note on how it ended."""
+    body = _clean_note(closing_note)
+    if not follow_up.is_open:
+        raise Conflict("This follow-up is already resolved.")
+    follow_up.status = RESOLVED
+    follow_up.resolved_at = now or utcnow()
+    follow_up.resolved_by_id = staff.id
+    if body:
+        follow_up.notes.append(FollowUpNote(author_id=staff.id, body=body))
+    db.session.flush()
+    return follow_up
+
+
+def reopen(follow_up: FollowUp) -> FollowUp:
+    if follow_up.is_open:
+        raise Conflict("This follow-up is already open.")
+    follow_up.status, follow_up.resolved_at, follow_up.resolved_by_id = OPEN, None, None
+    db.session.flush()
+    return follow_up
