@@ -1,3 +1,139 @@
-"""Placeholder: filled in by this step of issue #7."""
+"""Peer mentoring: staff set mentors and read the contact log; mentors log their contacts."""
 
-from crp_portal.members import bp  # noqa: F401
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.errors import DomainError
+from crp_portal.extensions import db
+from crp_portal.forms import choices
+from crp_portal.members import bp, mentoring
+from crp_portal.members.mentoring_forms import ContactFilterForm, ContactForm, MentoringForm
+from crp_portal.search import page_number
+from crp_portal.timeutil import format_date, local_today
+from crp_portal.views import commit_or_form_error, id_from_form
+
+# Staff
+
+
+def _mentor_choices(profile) -> list:
+    """Eligible mentors; a current mentor who no longer qualifies stays listed, marked."""
+    eligible = [(p.user_id, p.user.name) for p in mentoring.eligible_mentors(profile.user_id)]
+    if profile.mentor_id and profile.mentor_id not in {user_id for user_id, _ in eligible}:
+        name = profile.mentor.name if profile.mentor else "A former account"
+        eligible.insert(0, (profile.mentor_id, f"{name} (no longer an active peer mentor)"))
+    return choices([(0, "No mentor"), *eligible])
+
+
+def _unassigned(count: int) -> str:
+    if count == 0:
+        return "they had no mentees."
+    if count == 1:
+        return "1 mentee now has no mentor."
+    return f"{count} mentees now have no mentor."
+
+
+def _save_mentoring(profile, form) -> int | None:
+    """Both settings in one transaction; a refused one becomes an error beside its field.
+
+    Returns how many mentees were unassigned, or None when nothing was saved.
+    """
+    for field, action in (
+        (form.mentor_id, lambda: mentoring.assign_mentor(profile, form.mentor_id.data or None)),
+        (form.is_peer_mentor, lambda: mentoring.set_peer_mentor(profile, form.is_peer_mentor.data)),
+    ):
+        try:
+            result = action()
+        except DomainError as error:
+            db.session.rollback()
+            field.errors.append(error.message)
+            return None
+    db.session.commit()
+    return result
+
+
+@bp.route("/members/<int:user_id>/mentoring", methods=["GET", "POST"])
+@role_required(STAFF)
+def member_mentoring(user_id: int):
+    profile = mentoring.student_for_staff(user_id)
+    form = MentoringForm(
+        data={"is_peer_mentor": profile.is_peer_mentor, "mentor_id": profile.mentor_id or 0}
+    )
+    form.mentor_id.choices = _mentor_choices(profile)
+    if form.validate_on_submit():
+        name, was_mentor = profile.user.name, profile.is_peer_mentor
+        unassigned = _save_mentoring(profile, form)
+        if unassigned is not None:
+            flash(f"Saved {name}'s mentoring.", "success")
+            if was_mentor and not profile.is_peer_mentor:
+                flash(f"{name} is no longer a peer mentor: {_unassigned(unassigned)}", "info")
+            return redirect(url_for("members.member_mentoring", user_id=user_id))
+    elif request.method == "GET":
+        mentoring.audit_staff_view(current_user, profile)
+        db.session.commit()
+    is_mentor = profile.is_peer_mentor
+    return render_template(
+        "mentoring/member.html",
+        profile=profile,
+        form=form,
+        as_mentee=mentoring.contacts_with(profile.user_id),
+        mentees=mentoring.mentees_of(profile.user_id) if is_mentor else [],
+        as_mentor=mentoring.contacts_by(profile.user_id) if is_mentor else [],
+    )
+
+
+@bp.get("/members/mentoring")
+@role_required(STAFF)
+def mentoring_overview():
+    summaries = mentoring.mentor_summaries()
+    form = ContactFilterForm(request.args)
+    form.mentor.choices = choices(
+        [("", "Any mentor"), *((str(s.profile.user_id), s.profile.user.name) for s in summaries)]
+    )
+    mentor_id = id_from_form(form.mentor.data)
+    page = mentoring.recent_contacts(page_number(request.args), mentor_id=mentor_id or None)
+    return render_template("mentoring/overview.html", summaries=summaries, form=form, page=page)
+
+
+# The mentor's own pages
+
+
+@bp.get("/mentoring/")
+@role_required(STUDENT)
+def my_mentees():
+    mentoring.require_mentor(current_user)
+    return render_template("mentoring/mentees.html", mentees=mentoring.mentees_of(current_user.id))
+
+
+@bp.route("/mentoring/<int:mentee_id>", methods=["GET", "POST"])
+@role_required(STUDENT)
+def mentee(mentee_id: int):
+    if request.method == "GET":
+        profile = mentoring.open_mentee(current_user, mentee_id)
+        db.session.commit()
+    else:
+        profile = mentoring.mentee_for(current_user, mentee_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        contact = commit_or_form_error(
+            form,
+            "contact_date",
+            lambda: mentoring.log_contact(
+                current_user,
+                profile.user_id,
+                form.contact_date.data,
+                form.mode.data,
+                form.minutes.data,
+                form.topics.data,
+                local_today(),
+            ),
+        )
+        if contact is not None:
+            flash(f"Logged your contact on {format_date(contact.contact_date)}.", "success")
+            return redirect(url_for("members.mentee", mentee_id=profile.user_id))
+    return render_template(
+        "mentoring/mentee.html",
+        profile=profile,
+        form=form,
+        log=mentoring.my_log_with(current_user, profile.user_id),
+    )

@@ -1,3 +1,53 @@
-"""Placeholder: filled in by this step of issue #7."""
+"""The student's relapse-prevention plan: read, edit (a new version each time), print."""
 
-from crp_portal.members import bp  # noqa: F401
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from crp_portal.access import STUDENT, role_required
+from crp_portal.errors import Conflict, DomainError
+from crp_portal.extensions import db
+from crp_portal.members import bp, plan
+from crp_portal.members.plan_forms import PlanForm
+
+
+@bp.get("/me/plan", endpoint="plan")
+@role_required(STUDENT)
+def plan_page():
+    versions = plan.plan_versions(current_user.id)
+    return render_template(
+        "members/plan.html",
+        plan=versions[0] if versions else None,
+        earlier=versions[1:],
+        profile=current_user.profile,
+    )
+
+
+@bp.route("/me/plan/edit", methods=["GET", "POST"])
+@role_required(STUDENT)
+def edit_plan():
+    current = plan.current_plan(current_user.id)
+    form = PlanForm(obj=current)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            saved = plan.save_plan(current_user, form.sections())
+        except DomainError as error:
+            db.session.rollback()
+            form.warning_signs.errors.append(error.message)
+            status = error.status_code if isinstance(error, Conflict) else 200
+        else:
+            db.session.commit()
+            if saved is None:
+                flash("Nothing changed, so no new version was saved.", "info")
+            else:
+                flash(f"Your plan is saved as version {saved.version}.", "success")
+            return redirect(url_for("members.plan"))
+    return render_template("members/plan_edit.html", form=form, plan=current), status
+
+
+@bp.get("/me/plan/versions/<int:version>")
+@role_required(STUDENT)
+def plan_version(version: int):
+    shown = plan.plan_version(current_user, version)
+    latest = plan.current_plan(current_user.id)
+    return render_template("members/plan_version.html", plan=shown, latest=latest)
