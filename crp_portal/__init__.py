@@ -7,6 +7,7 @@ from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from config import CONFIGS
 from crp_portal import extensions
@@ -39,6 +40,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         path = os.path.join(app.instance_path, "crp_portal.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
+    app.url_map.converters["int"] = RecordIdConverter
     _init_extensions(app)
     _register_blueprints(app)
     register_error_pages(app)
@@ -46,6 +48,15 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _register_template_context(app)
     _register_cli(app)
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:…>` in our URLs: an id too big for a database integer names no record (404),
+    rather than overflowing the database driver (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

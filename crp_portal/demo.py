@@ -11,6 +11,7 @@ from crp_portal.auth.services import create_user
 from crp_portal.events.demo import seed_events
 from crp_portal.extensions import db
 from crp_portal.housing.demo import seed_housing
+from crp_portal.members.demo import seed_members
 from crp_portal.members.models import ACTIVE, ALUMNI, APPLICANT, INACTIVE, ON_LEAVE
 from crp_portal.support_meetings.demo import seed_support_meetings
 from crp_portal.terms.models import CalendarPeriod, Term
@@ -214,7 +215,9 @@ def seed(today: date) -> dict[str, int]:
     house_count = (
         seed_housing(staff_user, current, active[10:14], active[14:17], utcnow()) if current else 0
     )
+    application_count = seed_members(today, staff_user, student_users)
     return {
+        "applications": application_count,
         "events": event_count,
         "support meetings": meeting_count,
         "advising appointments": appointment_count,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask import request, url_for
 
 from crp_portal.access import ADVISOR, STAFF, STUDENT
+from crp_portal.members.mentoring import is_mentor
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,12 @@ class NavItem:
 
     @property
     def current(self) -> bool:
-        return request.endpoint == self.endpoint or (
-            request.blueprint is not None
+        """This item's page, or, for a page without its own item, its area's list."""
+        if request.endpoint == self.endpoint:
+            return True
+        return (
+            request.endpoint not in NAV_ENDPOINTS
+            and request.blueprint is not None
             and self.endpoint.split(".")[0] == request.blueprint
             and self.endpoint.endswith("list")
         )
@@ -33,9 +38,12 @@ STUDENT_ITEMS = [
     NavItem("housing.mine", "Housing"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("events.calendar_settings", "Calendar"),
+    NavItem("members.check_in", "Check-in"),
+    NavItem("members.plan", "My plan"),
     NavItem("members.support_network", "Support network"),
     NavItem("members.own_profile", "My profile"),
 ]
+MENTOR_ITEMS = [NavItem("members.my_mentees", "Mentees")]
 ADVISOR_ITEMS = [
     NavItem("home.index", "Home"),
     NavItem("advising.agenda", "Agenda"),
@@ -47,6 +55,9 @@ STAFF_ITEMS = [
     NavItem("home.index", "Home"),
     NavItem("events.upcoming", "Events"),
     NavItem("members.member_list", "Members"),
+    NavItem("members.applications", "Applications"),
+    NavItem("members.follow_up_queue", "Follow-ups"),
+    NavItem("members.mentoring_overview", "Mentoring"),
     NavItem("advising.overview", "Advising"),
     NavItem("housing.queue", "Housing"),
     NavItem("support_meetings.directory", "Support meetings"),
@@ -56,14 +67,22 @@ ADMIN_ITEMS = [
     NavItem("auth.accounts", "Accounts"),
     NavItem("auth.invitations", "Invitations"),
     NavItem("auth.import_roster", "Import roster"),
+    NavItem("members.audit_log", "Audit log"),
 ]
 ACCOUNT_ITEMS = [NavItem("auth.change_password", "Password")]
+NAV_ENDPOINTS = frozenset(
+    item.endpoint
+    for items in (STUDENT_ITEMS, MENTOR_ITEMS, ADVISOR_ITEMS, STAFF_ITEMS, ADMIN_ITEMS)
+    for item in items
+)
 
 
 def navigation_for(user) -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return [NavItem("home.index", "Home"), NavItem("auth.sign_in", "Sign in")]
     items = {STUDENT: STUDENT_ITEMS, ADVISOR: ADVISOR_ITEMS, STAFF: STAFF_ITEMS}[user.role]
+    if is_mentor(user):
+        items = items + MENTOR_ITEMS
     if user.is_admin_staff:
         items = items + ADMIN_ITEMS
     return items + ACCOUNT_ITEMS

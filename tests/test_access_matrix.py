@@ -3,6 +3,7 @@
 A new route without a row here fails `test_every_route_has_a_row`.
 """
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from flask import url_for
 from crp_portal import create_app
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
+from crp_portal.members import follow_ups, intake, plan
 from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
 from tests.factories import (
@@ -60,6 +62,7 @@ NOT_OWNER = {
     "housing.add_condition_notes": {OTHER_STUDENT},
     "members.edit_support_person": {OTHER_STUDENT},
     "members.remove_support_person": {OTHER_STUDENT},
+    "members.plan_version": {OTHER_STUDENT},
 }
 
 ACCESS = {
@@ -88,6 +91,29 @@ ACCESS = {
     "members.network_sharing": STUDENTS,
     "members.member_list": STAFF_ONLY,
     "members.member_record": STAFF_ONLY,
+    "members.apply": STUDENTS,
+    "members.withdraw_application": STUDENTS,
+    "members.applications": STAFF_ONLY,
+    "members.application": STAFF_ONLY,
+    "members.program_agreement": STAFF_ONLY,
+    "members.check_in": STUDENTS,
+    "members.follow_up_queue": STAFF_ONLY,
+    "members.follow_up": STAFF_ONLY,
+    "members.assign_follow_up": STAFF_ONLY,
+    "members.add_follow_up_note": STAFF_ONLY,
+    "members.resolve_follow_up": STAFF_ONLY,
+    "members.reopen_follow_up": STAFF_ONLY,
+    "members.open_follow_up": STAFF_ONLY,
+    "members.plan": STUDENTS,
+    "members.edit_plan": STUDENTS,
+    "members.plan_version": {STUDENT},
+    "members.member_mentoring": STAFF_ONLY,
+    "members.mentoring_overview": STAFF_ONLY,
+    # STUDENT is a peer mentor and the world's subject is their mentee; OTHER_STUDENT is not.
+    "members.my_mentees": {STUDENT},
+    "members.mentee": {STUDENT},
+    "members.audit_log": ADMIN_ONLY,
+    "members.my_data": STUDENTS,
     "events.upcoming": STUDENTS | STAFF_ONLY,
     "events.month": STUDENTS | STAFF_ONLY,
     "events.detail": STUDENTS | STAFF_ONLY,
@@ -179,6 +205,7 @@ def test_every_route_has_a_row():
 
 def _actors():
     student = make_user("student")
+    student.profile.is_peer_mentor = True
     return {
         ANONYMOUS: None,
         STUDENT: student,
@@ -189,6 +216,16 @@ def _actors():
     }
 
 
+_WORLD_NUMBERS = itertools.count()
+
+
+def _intake_application(admin):
+    if intake.current_agreement() is None:
+        intake.publish_agreement(admin, "Respect each other's privacy.")
+    applicant = make_user("student", status="applicant")
+    return intake.apply(applicant, "Community", "friend", "", 1, True)
+
+
 def _fresh_world(admin, student=None, advisor=None) -> dict:
     """New objects for each visitor, so one visitor's allowed POST cannot hide the next."""
     term = make_term()
@@ -197,13 +234,18 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
     meeting = make_meeting()
     invitation = invite(f"invitee{subject.id}@example.edu", "advisor", False, admin)
     event = make_event(admin)
-    ahead = 10 + subject.id  # a different day for each world
+    ahead = 10 + next(_WORLD_NUMBERS) % 7  # a different weekday for each of a test's worlds
     appointment = make_appointment(advisor, student, days_ahead=ahead) if advisor else None
     window = make_window(advisor, weekday=ahead % 7) if advisor else None
     day_off = make_day_off(advisor, local_today() + timedelta(days=ahead)) if advisor else None
     house = make_house(beds_per_room=1)
     application = make_application(student, term=term) if student else None
     offered = make_offer(make_application(student, term=make_term()), staff=admin)
+    follow_up = follow_ups.open_by_staff(subject, admin, "")
+    intake_application = _intake_application(admin)
+    if student is not None:
+        subject.profile.mentor_id = student.id
+        plan.save_plan(student, {"warning_signs": f"Sign {subject.id}"})
     db.session.commit()
     return {
         "user_id": subject.id,
@@ -227,6 +269,10 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "person_id": make_support_person(student).id,
         "report_id": make_condition_report(offered).id,
         "meeting_id": meeting.id,
+        "follow_up_id": follow_up.id,
+        "intake_id": intake_application.id,
+        "version": 1,
+        "mentee_id": subject.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",
     }

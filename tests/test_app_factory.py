@@ -99,3 +99,16 @@ def test_missing_csrf_token_is_refused_with_clear_message(app, ctx, login):
 
     db.session.refresh(student.profile)
     assert student.profile.preferred_name is None
+
+
+def test_an_id_too_big_for_the_database_is_a_404_not_a_crash(ctx, login):
+    from tests.factories import make_user
+
+    client = login(make_user("staff"))
+    for path in (
+        "/members/99999999999999999999999",
+        "/events/2147483648",
+        "/follow-ups/" + "9" * 30,
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path

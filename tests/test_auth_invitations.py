@@ -61,7 +61,7 @@ def test_admin_flag_is_ignored_for_students(ctx, login, client, smtp):
     accept(client, link_path(smtp.to("kid@example.edu")[0]), name="Kid Person")
     user = db.session.scalar(select(User).where(User.email == "kid@example.edu"))
     assert user.role == "student" and not user.is_admin
-    assert user.profile.status == "active"
+    assert user.profile.status == "applicant"
 
 
 def test_duplicate_invitation_is_refused_with_a_clear_message(ctx, login, smtp):

@@ -68,7 +68,7 @@ def viewer(kind: str):
         return make_user("staff")
     student = make_user("student")
     if kind == "student who chose real titles":
-        update_own_profile(student, "", "", show_real_titles=True)
+        update_own_profile(student, show_real_titles=True)
         db.session.commit()
     return student
 

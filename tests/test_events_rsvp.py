@@ -146,7 +146,7 @@ def test_students_see_a_count_and_only_opted_in_first_names(ctx, login):
     hidden = make_event(title="Quiet one")
     willing = make_user("student", name="Noor Haddad")
     shy = make_user("student", name="Kai Nguyen")
-    update_own_profile(willing, "", "", show_first_name_to_peers=True)
+    update_own_profile(willing, show_first_name_to_peers=True)
     db.session.commit()
     for student in (willing, shy):
         login(student).post(f"/events/{shown.id}/rsvp")
@@ -219,7 +219,7 @@ def test_browser_tab_title_is_neutral_for_students_by_default(ctx, login):
     student = make_user("student")
     page = text(login(student).get(f"/events/{event.id}"))
     assert "<title>Thursday circle ·" in page
-    update_own_profile(student, "", "", show_real_titles=True)
+    update_own_profile(student, show_real_titles=True)
     db.session.commit()
     assert "<title>Recovery peer circle ·" in text(login(student).get(f"/events/{event.id}"))
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from crp_portal.access import ROLES, STAFF, STUDENT
 from crp_portal.auth.models import Invitation, User
@@ -21,6 +22,7 @@ from crp_portal.auth.tokens import (
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.mail import queue_mail
+from crp_portal.members.models import APPLICANT
 from crp_portal.members.services import ensure_profile
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import local_today, utcnow
@@ -50,7 +52,7 @@ def load_session_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=[joinedload(User.profile)])
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
@@ -227,13 +229,19 @@ def invitation_for_token(token: str) -> Invitation:
 
 
 def accept_invitation(token: str, name: str, password: str) -> User:
-    """Turn a pending invitation into an account with the invitee's name and password."""
+    """Turn a pending invitation into an account with the invitee's name and password.
+
+    An invited student starts as an applicant: joining the program goes through the
+    intake application (a roster import brings in existing members as active).
+    """
     invitation = invitation_for_token(token)
     if find_user_by_email(invitation.email) is not None:
         raise LinkInvalid(
             "This invitation can no longer be used. Sign in, or ask the program for a new one."
         )
-    user = create_user(invitation.email, name, invitation.role, password=password)
+    user = create_user(
+        invitation.email, name, invitation.role, password=password, member_status=APPLICANT
+    )
     user.is_admin = invitation.is_admin
     invitation.accepted_at = utcnow()
     invitation.user_id = user.id

@@ -7,6 +7,7 @@ from crp_portal.access import ADVISOR, STAFF
 from crp_portal.events.queries import EventFilter, next_for, upcoming
 from crp_portal.extensions import db
 from crp_portal.home import bp, services
+from crp_portal.members import follow_ups, intake
 from crp_portal.members.services import own_profile, status_counts
 from crp_portal.timeutil import local_today, utcnow
 
@@ -20,7 +21,12 @@ def index():
     if current_user.role == STAFF:
         this_week = upcoming(now, today, EventFilter(this_week=True))[:8]
         return render_template(
-            "home/staff.html", outlook=outlook, counts=status_counts(), this_week=this_week
+            "home/staff.html",
+            outlook=outlook,
+            counts=status_counts(),
+            this_week=this_week,
+            waiting_applications=intake.open_application_count(),
+            open_follow_ups=follow_ups.open_follow_up_count(),
         )
     if current_user.role == ADVISOR:
         return render_template("home/advisor.html", outlook=outlook)
@@ -30,6 +36,7 @@ def index():
         "home/student.html",
         outlook=outlook,
         profile=profile,
+        may_apply=intake.may_apply(current_user),
         next_events=next_for(current_user, now),
     )
 

@@ -1,11 +1,29 @@
 """Member profile forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.forms import choices, required_text, strip_filter
-from crp_portal.members.models import STATUS_LABELS
+from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+from crp_portal.members.intake import GOALS_MAX, NOTE_MAX
+from crp_portal.members.models import (
+    ACCEPTED,
+    CONVERSATION,
+    DECLINED,
+    EMAIL_CATEGORY_LABELS,
+    HEARD_FROM_LABELS,
+    STATUS_LABELS,
+)
 
 STATUS_CHOICES = list(STATUS_LABELS.items())
 
@@ -23,6 +41,33 @@ class OwnProfileForm(FlaskForm):
         filters=[strip_filter],
         description="For example she/her, he/him, they/them.",
     )
+    major = StringField(
+        "Major",
+        validators=[Optional(), Length(max=120, message="Use at most 120 characters.")],
+        filters=[strip_filter],
+    )
+    class_year = BoundedIntegerField(
+        "Class year",
+        minimum=1950,
+        maximum=2100,
+        validators=[Optional()],
+        description="The year you expect to graduate, e.g. 2028.",
+    )
+    phone = StringField(
+        "Phone",
+        validators=[
+            Optional(),
+            Length(max=40, message="Use at most 40 characters."),
+            Regexp(r"^[0-9+()\-. x]*$", message="Use digits, spaces and + ( ) - . only."),
+        ],
+        filters=[strip_filter],
+        description="Staff, your advisor and your peer mentor can use it to reach you.",
+    )
+    recovery_date = DateField(
+        "Recovery date (optional, private)",
+        validators=[Optional()],
+        description="Only you see it, unless you choose to tell someone.",
+    )
     show_first_name_to_peers = BooleanField(
         "Show my first name to other students on attendee lists of events that allow it"
     )
@@ -31,10 +76,28 @@ class OwnProfileForm(FlaskForm):
         description="Off by default: entries then read like “Tuesday group”, safe on a shared "
         "phone or family calendar.",
     )
+    share_network_with_staff = BooleanField("Program staff may see my support network")
+    share_plan_with_staff = BooleanField("Program staff may see my relapse-prevention plan")
+    share_check_ins_with_staff = BooleanField(
+        "Program staff may see my weekly check-in answers",
+        description="Whatever you choose, staff are told when you ask for someone to reach out.",
+    )
+    email_categories = SelectMultipleField(
+        "Email I want from the program",
+        choices=choices(EMAIL_CATEGORY_LABELS.items()),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="Confirmations and reminders of your own bookings always come.",
+    )
 
 
 class MembershipForm(FlaskForm):
     status = SelectField("Membership status", choices=choices(STATUS_CHOICES))
+    note = StringField(
+        "Note for the status history (optional)",
+        validators=[Optional(), Length(max=500, message="Use at most 500 characters.")],
+        filters=[strip_filter],
+    )
     student_id = StringField(
         "Student id",
         validators=[Optional(), Length(max=32, message="Use at most 32 characters.")],
@@ -78,3 +141,82 @@ class SupportPersonForm(FlaskForm):
 
 class NetworkSharingForm(FlaskForm):
     share_network_with_staff = BooleanField("Program staff may see my support network")
+
+
+class IntakeForm(FlaskForm):
+    goals = TextAreaField(
+        "What do you hope to get from the program?",
+        validators=required_text(
+            "Tell us a little about what you hope to get from the program.", GOALS_MAX
+        ),
+        description="A few sentences is plenty. Staff who review applications read this.",
+    )
+    heard_from = SelectField(
+        "How did you hear about the program?",
+        choices=choices([("", "Choose one"), *HEARD_FROM_LABELS.items()]),
+        validators=[DataRequired(message="Choose how you heard about the program.")],
+    )
+    heard_from_detail = StringField(
+        "Anything to add about that? (optional)",
+        validators=[Optional(), Length(max=200, message="Use at most 200 characters.")],
+        filters=[strip_filter],
+    )
+    agreement_version = HiddenField()
+    acknowledge = BooleanField(
+        "I have read the program agreement and agree to it",
+        validators=[
+            DataRequired(message="Read the program agreement and tick the box to acknowledge it.")
+        ],
+    )
+
+
+DECISION_LABELS = {
+    ACCEPTED: "Accept: they become an active member today",
+    CONVERSATION: "Ask for a conversation first",
+    DECLINED: "Decline",
+}
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        "Decision",
+        choices=choices(DECISION_LABELS.items()),
+        validators=[DataRequired(message="Choose accept, ask for a conversation, or decline.")],
+    )
+    note = TextAreaField(
+        "Note to the student",
+        validators=[
+            Optional(),
+            Length(max=NOTE_MAX, message=f"Use at most {NOTE_MAX} characters."),
+        ],
+        description="Needed to ask for a conversation or to decline: the student reads it.",
+    )
+
+
+class AgreementForm(FlaskForm):
+    body = TextAreaField(
+        "Program agreement",
+        validators=required_text("Write the agreement before publishing it.", 20000),
+        description="Markdown: blank lines between paragraphs, - for lists. Publishing makes a "
+        "new version; earlier applications keep the version their student agreed to.",
+    )
+
+
+class ApplicationSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Show",
+        choices=choices(
+            [
+                ("open", "Waiting for a decision"),
+                ("accepted", "Accepted"),
+                ("declined", "Declined"),
+                ("withdrawn", "Withdrawn"),
+                ("all", "All applications"),
+            ]
+        ),
+        validators=[Optional()],
+        validate_choice=False,
+    )

@@ -5,10 +5,11 @@ from flask_login import current_user
 
 from crp_portal.access import STAFF, STUDENT, role_required
 from crp_portal.extensions import db
-from crp_portal.members import bp, network, services
+from crp_portal.members import bp, intake, record, services
 from crp_portal.members.forms import MemberSearchForm, MembershipForm, OwnProfileForm
+from crp_portal.members.models import EMAIL_CATEGORY_LABELS
 from crp_portal.search import page_number
-from crp_portal.timeutil import local_today
+from crp_portal.timeutil import utcnow
 from crp_portal.views import commit_or_form_error
 
 
@@ -16,20 +17,35 @@ from crp_portal.views import commit_or_form_error
 @role_required(STUDENT)
 def own_profile():
     profile = services.own_profile(current_user)
-    form = OwnProfileForm(obj=profile)
+    wanted = sorted(set(EMAIL_CATEGORY_LABELS) - services.email_opt_outs(current_user))
+    form = OwnProfileForm(obj=profile, email_categories=wanted)
     if form.validate_on_submit():
-        services.update_own_profile(
-            current_user,
-            form.preferred_name.data or "",
-            form.pronouns.data or "",
-            show_first_name_to_peers=form.show_first_name_to_peers.data,
-            show_real_titles=form.show_real_titles.data,
+        saved = commit_or_form_error(
+            form,
+            "recovery_date",
+            lambda: services.update_own_profile(
+                current_user,
+                email_categories=form.email_categories.data or [],
+                **{
+                    name: form[name].data
+                    for name in (
+                        *services.PROFILE_FIELDS,
+                        *services.DETAIL_FIELDS,
+                        *services.CONSENT_FIELDS,
+                    )
+                },
+            ),
         )
-        db.session.commit()
-        flash("Your profile is saved.", "success")
-        return redirect(url_for("members.own_profile"))
+        if saved is not None:
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("members.own_profile"))
     db.session.commit()
-    return render_template("members/own_profile.html", profile=profile, form=form)
+    return render_template(
+        "members/own_profile.html",
+        profile=profile,
+        form=form,
+        may_apply=intake.may_apply(current_user),
+    )
 
 
 @bp.get("/me/record-views")
@@ -53,23 +69,23 @@ def member_list():
 @bp.route("/members/<int:user_id>", methods=["GET", "POST"])
 @role_required(STAFF)
 def member_record(user_id: int):
-    profile = services.member_for_staff(user_id, current_user)
-    form = MembershipForm(obj=profile)
+    member = record.record_for_staff(user_id, current_user, utcnow())
+    profile = member.profile
+    form = MembershipForm(obj=profile, note="")
     if form.validate_on_submit():
         saved = commit_or_form_error(
             form,
             "student_id",
-            lambda: services.set_status(
-                profile, form.status.data, form.student_id.data or "", local_today()
+            lambda: services.set_membership(
+                profile,
+                form.status.data,
+                form.student_id.data or "",
+                changed_by=current_user,
+                note=form.note.data or "",
             ),
         )
         if saved is not None:
             flash(f"Saved {profile.user.name}'s membership.", "success")
             return redirect(url_for("members.member_record", user_id=user_id))
     db.session.commit()
-    return render_template(
-        "members/record.html",
-        profile=profile,
-        form=form,
-        network=network.network_for_staff(profile),
-    )
+    return render_template("members/record.html", member=member, profile=profile, form=form)

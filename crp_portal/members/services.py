@@ -1,7 +1,7 @@
 """Member profiles and statuses, and the audit trail of record views."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -11,9 +11,17 @@ from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.members import recovery_models  # noqa: F401  (tables for create_all and Alembic)
-from crp_portal.members.models import ACTIVE, STATUSES, AuditEntry, MemberProfile
+from crp_portal.members.models import (
+    ACTIVE,
+    EMAIL_CATEGORY_LABELS,
+    STATUSES,
+    AuditEntry,
+    EmailOptOut,
+    MemberProfile,
+    StatusChange,
+)
 from crp_portal.search import like_pattern
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import flush_or_conflict
 
 
@@ -31,6 +39,7 @@ def ensure_profile(
     )
     db.session.add(profile)
     flush_or_conflict("That student id already belongs to another member.")
+    db.session.add(StatusChange(user_id=user.id, from_status=None, to_status=status))
     return profile
 
 
@@ -40,21 +49,68 @@ def own_profile(user) -> MemberProfile:
     return ensure_profile(user)
 
 
+PROFILE_FIELDS = ("preferred_name", "pronouns", "major", "phone")
+DETAIL_FIELDS = ("class_year", "recovery_date")
+CONSENT_FIELDS = (
+    "show_first_name_to_peers",
+    "show_real_titles",
+    "share_network_with_staff",
+    "share_plan_with_staff",
+    "share_check_ins_with_staff",
+)
+
+
 def update_own_profile(
-    user,
-    preferred_name: str,
-    pronouns: str,
-    show_first_name_to_peers: bool = False,
-    show_real_titles: bool = False,
+    user, *, email_categories: list[str] | None = None, **values
 ) -> MemberProfile:
-    """A student edits how they are addressed and shown; status and student id are staff's."""
+    """A student edits how they are addressed, their details and their consents.
+
+    Status and student id are staff's. Fields are `PROFILE_FIELDS` (text),
+    `DETAIL_FIELDS` and `CONSENT_FIELDS` (switches); fields not passed keep their value.
+    """
     profile = own_profile(user)
-    profile.preferred_name = preferred_name.strip() or None
-    profile.pronouns = pronouns.strip() or None
-    profile.show_first_name_to_peers = show_first_name_to_peers
-    profile.show_real_titles = show_real_titles
+    unknown = set(values) - set(PROFILE_FIELDS) - set(DETAIL_FIELDS) - set(CONSENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown profile fields {sorted(unknown)}")
+    class_year = values.get("class_year")
+    if class_year is not None and not 1950 <= class_year <= 2100:
+        raise DomainError("Enter a class year such as 2027.")
+    recovery_date = values.get("recovery_date")
+    if recovery_date is not None and recovery_date > local_today():
+        raise DomainError("A recovery date cannot be in the future.")
+    for name, value in values.items():
+        if name in PROFILE_FIELDS:
+            value = (value or "").strip() or None
+        setattr(profile, name, value)
+    if email_categories is not None:
+        set_email_categories(user, email_categories)
     db.session.flush()
     return profile
+
+
+def email_opt_outs(user) -> set[str]:
+    return set(
+        db.session.scalars(select(EmailOptOut.category).where(EmailOptOut.user_id == user.id))
+    )
+
+
+def set_email_categories(user, wanted: list[str]) -> None:
+    """Keep one opt-out row per category the student does not want; others are wanted."""
+    unknown = set(wanted) - set(EMAIL_CATEGORY_LABELS)
+    if unknown:
+        raise DomainError("Choose from the listed kinds of email.")
+    current = email_opt_outs(user)
+    unwanted = set(EMAIL_CATEGORY_LABELS) - set(wanted)
+    for category in unwanted - current:
+        db.session.add(EmailOptOut(user_id=user.id, category=category))
+    if current - unwanted:
+        db.session.execute(
+            EmailOptOut.__table__.delete().where(
+                EmailOptOut.user_id == user.id,
+                EmailOptOut.category.in_(current - unwanted),
+            )
+        )
+    flush_or_conflict("Your email choices changed in another tab. Reload and try again.")
 
 
 def member_for_staff(user_id: int, viewer) -> MemberProfile:
@@ -70,25 +126,84 @@ def member_for_staff(user_id: int, viewer) -> MemberProfile:
     return profile
 
 
-def set_status(profile: MemberProfile, status: str, student_id: str, today: date) -> MemberProfile:
+def change_status(
+    profile: MemberProfile,
+    status: str,
+    changed_by=None,
+    note: str = "",
+    today: date | None = None,
+) -> MemberProfile:
+    """Move a member to a status and write it into their status history."""
     if status not in STATUSES:
         raise DomainError("Choose one of the listed statuses.")
-    if status != profile.status:
-        profile.status = status
-        profile.status_changed_at = utcnow()
-        if status == ACTIVE and profile.joined_on is None:
-            profile.joined_on = today
+    if len(note) > 500:
+        raise DomainError("Use at most 500 characters.")
+    if status == profile.status:
+        return profile
+    db.session.add(
+        StatusChange(
+            user_id=profile.user_id,
+            from_status=profile.status,
+            to_status=status,
+            changed_by_id=changed_by.id if changed_by is not None else None,
+            note=note.strip(),
+        )
+    )
+    profile.status = status
+    profile.status_changed_at = utcnow()
+    if status == ACTIVE and profile.joined_on is None:
+        profile.joined_on = today or local_today()
+    db.session.flush()
+    return profile
+
+
+def set_membership(
+    profile: MemberProfile, status: str, student_id: str, changed_by, note: str = ""
+) -> MemberProfile:
+    """Staff set status (with an optional note for the history) and the student id."""
+    change_status(profile, status, changed_by=changed_by, note=note)
     profile.student_id = student_id.strip() or None
     flush_or_conflict("That student id already belongs to another member.")
     return profile
 
 
+def status_history(user_id: int) -> list[StatusChange]:
+    return list(
+        db.session.scalars(
+            select(StatusChange)
+            .where(StatusChange.user_id == user_id)
+            .options(selectinload(StatusChange.changed_by))
+            .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
+        )
+    )
+
+
+AUDIT_REPEAT_WINDOW = timedelta(minutes=10)
+
+
 def record_view(viewer, subject_id: int, what: str) -> None:
-    """Write who opened whose record; viewing your own record is not audited."""
+    """Write who opened whose record; viewing your own record is not audited.
+
+    The same person reopening the same record within `AUDIT_REPEAT_WINDOW` (as a page
+    does after each of their own saves) is written once, so the student's list stays
+    readable; every distinct visit still shows.
+    """
     if viewer.id == subject_id:
         return
-    db.session.add(AuditEntry(actor_id=viewer.id, subject_id=subject_id, action=what))
-    db.session.flush()
+    since = utcnow() - AUDIT_REPEAT_WINDOW
+    repeated = db.session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.actor_id == viewer.id,
+            AuditEntry.subject_id == subject_id,
+            AuditEntry.action == what,
+            AuditEntry.created_at >= since,
+        )
+        .limit(1)
+    )
+    if repeated is None:
+        db.session.add(AuditEntry(actor_id=viewer.id, subject_id=subject_id, action=what))
+        db.session.flush()
 
 
 def views_of_my_record(user, limit: int = 200) -> list[AuditEntry]:

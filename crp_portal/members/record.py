@@ -1,0 +1,101 @@
+"""The staff member record: everything the program knows about one student that staff
+may see, gathered with a fixed number of queries.
+
+Recovery items (network, plan, check-in answers) appear only where the student
+consented; follow-ups always do, because a request for outreach reaches staff whatever
+the consent.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from crp_portal.advising.models import STATUS_LABELS as APPOINTMENT_STATUS_LABELS
+from crp_portal.advising.models import Appointment
+from crp_portal.events.models import GOING, Attendance, Event, Rsvp
+from crp_portal.extensions import db
+from crp_portal.housing.models import Bed, BedAssignment, Room
+from crp_portal.members import check_ins, follow_ups, intake, mentoring, network, plan
+from crp_portal.members.models import MemberProfile
+from crp_portal.members.services import member_for_staff, status_history
+
+
+@dataclass
+class Participation:
+    events_attended: int = 0
+    last_attended_at: datetime | None = None
+    upcoming_rsvps: int = 0
+    advising: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class MemberRecord:
+    profile: MemberProfile
+    history: list
+    participation: Participation
+    housing: list
+    follow_ups: list
+    applications: list
+    mentor_contacts: list
+    network: list | None
+    plan: object | None
+    check_ins: list | None
+
+
+def participation_of(student_id: int, now: datetime) -> Participation:
+    attended, last = db.session.execute(
+        select(func.count(Attendance.id), func.max(Event.starts_at))
+        .join(Event, Event.id == Attendance.event_id)
+        .where(Attendance.user_id == student_id)
+    ).one()
+    upcoming = db.session.scalar(
+        select(func.count(Rsvp.id))
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(Rsvp.user_id == student_id, Rsvp.status == GOING, Event.starts_at >= now)
+    )
+    advising = dict.fromkeys(APPOINTMENT_STATUS_LABELS, 0)
+    advising.update(
+        db.session.execute(
+            select(Appointment.status, func.count())
+            .where(Appointment.student_id == student_id)
+            .group_by(Appointment.status)
+        ).all()
+    )
+    return Participation(attended, last, upcoming, advising)
+
+
+def housing_of(student_id: int) -> list[BedAssignment]:
+    return list(
+        db.session.scalars(
+            select(BedAssignment)
+            .where(BedAssignment.student_id == student_id)
+            .options(
+                selectinload(BedAssignment.bed).selectinload(Bed.room).selectinload(Room.house),
+                selectinload(BedAssignment.term),
+            )
+            .order_by(BedAssignment.offered_at.desc())
+            .limit(10)
+        )
+    )
+
+
+def record_for_staff(user_id: int, viewer, now: datetime) -> MemberRecord:
+    """Open a member's record (audited) with what the student lets staff see."""
+    profile = member_for_staff(user_id, viewer)
+    student = profile.user
+    return MemberRecord(
+        profile=profile,
+        history=status_history(student.id),
+        participation=participation_of(student.id, now),
+        housing=housing_of(student.id),
+        follow_ups=follow_ups.follow_ups_of(student.id),
+        applications=intake.applications_of(student),
+        mentor_contacts=mentoring.contacts_with(student.id, limit=20),
+        network=network.network_for_staff(profile),
+        plan=plan.current_plan(student.id) if profile.share_plan_with_staff else None,
+        check_ins=check_ins.recent_check_ins(student.id)
+        if profile.share_check_ins_with_staff
+        else None,
+    )
