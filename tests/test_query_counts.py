@@ -72,3 +72,69 @@ def test_event_pages_cost_the_same_with_more_events_and_rsvps(
     with app.test_request_context():
         add_events_with_rsvps(8, students + [make_user("student") for _ in range(4)])
     assert count_queries(client, target) == few, target
+
+
+def give_a_member_history(student, staff, count: int, weeks_back: int = 0) -> None:
+    """Status changes, follow-ups, shared check-ins and applications, `count` of each."""
+    from datetime import timedelta
+
+    from crp_portal.extensions import db
+    from crp_portal.members import follow_ups
+    from crp_portal.members.models import IntakeApplication, ProgramAgreement
+    from crp_portal.members.recovery_models import CheckIn
+    from crp_portal.members.services import change_status
+    from crp_portal.timeutil import local_today
+
+    agreement = db.session.query(ProgramAgreement).first() or ProgramAgreement(
+        version=1, body="Agreement"
+    )
+    db.session.add(agreement)
+    db.session.flush()
+    for number in range(count):
+        change_status(student.profile, "on_leave" if number % 2 == 0 else "active", staff)
+        follow_ups.open_by_staff(student, staff, f"Worry {number}")
+        week = local_today() - timedelta(weeks=weeks_back + number)
+        db.session.add(
+            CheckIn(student_id=student.id, week_start=week, mood=3, stress=3, sleep=3, note="n")
+        )
+        db.session.add(
+            IntakeApplication(
+                student_id=student.id,
+                goals="g",
+                heard_from="friend",
+                agreement_id=agreement.id,
+                status="withdrawn",
+            )
+        )
+    db.session.commit()
+
+
+def test_the_member_record_costs_the_same_with_more_history(ctx, login, count_queries):
+    staff = make_user("staff")
+    student = make_user("student")
+    student.profile.share_check_ins_with_staff = True
+    student.profile.share_plan_with_staff = True
+    student.profile.share_network_with_staff = True
+    client = login(staff)
+    give_a_member_history(student, staff, 2)
+    client.get(f"/members/{student.id}")  # the first visit also writes the audit row
+    few = count_queries(client, f"/members/{student.id}")
+    give_a_member_history(student, staff, 8, weeks_back=2)
+    assert count_queries(client, f"/members/{student.id}") == few
+
+
+def test_the_application_queue_costs_the_same_with_more_applicants(ctx, login, count_queries):
+    from crp_portal.members import intake
+
+    staff = make_user("staff")
+    client = login(staff)
+    intake.publish_agreement(staff, "Agreement")
+
+    def applicants(count):
+        for _ in range(count):
+            intake.apply(make_user("student", status="applicant"), "Goals", "friend", "", 1, True)
+
+    applicants(2)
+    few = count_queries(client, "/members/applications")
+    applicants(10)
+    assert count_queries(client, "/members/applications") == few

@@ -87,5 +87,6 @@ def member_record(user_id: int):
         if saved is not None:
             flash(f"Saved {profile.user.name}'s membership.", "success")
             return redirect(url_for("members.member_record", user_id=user_id))
-    db.session.commit()
-    return render_template("members/record.html", member=member, profile=profile, form=form)
+    page = render_template("members/record.html", member=member, profile=profile, form=form)
+    db.session.commit()  # the audit row; after rendering, so nothing is reloaded row by row
+    return page
