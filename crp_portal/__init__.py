@@ -123,6 +123,11 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.members.plan_routes
     import crp_portal.members.privacy_routes
     import crp_portal.members.routes
+    import crp_portal.nudges.campaign_routes
+    import crp_portal.nudges.delivery_routes
+    import crp_portal.nudges.dry_run_routes
+    import crp_portal.nudges.report_routes
+    import crp_portal.nudges.unsubscribe_routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.routes  # noqa: F401
     from crp_portal import (
@@ -132,11 +137,13 @@ def _register_blueprints(app: Flask) -> None:
         home,
         housing,
         members,
+        nudges,
         support_meetings,
         terms,
     )
 
-    for area in (home, auth, members, terms, events, support_meetings, advising, housing):
+    areas = (home, auth, members, terms, events, support_meetings, advising, housing, nudges)
+    for area in areas:
         app.register_blueprint(area.bp)
 
 

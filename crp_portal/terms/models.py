@@ -41,6 +41,9 @@ class Term(db.Model):
 
 
 class CalendarPeriod(db.Model):
+    """A stretch of a term; `source_uid` is the UID of the registrar's .ics event it was
+    imported from, so importing the same feed again changes nothing."""
+
     __tablename__ = "calendar_periods"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
@@ -57,6 +60,7 @@ class CalendarPeriod(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+    source_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     term = relationship("Term", back_populates="periods")
 
