@@ -39,6 +39,11 @@ class Config:
     CRP_ADVISING_CANCEL_CUTOFF_HOURS = _env_int("CRP_ADVISING_CANCEL_CUTOFF_HOURS", 2)
     CRP_ADVISING_NO_SHOW_LIMIT = _env_int("CRP_ADVISING_NO_SHOW_LIMIT", 0)  # 0: never pause
     CRP_RETENTION_MONTHS = _env_int("CRP_RETENTION_MONTHS", 24)  # check-in and follow-up notes
+    CRP_NUDGE_CAP = _env_int("CRP_NUDGE_CAP", 2)  # nudges per person per CRP_NUDGE_CAP_DAYS
+    CRP_NUDGE_CAP_DAYS = _env_int("CRP_NUDGE_CAP_DAYS", 7)
+    CRP_QUIET_HOURS_START = _env_int("CRP_QUIET_HOURS_START", 21)  # local hour, no nudges from
+    CRP_QUIET_HOURS_END = _env_int("CRP_QUIET_HOURS_END", 8)  # … until this local hour
+    CRP_OUTBOX_CLAIM_TIMEOUT_MINUTES = _env_int("CRP_OUTBOX_CLAIM_TIMEOUT_MINUTES", 15)
 
     # Argon2id, RFC 9106 second recommended option: 3 passes over 64 MiB, 4 lanes.
     CRP_ARGON2_TIME_COST = _env_int("CRP_ARGON2_TIME_COST", 3)

@@ -1,0 +1,35 @@
+"""One-click unsubscribe: a signed token names a person and an email category.
+
+The token never expires (an old email's link must keep working) and carries no
+secret beyond the signature; using it only ever turns email off.
+"""
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from crp_portal.members.models import EMAIL_CATEGORY_LABELS
+
+SALT = "crp-unsubscribe"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def unsubscribe_token(user_id: int, category: str) -> str:
+    return _serializer().dumps([user_id, category])
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
+    """(user id, category), or None for a token that was altered or never issued."""
+    try:
+        user_id, category = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(user_id, int) or category not in EMAIL_CATEGORY_LABELS:
+        return None
+    return user_id, category
+
+
+def unsubscribe_url(user_id: int, category: str) -> str:
+    return url_for("nudges.unsubscribe", token=unsubscribe_token(user_id, category), _external=True)
