@@ -1,0 +1,278 @@
+"""The outbox: every email is a row written in the transaction that causes it, and is
+delivered from there exactly once.
+
+Delivery claims rows first (pending → sending, in its own short transaction; on
+PostgreSQL with `FOR UPDATE SKIP LOCKED`, so several senders share the work and never
+take the same row), hands them to the SMTP server over one connection, and marks each
+sent as soon as the server accepts it. A failure puts the row back with an exponential
+back-off; after `MAX_ATTEMPTS` it is failed, with the last error. A sender that dies
+between the server's acceptance and the mark leaves the row "sending": after
+`CRP_OUTBOX_CLAIM_TIMEOUT_MINUTES` it goes to "needs review" rather than being sent again
+by itself, because a second copy is worse than asking staff.
+
+Delivery uses its own connections (not the request's session), so it can run right
+after a request commits as well as from `flask nudges send`.
+"""
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_mail import Message
+from sqlalchemy import select, update
+
+from crp_portal.extensions import db, mail
+from crp_portal.nudges.models import (
+    FAILED,
+    MAX_ATTEMPTS,
+    NEEDS_REVIEW,
+    PENDING,
+    SENDING,
+    SENT,
+    TRANSACTIONAL,
+    OutboxAttachment,
+    OutboxMessage,
+)
+from crp_portal.timeutil import utcnow
+
+SMTP_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def new_message(
+    recipient: str,
+    subject: str,
+    body_text: str,
+    *,
+    body_html: str | None = None,
+    kind: str = TRANSACTIONAL,
+    user_id: int | None = None,
+    campaign_id: int | None = None,
+    occurrence: str | None = None,
+    unsubscribe_url: str | None = None,
+    due_at: datetime | None = None,
+    status: str = PENDING,
+    reason: str = "",
+    attachments=(),
+) -> OutboxMessage:
+    """A row added to the session, not yet flushed (the caller's transaction owns it)."""
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        subject=subject[:255],
+        body_text=body_text,
+        body_html=body_html,
+        user_id=user_id,
+        campaign_id=campaign_id,
+        occurrence=occurrence,
+        unsubscribe_url=unsubscribe_url,
+        due_at=due_at or utcnow(),
+        status=status,
+        reason=reason,
+    )
+    for filename, content_type, data in attachments:
+        message.attachments.append(
+            OutboxAttachment(filename=filename, content_type=content_type, data=data)
+        )
+    db.session.add(message)
+    return message
+
+
+def add_message(recipient: str, subject: str, body_text: str, **options) -> OutboxMessage:
+    message = new_message(recipient, subject, body_text, **options)
+    db.session.flush()
+    return message
+
+
+def retry(message_ids: list[int], now: datetime) -> int:
+    """Staff send failed or needs-review rows again: pending, due now, attempts reset."""
+    if not message_ids:
+        return 0
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status.in_((FAILED, NEEDS_REVIEW)))
+        .values(status=PENDING, due_at=now, attempts=0, last_error="", claimed_at=None)
+    )
+    return result.rowcount
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    needs_review: int = 0
+    error: str = ""
+
+    def __str__(self) -> str:
+        text = f"Sent {self.sent}, will retry {self.retried}, failed {self.failed}"
+        if self.needs_review:
+            text += f", {self.needs_review} need review (claimed but never marked sent)"
+        return text + (f". Last error: {self.error}" if self.error else ".")
+
+
+def send_pending(now: datetime | None = None, batch_size: int = 100) -> SendReport:
+    """Deliver every due pending row, batch by batch, until none is left."""
+    now = now or utcnow()
+    report = SendReport(needs_review=review_stale_claims(now))
+    while True:
+        ids = claim(now, batch_size)
+        if not ids:
+            return report
+        deliver(ids, now, report)
+
+
+def deliver_now(ids: list[int]) -> SendReport:
+    """Rows a request just committed: claim and send them at once (the cron sends
+    whatever this misses)."""
+    now = utcnow()
+    report = SendReport()
+    claimed = claim(now, len(ids), ids)
+    if claimed:
+        deliver(claimed, now, report)
+    return report
+
+
+def claim(now: datetime, limit: int, ids: list[int] | None = None) -> list[int]:
+    statement = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now)
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if ids is not None:
+        statement = statement.where(OutboxMessage.id.in_(ids))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        claimed = list(connection.scalars(statement))
+        if claimed:
+            connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(claimed))
+                .values(status=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            )
+    return claimed
+
+
+def review_stale_claims(now: datetime) -> int:
+    timeout = timedelta(minutes=current_app.config["CRP_OUTBOX_CLAIM_TIMEOUT_MINUTES"])
+    with db.engine.begin() as connection:
+        result = connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - timeout)
+            .values(
+                status=NEEDS_REVIEW,
+                reason="The sender stopped before marking this sent; it may have arrived.",
+            )
+        )
+    return result.rowcount
+
+
+def deliver(ids: list[int], now: datetime, report: SendReport) -> None:
+    rows, attachments = _load(ids)
+    app = current_app._get_current_object()
+    if not app.config.get("MAIL_SERVER"):
+        _write_to_log(app, rows)
+        for row in rows:
+            _mark_sent(row.id, "written to the log (no MAIL_SERVER)")
+        report.sent += len(rows)
+        return
+    pending = list(rows)
+    try:
+        with mail.connect() as connection:
+            while pending:
+                row = pending[0]
+                try:
+                    connection.send(_email(row, attachments.get(row.id, [])))
+                except smtplib.SMTPRecipientsRefused as error:
+                    pending.pop(0)
+                    _back_off(row, str(error), now, report)
+                    continue
+                pending.pop(0)
+                _mark_sent(row.id)
+                report.sent += 1
+    except SMTP_ERRORS as error:
+        app.logger.warning("SMTP delivery stopped: %s", error)
+        for row in pending:
+            _back_off(row, str(error) or error.__class__.__name__, now, report)
+
+
+def _load(ids: list[int]):
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            select(OutboxMessage.__table__)
+            .where(OutboxMessage.id.in_(ids))
+            .order_by(OutboxMessage.id)
+        ).all()
+        files = connection.execute(
+            select(OutboxAttachment.__table__).where(OutboxAttachment.message_id.in_(ids))
+        ).all()
+    attachments: dict[int, list] = {}
+    for file in files:
+        attachments.setdefault(file.message_id, []).append(file)
+    return rows, attachments
+
+
+def _email(row, files) -> Message:
+    body = row.body_text
+    headers = {}
+    if row.unsubscribe_url:
+        body = f"{body.rstrip()}\n\n--\nStop emails like this: {row.unsubscribe_url}\n"
+        headers = {
+            "List-Unsubscribe": f"<{row.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    message = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=body,
+        html=row.body_html,
+        extra_headers=headers or None,
+    )
+    for file in files:
+        message.attach(file.filename, file.content_type, file.data)
+    return message
+
+
+def _write_to_log(app, rows) -> None:
+    """Bodies carry sign-in links: print them only where there is no real data."""
+    show_body = app.config["ENV_NAME"] != "production"
+    for row in rows:
+        app.logger.warning(
+            "Mail not sent (no MAIL_SERVER) to %s: %s%s",
+            row.recipient,
+            row.subject,
+            "\n" + row.body_text if show_body else "",
+        )
+
+
+def _mark_sent(message_id: int, reason: str = "") -> None:
+    values = {"status": SENT, "sent_at": utcnow(), "last_error": ""}
+    if reason:
+        values["reason"] = reason
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING)
+            .values(**values)
+        )
+
+
+def _back_off(row, error: str, now: datetime, report: SendReport) -> None:
+    """Try again after 2, 4, 8, 16 minutes; give up after MAX_ATTEMPTS."""
+    attempts = row.attempts  # counted when the row was claimed
+    if attempts >= MAX_ATTEMPTS:
+        values = {"status": FAILED}
+        report.failed += 1
+    else:
+        values = {"status": PENDING, "due_at": now + timedelta(minutes=2**attempts)}
+        report.retried += 1
+    report.error = error[:500]
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == SENDING)
+            .values(last_error=error[:500], **values)
+        )
+
