@@ -1,3 +1,98 @@
-"""Placeholder: filled in by this step of issue #8."""
+"""Staff's delivery log: every email in the outbox, retrying failures, resending on review."""
 
-from crp_portal.nudges import bp  # noqa: F401
+from flask import flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from crp_portal.access import STAFF, role_required
+from crp_portal.errors import DomainError
+from crp_portal.extensions import db
+from crp_portal.forms import choices
+from crp_portal.nudges import bp, delivery
+from crp_portal.nudges.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS
+from crp_portal.search import page_number
+from crp_portal.timeutil import utcnow
+from crp_portal.views import id_from_form
+
+
+class LogFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status", choices=choices(delivery.STATUS_FILTERS.items()), validate_choice=False
+    )
+    kind = SelectField(
+        "Kind", choices=choices(delivery.KIND_FILTERS.items()), validate_choice=False
+    )
+    campaign = SelectField("Campaign", validate_choice=False)
+
+
+def _filters(values) -> delivery.LogFilter:
+    return delivery.LogFilter.from_values(
+        values.get("status"), values.get("kind"), id_from_form(values.get("campaign"))
+    )
+
+
+def _log_url(filters: delivery.LogFilter):
+    args = {"status": filters.status, "kind": filters.kind}
+    if filters.campaign_id:
+        args["campaign"] = filters.campaign_id
+    return url_for("nudges.delivery_log", **args)
+
+
+@bp.get("/nudges/outbox")
+@role_required(STAFF)
+def delivery_log():
+    filters = _filters(request.args)
+    form = LogFilterForm(
+        formdata=None,
+        status=filters.status,
+        kind=filters.kind,
+        campaign=str(filters.campaign_id or ""),
+    )
+    form.campaign.choices = [("", "All campaigns")] + [
+        (str(campaign_id), name) for campaign_id, name in delivery.campaign_names()
+    ]
+    return render_template(
+        "nudges/outbox.html",
+        form=form,
+        filters=filters,
+        page=delivery.search_log(filters, page_number(request.args)),
+        counts=delivery.status_counts(filters),
+        status_labels=OUTBOX_STATUS_LABELS,
+        max_attempts=MAX_ATTEMPTS,
+    )
+
+
+@bp.post("/nudges/outbox/retry")
+@role_required(STAFF)
+def retry_failed():
+    filters = _filters(request.form)
+    selected = [id_from_form(value) for value in request.form.getlist("ids")]
+    count = delivery.retry_failed(filters, [i for i in selected if i], utcnow())
+    db.session.commit()
+    if count:
+        flash(
+            f"{count} failed message{' is' if count == 1 else 's are'} queued to send again.",
+            "success",
+        )
+    else:
+        flash("No failed message matched, so nothing was queued.", "warning")
+    return redirect(_log_url(filters))
+
+
+@bp.post("/nudges/outbox/<int:message_id>/resend")
+@role_required(STAFF)
+def resend(message_id: int):
+    try:
+        message = delivery.resend(message_id, utcnow())
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"The message to {message.recipient} is queued to send again.", "success")
+    return redirect(url_for("nudges.delivery_log", status="needs_review"))

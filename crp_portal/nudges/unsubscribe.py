@@ -6,8 +6,11 @@ secret beyond the signature; using it only ever turns email off.
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from crp_portal.members.models import EMAIL_CATEGORY_LABELS
+from crp_portal.extensions import db
+from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
 
 SALT = "crp-unsubscribe"
 
@@ -33,3 +36,29 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
 
 def unsubscribe_url(user_id: int, category: str) -> str:
     return url_for("nudges.unsubscribe", token=unsubscribe_token(user_id, category), _external=True)
+
+
+def unsubscribe_line(url: str) -> str:
+    """The footer under every nudge, in the email and in staff's preview alike."""
+    return f"--\nStop emails like this: {url}"
+
+
+def is_opted_out(user_id: int, category: str) -> bool:
+    found = db.session.scalar(
+        select(EmailOptOut.user_id).where(
+            EmailOptOut.user_id == user_id, EmailOptOut.category == category
+        )
+    )
+    return found is not None
+
+
+def opt_out(user_id: int, category: str) -> None:
+    """Record that the person wants no more nudges of `category`. Idempotent: a second
+    click, or two mail clients posting at once, leaves the one row there is."""
+    if is_opted_out(user_id, category):
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(EmailOptOut(user_id=user_id, category=category))
+    except IntegrityError:
+        pass  # the same opt-out was recorded a moment ago: the person's wish is met
