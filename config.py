@@ -27,6 +27,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     CRP_PROGRAM_NAME = os.environ.get("CRP_PROGRAM_NAME", "Collegiate Recovery Program")
+    CRP_BASE_URL = os.environ.get("CRP_BASE_URL", "http://127.0.0.1:5000")  # links in job email
     CRP_TIMEZONE = os.environ.get("CRP_TIMEZONE", "America/New_York")
     CRP_CAMPUS_CRISIS_LINE = os.environ.get("CRP_CAMPUS_CRISIS_LINE", "555-0100")
     CRP_MIN_CELL = _env_int("CRP_MIN_CELL", 5)
@@ -63,6 +64,7 @@ class Config:
     MAIL_SUPPRESS_SEND = False  # tests use a real SMTP server; no server means the log
 
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH  # one pasted .ics feed may be most of a request
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -100,8 +102,10 @@ class ProductionConfig(Config):
 
     @staticmethod
     def check(environ) -> None:
-        """Refuse to start with the development key or without a real database."""
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not environ.get(name)]
+        """Refuse to start with the development key, without a real database, or without
+        the address that links in scheduled email point to."""
+        required = ("SECRET_KEY", "DATABASE_URL", "CRP_BASE_URL")
+        missing = [name for name in required if not environ.get(name)]
         if missing:
             raise RuntimeError(
                 "Production needs these environment variables set: " + ", ".join(missing)

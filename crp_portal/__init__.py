@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.nudges.report_routes
     import crp_portal.nudges.unsubscribe_routes
     import crp_portal.support_meetings.routes
+    import crp_portal.terms.import_routes
     import crp_portal.terms.routes  # noqa: F401
     from crp_portal import (
         advising,

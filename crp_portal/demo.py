@@ -13,6 +13,7 @@ from crp_portal.extensions import db
 from crp_portal.housing.demo import seed_housing
 from crp_portal.members.demo import seed_members
 from crp_portal.members.models import ACTIVE, ALUMNI, APPLICANT, INACTIVE, ON_LEAVE
+from crp_portal.nudges.demo import seed_campaigns
 from crp_portal.support_meetings.demo import seed_support_meetings
 from crp_portal.terms.models import CalendarPeriod, Term
 from crp_portal.terms.services import current_term
@@ -216,7 +217,9 @@ def seed(today: date) -> dict[str, int]:
         seed_housing(staff_user, current, active[10:14], active[14:17], utcnow()) if current else 0
     )
     application_count = seed_members(today, staff_user, student_users)
+    campaign_count = seed_campaigns(today, staff_user)
     return {
+        "campaigns": campaign_count,
         "applications": application_count,
         "events": event_count,
         "support meetings": meeting_count,

@@ -7,6 +7,9 @@ from flask import request, url_for
 from crp_portal.access import ADVISOR, STAFF, STUDENT
 from crp_portal.members.mentoring import is_mentor
 
+# Staff pages without a nav item of their own mark their area's item as current.
+AREA_HOMES = frozenset({"members.member_list", "terms.term_list", "nudges.campaigns"})
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -26,7 +29,7 @@ class NavItem:
             request.endpoint not in NAV_ENDPOINTS
             and request.blueprint is not None
             and self.endpoint.split(".")[0] == request.blueprint
-            and self.endpoint.endswith("list")
+            and self.endpoint in AREA_HOMES
         )
 
 
@@ -60,6 +63,7 @@ STAFF_ITEMS = [
     NavItem("members.mentoring_overview", "Mentoring"),
     NavItem("advising.overview", "Advising"),
     NavItem("housing.queue", "Housing"),
+    NavItem("nudges.campaigns", "Nudges"),
     NavItem("support_meetings.directory", "Support meetings"),
     NavItem("terms.term_list", "Terms"),
 ]

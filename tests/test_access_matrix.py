@@ -13,6 +13,7 @@ from crp_portal import create_app
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups, intake, plan
+from crp_portal.nudges import outbox
 from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
 from tests.factories import (
@@ -114,6 +115,19 @@ ACCESS = {
     "members.mentee": {STUDENT},
     "members.audit_log": ADMIN_ONLY,
     "members.my_data": STUDENTS,
+    "terms.import_calendar": STAFF_ONLY,
+    "nudges.campaigns": STAFF_ONLY,
+    "nudges.new_campaign": STAFF_ONLY,
+    "nudges.campaign": STAFF_ONLY,
+    "nudges.pause_campaign": STAFF_ONLY,
+    "nudges.resume_campaign": STAFF_ONLY,
+    "nudges.preview": STAFF_ONLY,
+    "nudges.dry_run": STAFF_ONLY,
+    "nudges.report": STAFF_ONLY,
+    "nudges.delivery_log": STAFF_ONLY,
+    "nudges.retry_failed": STAFF_ONLY,
+    "nudges.resend": STAFF_ONLY,
+    "nudges.unsubscribe": EVERYONE,
     "events.upcoming": STUDENTS | STAFF_ONLY,
     "events.month": STUDENTS | STAFF_ONLY,
     "events.detail": STUDENTS | STAFF_ONLY,
@@ -219,6 +233,28 @@ def _actors():
 _WORLD_NUMBERS = itertools.count()
 
 
+def make_campaign(name):
+    from datetime import date
+
+    from crp_portal.nudges.models import Campaign
+
+    campaign = Campaign(
+        name=name,
+        trigger="period",
+        period_kind="finals",
+        anchor="start",
+        offset_days=-3,
+        audience="active_members",
+        category="academic",
+        subject_template="Finals",
+        body_template="Hi {{ first_name }}",
+        active_from=date(2026, 1, 1),
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
 def _intake_application(admin):
     if intake.current_agreement() is None:
         intake.publish_agreement(admin, "Respect each other's privacy.")
@@ -242,6 +278,8 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
     application = make_application(student, term=term) if student else None
     offered = make_offer(make_application(student, term=make_term()), staff=admin)
     follow_up = follow_ups.open_by_staff(subject, admin, "")
+    campaign = make_campaign(f"Campaign {subject.id}")
+    message = outbox.add_message(subject.email, "Hello", "Body", status="needs_review")
     intake_application = _intake_application(admin)
     if student is not None:
         subject.profile.mentor_id = student.id
@@ -270,6 +308,8 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "report_id": make_condition_report(offered).id,
         "meeting_id": meeting.id,
         "follow_up_id": follow_up.id,
+        "campaign_id": campaign.id,
+        "message_id": message.id,
         "intake_id": intake_application.id,
         "version": 1,
         "mentee_id": subject.id,

@@ -1,47 +1,75 @@
 """`flask nudges plan|send|run`: cron runs `run` every 15 minutes (see the README)."""
 
+from datetime import UTC, datetime
+
 import click
 from flask.cli import AppGroup
 
 from crp_portal.extensions import db
+from crp_portal.job_links import with_portal_links
 from crp_portal.nudges import outbox
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import program_zone, utcnow
 
 nudges_cli = AppGroup("nudges", help="Nudge campaigns and the outbox.")
 
 
-def _plan() -> None:
+AT_HELP = (
+    "Act as if it were this moment, e.g. 2026-12-09T09:00 (program time zone): to check "
+    "or catch up a day's campaigns. Default: now."
+)
+
+
+def _moment(at: datetime | None) -> datetime:
+    if at is None:
+        return utcnow()
+    return at.replace(tzinfo=program_zone()).astimezone(UTC)
+
+
+def _plan(now: datetime) -> None:
     from crp_portal.nudges.planning import plan
 
-    report = plan(utcnow())
+    report = plan(now)
     db.session.commit()
     click.echo(str(report))
 
 
-def _send(batch_size: int) -> bool:
-    report = outbox.send_pending(utcnow(), batch_size=batch_size)
+def _send(now: datetime, batch_size: int) -> bool:
+    report = outbox.send_pending(now, batch_size=batch_size)
     click.echo(str(report))
     return not report.error
 
 
+at_option = click.option("--at", type=click.DateTime(), help=AT_HELP)
+batch_option = click.option(
+    "--batch-size", default=100, show_default=True, help="Messages per SMTP connection."
+)
+
+
 @nudges_cli.command("plan")
-def plan_command():
+@at_option
+@with_portal_links
+def plan_command(at):
     """Write the outbox rows of every nudge that is due now (idempotent)."""
-    _plan()
+    _plan(_moment(at))
 
 
 @nudges_cli.command("send")
-@click.option("--batch-size", default=100, show_default=True, help="Messages per SMTP connection.")
-def send_command(batch_size: int):
+@at_option
+@batch_option
+@with_portal_links
+def send_command(at, batch_size: int):
     """Deliver pending outbox rows; exit status 1 if the SMTP server refused or was down."""
-    if not _send(batch_size):
+    if not _send(_moment(at), batch_size):
         raise SystemExit(1)
 
 
 @nudges_cli.command("run")
-@click.option("--batch-size", default=100, show_default=True)
-def run_command(batch_size: int):
-    """Plan, then send: the command cron runs."""
-    _plan()
-    if not _send(batch_size):
+@at_option
+@batch_option
+@with_portal_links
+def run_command(at, batch_size: int):
+    """Plan, then send: the command cron runs every 15 minutes."""
+    now = _moment(at)
+    _plan(now)
+    if not _send(now, batch_size):
         raise SystemExit(1)

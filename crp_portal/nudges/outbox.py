@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import Message
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from crp_portal.extensions import db, mail
@@ -34,6 +35,7 @@ from crp_portal.nudges.models import (
     OutboxAttachment,
     OutboxMessage,
 )
+from crp_portal.nudges.unsubscribe import unsubscribe_line
 from crp_portal.timeutil import utcnow
 
 SMTP_ERRORS = (smtplib.SMTPException, OSError)
@@ -218,16 +220,19 @@ def _email(row, files) -> Message:
     body = row.body_text
     headers = {}
     if row.unsubscribe_url:
-        body = f"{body.rstrip()}\n\n--\nStop emails like this: {row.unsubscribe_url}\n"
+        body = f"{body.rstrip()}\n\n{unsubscribe_line(row.unsubscribe_url)}\n"
         headers = {
             "List-Unsubscribe": f"<{row.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+    html = row.body_html
+    if html and row.unsubscribe_url:
+        html += f'\n<p><a href="{escape(row.unsubscribe_url)}">Stop emails like this</a></p>'
     message = Message(
         subject=row.subject,
         recipients=[row.recipient],
         body=body,
-        html=row.body_html,
+        html=html,
         extra_headers=headers or None,
     )
     for file in files:
@@ -275,4 +280,3 @@ def _back_off(row, error: str, now: datetime, report: SendReport) -> None:
             .where(OutboxMessage.id == row.id, OutboxMessage.status == SENDING)
             .values(last_error=error[:500], **values)
         )
-

@@ -7,6 +7,7 @@ program events and support meetings (events under their neutral titles unless th
 student chose real ones), and links into the portal.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -74,8 +75,14 @@ def _line_of(source: str, name: str) -> int:
     return source.count("\n", 0, match.start()) + 1 if match else 1
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str):
+    return _environment.from_string(source)
+
+
 def render(source: str, context: dict) -> str:
-    return _environment.from_string(source).render(context)
+    """Compiled once per distinct source: planning renders one template thousands of times."""
+    return _compiled(source).render(context)
 
 
 def as_html(body: str) -> str:
