@@ -338,7 +338,11 @@ def test_an_opted_out_member_is_recorded_as_suppressed(ctx):
     db.session.commit()
     assert str(report) == "Finals week: 0 planned, 1 suppressed, 0 held out"
     [row] = rows(campaign)
-    assert (row.status, row.reason, row.subject) == (SUPPRESSED, "opted out of academic", "")
+    assert (row.status, row.reason, row.subject) == (
+        SUPPRESSED,
+        "opted out of “Exam, deadline and term reminders”",
+        "",
+    )
 
 
 def test_the_frequency_cap_counts_across_campaigns_and_recent_sends(ctx, app_config):
@@ -466,7 +470,7 @@ def test_the_dry_run_shows_who_would_get_it_and_why_not(ctx, login):
     assert "Finals week" in page
     assert "Ana Reyes" in page and ana.email in page
     assert "Finals starts in 3 days" in page
-    assert "Opal Out" in page and "opted out of academic" in page
+    assert "Opal Out" in page and "opted out of “Exam, deadline and term reminders”" in page
     assert rows() == []
     planning.plan(at(FINALS_MINUS_3))
     db.session.commit()

@@ -39,7 +39,8 @@ def _send(now: datetime, batch_size: int) -> bool:
     return not report.error
 
 
-at_option = click.option("--at", type=click.DateTime(), help=AT_HELP)
+AT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+at_option = click.option("--at", type=click.DateTime(AT_FORMATS), help=AT_HELP)
 batch_option = click.option(
     "--batch-size", default=100, show_default=True, help="Messages per SMTP connection."
 )

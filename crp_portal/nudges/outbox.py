@@ -177,7 +177,7 @@ def deliver(ids: list[int], now: datetime, report: SendReport) -> None:
     if not app.config.get("MAIL_SERVER"):
         _write_to_log(app, rows)
         for row in rows:
-            _mark_sent(row.id, "written to the log (no MAIL_SERVER)")
+            _mark_sent(row.id, max(now, utcnow()), "written to the log (no MAIL_SERVER)")
         report.sent += len(rows)
         return
     pending = list(rows)
@@ -192,7 +192,7 @@ def deliver(ids: list[int], now: datetime, report: SendReport) -> None:
                     _back_off(row, str(error), now, report)
                     continue
                 pending.pop(0)
-                _mark_sent(row.id)
+                _mark_sent(row.id, sent_at=max(now, utcnow()))
                 report.sent += 1
     except SMTP_ERRORS as error:
         app.logger.warning("SMTP delivery stopped: %s", error)
@@ -252,8 +252,9 @@ def _write_to_log(app, rows) -> None:
         )
 
 
-def _mark_sent(message_id: int, reason: str = "") -> None:
-    values = {"status": SENT, "sent_at": utcnow(), "last_error": ""}
+def _mark_sent(message_id: int, sent_at: datetime, reason: str = "") -> None:
+    """`sent_at` is never before the moment the run acts as (`flask nudges run --at`)."""
+    values = {"status": SENT, "sent_at": sent_at, "last_error": ""}
     if reason:
         values["reason"] = reason
     with db.engine.begin() as connection:

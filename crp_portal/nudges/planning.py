@@ -27,7 +27,7 @@ from sqlalchemy.orm import contains_eager
 
 from crp_portal.auth.models import User
 from crp_portal.extensions import db
-from crp_portal.members.models import EmailOptOut
+from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
 from crp_portal.nudges import audiences, templating, triggers
 from crp_portal.nudges.models import (
     HELD_OUT,
@@ -193,6 +193,7 @@ def _candidates(
     opted_out = exists().where(
         EmailOptOut.user_id == User.id, EmailOptOut.category == campaign.category
     )
+    opted_out_reason = f"opted out of “{EMAIL_CATEGORY_LABELS[campaign.category]}”"
     found, seen = [], set()
     for source in triggers.sources(campaign, today, now, window):
         mine = [OutboxMessage.campaign_id == campaign.id, OutboxMessage.user_id == User.id]
@@ -216,7 +217,7 @@ def _candidates(
                 candidate.outcome = ALREADY_PLANNED
                 candidate.reason = "a message for this was already planned"
             elif is_opted_out:
-                candidate.outcome, candidate.reason = SUPPRESS, f"opted out of {campaign.category}"
+                candidate.outcome, candidate.reason = SUPPRESS, opted_out_reason
             elif recent[user_id] >= cap:
                 candidate.outcome = SUPPRESS
                 candidate.reason = f"frequency cap: {recent[user_id]} nudges in {cap_days} days"
