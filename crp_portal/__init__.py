@@ -108,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.advising.routes
     import crp_portal.auth.admin_routes
     import crp_portal.auth.routes
+    import crp_portal.dashboard.routes
     import crp_portal.events.routes
     import crp_portal.events.staff_routes
     import crp_portal.home.routes
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from crp_portal import (
         advising,
         auth,
+        dashboard,
         events,
         home,
         housing,
@@ -143,7 +145,18 @@ def _register_blueprints(app: Flask) -> None:
         terms,
     )
 
-    areas = (home, auth, members, terms, events, support_meetings, advising, housing, nudges)
+    areas = (
+        home,
+        auth,
+        members,
+        terms,
+        events,
+        support_meetings,
+        advising,
+        housing,
+        nudges,
+        dashboard,
+    )
     for area in areas:
         app.register_blueprint(area.bp)
 

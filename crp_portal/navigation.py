@@ -56,6 +56,7 @@ ADVISOR_ITEMS = [
 ]
 STAFF_ITEMS = [
     NavItem("home.index", "Home"),
+    NavItem("dashboard.overview", "Dashboard"),
     NavItem("events.upcoming", "Events"),
     NavItem("members.member_list", "Members"),
     NavItem("members.applications", "Applications"),

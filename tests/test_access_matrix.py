@@ -116,6 +116,9 @@ ACCESS = {
     "members.audit_log": ADMIN_ONLY,
     "members.my_data": STUDENTS,
     "terms.import_calendar": STAFF_ONLY,
+    "dashboard.overview": STAFF_ONLY,
+    "dashboard.printable": STAFF_ONLY,
+    "dashboard.export": STAFF_ONLY,
     "nudges.campaigns": STAFF_ONLY,
     "nudges.new_campaign": STAFF_ONLY,
     "nudges.campaign": STAFF_ONLY,
@@ -315,6 +318,7 @@ def _fresh_world(admin, student=None, advisor=None) -> dict:
         "mentee_id": subject.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",
+        "table": "status",
     }
 
 

@@ -73,6 +73,7 @@ ROLES = {
         "Staff",
         [
             "Home",
+            "Dashboard",
             "Events",
             "Members",
             "Applications",
@@ -92,6 +93,7 @@ ROLES = {
         "Staff (admin)",
         [
             "Home",
+            "Dashboard",
             "Events",
             "Members",
             "Applications",

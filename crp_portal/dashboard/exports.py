@@ -1,0 +1,143 @@
+"""Dashboard tables as they may leave the program: counts below CRP_MIN_CELL shown as
+"<5" (zero too, as in the nudge report: "none of them" says something about each of
+them), and any rate computed from a suppressed count shown as "suppressed".
+
+The list of members whose participation fell names people and is never exported.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+
+from crp_portal.dashboard.queries import Figures
+
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """How numbers are shown: in full for staff on screen, suppressed in exports."""
+
+    minimum: int
+    suppress: bool
+
+    def hidden(self, value: int) -> bool:
+        return self.suppress and value < self.minimum
+
+    def count(self, value: int) -> str:
+        return f"<{self.minimum}" if self.hidden(value) else str(value)
+
+    def rate(self, numerator: int, denominator: int) -> str:
+        """A percentage; "—" when there is nothing to divide by."""
+        if self.hidden(numerator) or self.hidden(denominator):
+            return SUPPRESSED
+        if not denominator:
+            return "—"
+        return f"{round(100 * numerator / denominator)}%"
+
+    def ratio(self, numerator: int, denominator: int) -> str:
+        """An average to one decimal place, e.g. events per member."""
+        if self.hidden(numerator) or self.hidden(denominator):
+            return SUPPRESSED
+        if not denominator:
+            return "—"
+        return f"{numerator / denominator:.1f}"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+TABLES = ("status", "events_by_kind", "weekly", "advising", "housing", "tiers")
+
+
+def table(figures: Figures, name: str, fmt: Formatter) -> Table:
+    """One of the dashboard's tables (`TABLES`) as strings; KeyError for any other name."""
+    return _BUILDERS[name](figures, fmt)
+
+
+def _status(figures: Figures, fmt: Formatter) -> Table:
+    rows = [[row.label, fmt.count(row.count)] for row in figures.members.by_status]
+    rows.append(["Joined in the range", fmt.count(figures.members.joined_in_range)])
+    return Table("status", "Members by current status", ["Status", "Members"], rows)
+
+
+def _events_by_kind(figures: Figures, fmt: Formatter) -> Table:
+    rows = [
+        [row.label, fmt.count(row.events), fmt.count(row.attendance)]
+        for row in figures.events_by_kind
+    ]
+    return Table(
+        "events_by_kind", "Events held by kind", ["Kind", "Events held", "Attendance"], rows
+    )
+
+
+def _weekly(figures: Figures, fmt: Formatter) -> Table:
+    rows = [
+        [
+            week.start.isoformat(),
+            week.end.isoformat(),
+            fmt.count(week.attendance),
+            fmt.count(week.unique_attendees),
+        ]
+        for week in figures.weekly
+    ]
+    return Table(
+        "weekly",
+        "Attendance by week",
+        ["Week from", "Week to", "Attendance", "Unique attendees"],
+        rows,
+    )
+
+
+def _advising(figures: Figures, fmt: Formatter) -> Table:
+    rows = [[row.label, fmt.count(row.count)] for row in figures.advising]
+    return Table("advising", "Advising appointments by status", ["Status", "Appointments"], rows)
+
+
+def _housing(figures: Figures, fmt: Formatter) -> Table:
+    rows = [
+        [row.name, fmt.count(row.occupied), fmt.count(row.beds), fmt.rate(row.occupied, row.beds)]
+        for row in figures.housing.houses
+    ]
+    term = figures.housing.term.name if figures.housing.term else "no term"
+    return Table(
+        "housing",
+        f"Housing occupancy, {term}",
+        ["House", "Beds taken (accepted)", "Active beds", "Occupancy"],
+        rows,
+    )
+
+
+def _tiers(figures: Figures, fmt: Formatter) -> Table:
+    rows = [[row.tier, fmt.count(row.members)] for row in figures.engagement.tiers]
+    return Table(
+        "tiers",
+        "Active members by touches in the last 30 days",
+        ["Touches", "Active members"],
+        rows,
+    )
+
+
+_BUILDERS = {
+    "status": _status,
+    "events_by_kind": _events_by_kind,
+    "weekly": _weekly,
+    "advising": _advising,
+    "housing": _housing,
+    "tiers": _tiers,
+}
+
+
+def to_csv(figures: Figures, name: str, minimum: int) -> str:
+    """The table as CSV with suppression applied (the range is in the file name)."""
+    built = table(figures, name, Formatter(minimum, suppress=True))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(built.header)
+    writer.writerows(built.rows)
+    return out.getvalue()

@@ -1,0 +1,57 @@
+"""The dashboard's filter: a term, or a custom range of local dates (GET, no CSRF)."""
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.validators import Optional, ValidationError
+
+from crp_portal.dashboard.queries import MAX_RANGE_DAYS, DateRange
+from crp_portal.forms import choices
+
+
+class DashboardFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    term = SelectField("Term", validators=[Optional()], validate_choice=False)
+    start = DateField("From", validators=[Optional()])
+    end = DateField("To", validators=[Optional()])
+
+    def __init__(self, *args, terms=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.term.choices = choices([(str(term.id), term.name) for term in terms])
+        self._term_ids = {str(term.id) for term in terms}
+
+    def validate_term(self, field):
+        if field.data and field.data not in self._term_ids:
+            raise ValidationError("Choose a term from the list.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Each field on its own, then the range as a whole (an empty field skips its
+        own validators, so the pair is checked here)."""
+        if not super().validate(extra_validators):
+            return False
+        start, end = self.start.data, self.end.data
+        problem = None
+        if (start is None) != (end is None):
+            problem = "Enter both dates of the range, or neither to use a term."
+        elif start and end:
+            if start.year < 1900 or end.year > 2200:
+                problem = "Enter dates between the years 1900 and 2200."
+            elif start > end:
+                problem = "The range must end on or after the day it starts."
+            elif (end - start).days + 1 > MAX_RANGE_DAYS:
+                problem = "Choose a range of at most 3 years."
+        if problem:
+            (self.start if end is None else self.end).errors.append(problem)
+            return False
+        return True
+
+    @property
+    def is_custom(self) -> bool:
+        return self.start.data is not None and self.end.data is not None
+
+    def custom_range(self) -> DateRange:
+        start: date = self.start.data
+        return DateRange(start, self.end.data)

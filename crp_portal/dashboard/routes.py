@@ -1,0 +1,139 @@
+"""Staff dashboard: the figures on screen, a printable report, and CSV exports."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Response, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from crp_portal.access import STAFF, role_required
+from crp_portal.dashboard import bp, charts, exports, queries
+from crp_portal.dashboard.forms import DashboardFilterForm
+from crp_portal.extensions import db
+from crp_portal.terms.models import Term
+from crp_portal.terms.services import current_term
+from crp_portal.timeutil import local_today
+
+DEFAULT_DAYS = 91  # with no term at all: the last 13 weeks
+
+
+@dataclass(frozen=True)
+class Filter:
+    form: DashboardFilterForm
+    date_range: queries.DateRange | None
+    term: Term | None  # the term the figures are for (housing), if any
+    args: dict[str, str]  # the same filter as query arguments, for links
+
+    @property
+    def valid(self) -> bool:
+        return self.date_range is not None
+
+
+def _term_at(terms: list[Term], day) -> Term | None:
+    """The term under way on `day`, else the next to start (as `current_term`, in memory)."""
+    running = [t for t in terms if t.starts_on <= day <= t.ends_on]
+    if running:
+        return min(running, key=lambda t: t.starts_on)
+    later = [t for t in terms if t.starts_on > day]
+    return min(later, key=lambda t: t.starts_on) if later else None
+
+
+def _filter() -> Filter:
+    terms = list(db.session.scalars(select(Term).order_by(Term.starts_on.desc(), Term.id)))
+    form = DashboardFilterForm(request.args, terms=terms)
+    if not form.validate():
+        return Filter(form, None, None, {})
+    if form.is_custom:
+        chosen = form.custom_range()
+        args = {"start": chosen.start.isoformat(), "end": chosen.end.isoformat()}
+        return Filter(form, chosen, _term_at(terms, chosen.end), args)
+    by_id = {str(term.id): term for term in terms}
+    term = by_id.get(form.term.data or "") or current_term(local_today())
+    if term is None:
+        today = local_today()
+        return Filter(
+            form, queries.DateRange(today - timedelta(days=DEFAULT_DAYS - 1), today), None, {}
+        )
+    form.term.data = str(term.id)
+    return Filter(
+        form, queries.DateRange(term.starts_on, term.ends_on), term, {"term": str(term.id)}
+    )
+
+
+def _charts(figures: queries.Figures) -> dict:
+    weekly = figures.weekly
+    return {
+        "weekly": charts.line_chart(
+            "Attendance and unique attendees by week",
+            [f"{week.start.day} {week.start:%b}" for week in weekly],
+            [
+                ("Attendance", [week.attendance for week in weekly]),
+                ("Unique attendees", [week.unique_attendees for week in weekly]),
+            ],
+        ),
+        "tiers": charts.bar_chart(
+            "Active members by touches in the last 30 days",
+            [(f"{row.tier} touches", row.members) for row in figures.engagement.tiers],
+            unit=" members",
+        ),
+    }
+
+
+def _page(template: str, *, suppress: bool, with_falling: bool):
+    chosen = _filter()
+    figures = (
+        queries.figures(chosen.date_range, chosen.term, with_falling=with_falling)
+        if chosen.valid
+        else None
+    )
+    return render_template(
+        template,
+        filter=chosen,
+        form=chosen.form,
+        figures=figures,
+        charts=_charts(figures) if figures else None,
+        fmt=exports.Formatter(current_app.config["CRP_MIN_CELL"], suppress=suppress),
+        tables=exports.TABLES,
+        falling_max=queries.FALLING_LIST_MAX,
+    )
+
+
+@bp.get("/")
+@role_required(STAFF)
+def overview():
+    return _page("dashboard/overview.html", suppress=False, with_falling=True)
+
+
+@bp.get("/print")
+@role_required(STAFF)
+def printable():
+    """The report as it may leave the program: small counts suppressed, nobody named."""
+    return _page("dashboard/print.html", suppress=True, with_falling=False)
+
+
+@bp.get("/export/<table>.csv")
+@role_required(STAFF)
+def export(table: str):
+    if table not in exports.TABLES:
+        abort(404)
+    chosen = _filter()
+    if not chosen.valid:
+        messages = [error for errors in chosen.form.errors.values() for error in errors]
+        return Response(
+            " ".join(messages) + "\n", status=400, mimetype="text/plain", headers=_no_store()
+        )
+    figures = queries.figures(chosen.date_range, chosen.term, with_falling=False)
+    body = exports.to_csv(figures, table, current_app.config["CRP_MIN_CELL"])
+    span = chosen.date_range
+    filename = (
+        f"crp-{table.replace('_', '-')}-{span.start.isoformat()}-to-{span.end.isoformat()}.csv"
+    )
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={**_no_store(), "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _no_store() -> dict[str, str]:
+    return {"Cache-Control": "no-store"}
