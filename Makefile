@@ -32,7 +32,10 @@ test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } \
+		|| { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.nudges
+	$(BIN)/python -m bench.load
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

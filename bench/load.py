@@ -1,0 +1,358 @@
+"""Load benchmark: serve a 1× history with gunicorn and drive it with wrk (issue #9).
+
+    python -m bench.load                                   # SQLite (WAL) in a temp directory
+    BENCH_DATABASE_URL=postgresql+psycopg://… python -m bench.load
+
+Each target gets a 2 s warm-up, then 10 s of load from wrk (BENCH_CONNECTIONS connections,
+one wrk thread each). Prints requests/s, p50, p99, errors and the ratio of each target's
+requests/s to /healthz's, then one `bench:` summary line. See bench/README.md.
+"""
+
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.history import (
+    ADVISOR_EMAIL,
+    BENCH_PASSWORD,
+    STAFF_EMAIL,
+    STUDENT_EMAIL,
+    build_app,
+    fill,
+    load_targets,
+)
+from bench.nudges import free_port
+from crp_portal.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+WARM_UP, DURATION = 2, 10
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+USER_AGENT = "crp-bench"  # the same for sign-in and wrk: the session is tied to it
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+# wrk script: one connection per thread, so a thread's requests are strictly in order and
+# the RSVP target can alternate "going" / "cancel" on the thread's own event.
+LUA = r"""
+local method, paths, cookie, body, expect = %(method)s, %(paths)s, %(cookie)s, %(body)s, %(expect)d
+local threads, count = {}, 0
+
+function setup(thread)
+  count = count + 1
+  thread:set("id", count)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  bad, going_next, seen = 0, true, ""
+  path = paths[((id - 1) %% #paths) + 1]
+  headers = {["Cookie"] = cookie, ["User-Agent"] = "%(agent)s"}
+  if method == "POST" then
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+  end
+end
+
+function request()
+  if method == "POST" then
+    local target = going_next and path or (path .. "/cancel")
+    return wrk.format("POST", target, headers, body)
+  end
+  return wrk.format("GET", path, headers)
+end
+
+function response(status, headers, body)
+  if method == "POST" then  -- the next action follows the answers, not the requests sent
+    if status == 302 then going_next = not going_next elseif status == 404 then going_next = true end
+  end
+  if status ~= expect then
+    bad, seen = bad + 1, seen .. " " .. status
+  elseif status == 302 and string.find(headers["Location"] or "", "sign%%-in") then
+    bad, seen = bad + 1, seen .. " signed-out"
+  end
+end
+
+function done(summary, latency, requests)
+  local unexpected, statuses = 0, ""
+  for _, thread in ipairs(threads) do
+    unexpected = unexpected + thread:get("bad")
+    statuses = statuses .. thread:get("seen")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, ' ..
+    '"socket_errors": %%d, "unexpected": %%d, "statuses": "%%s"}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, unexpected, string.sub(statuses, 1, 200)))
+end
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    path: str
+    rate: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    errors: int = 0
+    skipped: str = ""
+
+
+class Client:
+    """One person's HTTP session: cookies kept by hand (production marks them Secure,
+    which a browser would not send over plain http; wrk sends whatever it is given)."""
+
+    def __init__(self, port: int):
+        self.port, self.cookies = port, {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"User-Agent": USER_AGENT}
+        if self.cookies:
+            headers["Cookie"] = self.cookie_header()
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        connection.close()
+        return response.status, response.getheader("Location") or "", text
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def csrf_token(self, path: str) -> str:
+        status, _, page = self.request("GET", path)
+        match = CSRF.search(page)
+        if status != 200 or match is None:
+            raise RuntimeError(f"no CSRF token on {path} (status {status})")
+        return match.group(1) or match.group(2)
+
+    def sign_in(self, email: str) -> None:
+        token = self.csrf_token("/sign-in")
+        form = {"csrf_token": token, "email": email, "password": BENCH_PASSWORD}
+        status, location, _ = self.request("POST", "/sign-in", form)
+        if status != 302 or "sign-in" in location:
+            raise RuntimeError(f"signing in as {email} failed (status {status})")
+
+
+def start_server(url: str, port: int, log) -> subprocess.Popen:
+    workers = 2 * (os.cpu_count() or 1) + 1
+    environment = {
+        **os.environ,
+        "CRP_CONFIG": "production",
+        "SECRET_KEY": secrets.token_hex(32),
+        "DATABASE_URL": url,
+        "CRP_BASE_URL": f"http://127.0.0.1:{port}",
+        "MAIL_SERVER": "",  # confirmation email goes to the log
+    }
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "-k",
+        "sync",
+        "--threads",
+        "1",  # gunicorn.conf.py asks for 2, which would turn sync into gthread
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "wsgi:app",
+    ]
+    print(f"gunicorn: {workers} sync workers on port {port}", flush=True)
+    return subprocess.Popen(  # noqa: S603 - fixed command
+        command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def wait_healthy(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited; see its log above")
+        try:
+            if Client(port).request("GET", "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM lets gunicorn finish requests in flight and stop its workers."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def lua_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string of ASCII is a valid Lua string
+
+
+def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect):
+    script = Path(directory) / "target.lua"
+    script.write_text(
+        LUA
+        % {
+            "method": lua_string(method),
+            "paths": "{" + ", ".join(lua_string(path) for path in paths) + "}",
+            "cookie": lua_string(cookie),
+            "body": lua_string(body),
+            "expect": expect,
+            "agent": USER_AGENT,
+        }
+    )
+    figures = None
+    for seconds in (WARM_UP, DURATION):
+        completed = subprocess.run(  # noqa: S603 - fixed command
+            [
+                shutil.which("wrk") or "wrk",
+                f"-t{CONNECTIONS}",
+                f"-c{CONNECTIONS}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}{paths[0]}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        line = next(x for x in completed.stdout.splitlines() if x.startswith("WRK "))
+        figures = json.loads(line[4:])
+    return figures
+
+
+def measure(port, directory, name, method, paths, client, body="", expect=200) -> Result:
+    figures = run_wrk(port, directory, method, paths, client.cookie_header(), body, expect)
+    seconds = figures["duration_us"] / 1e6
+    result = Result(
+        name=name,
+        path=paths[0] if method == "GET" else f"POST {paths[0]} (+/cancel)",
+        rate=figures["requests"] / seconds,
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        errors=figures["socket_errors"] + figures["unexpected"],
+    )
+    print(f"  {result.path}: {result.rate:,.0f} requests/s", flush=True)
+    if result.errors:
+        print(
+            f"    errors: {figures['socket_errors']} socket (connect/read/write/timeout), "
+            f"unexpected answers:{figures['statuses'] or ' none'}",
+            flush=True,
+        )
+    return result
+
+
+def check(client: Client, method: str, path: str, expect: int, form=None) -> int:
+    """One request before the load, so a signed-out redirect cannot pass for speed."""
+    status, location, _ = client.request(method, path, form)
+    if status == expect and "sign-in" not in location:
+        return status
+    if status == 404:
+        return status
+    raise RuntimeError(f"{method} {path} answered {status} {location}, expected {expect}")
+
+
+def drive(port: int, directory: str, events: list[int]) -> list[Result]:
+    student, advisor, staff = Client(port), Client(port), Client(port)
+    student.sign_in(STUDENT_EMAIL)
+    advisor.sign_in(ADVISOR_EMAIL)
+    staff.sign_in(STAFF_EMAIL)
+    page, spare, rsvp_events = events[0], events[1], events[2 : 2 + CONNECTIONS]
+    token = student.csrf_token(f"/events/{page}")
+    form = {"csrf_token": token}
+    check(student, "POST", f"/events/{spare}/rsvp", 302, form)
+    check(student, "POST", f"/events/{spare}/rsvp/cancel", 302, form)
+    results = [measure(port, directory, "healthz", "GET", ["/healthz"], student)]
+    check(student, "GET", "/events/", 200)
+    results.append(measure(port, directory, "events", "GET", ["/events/"], student))
+    check(student, "GET", f"/events/{page}", 200)
+    results.append(measure(port, directory, "event", "GET", [f"/events/{page}"], student))
+    paths = [f"/events/{event}/rsvp" for event in rsvp_events]
+    body = urlencode(form)
+    results.append(measure(port, directory, "rsvp", "POST", paths, student, body, 302))
+    check(advisor, "GET", "/advising/agenda", 200)
+    results.append(measure(port, directory, "agenda", "GET", ["/advising/agenda"], advisor))
+    if check(staff, "GET", "/dashboard/", 200) == 404:
+        results.append(Result("dashboard", "/dashboard/", skipped="skipped: not built yet"))
+    else:
+        results.append(measure(port, directory, "dashboard", "GET", ["/dashboard/"], staff))
+    return results
+
+
+def report(results: list[Result]) -> None:
+    base = results[0].rate or 1.0
+    print()
+    print(f"{'path':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+    for result in results:
+        if result.skipped:
+            print(f"{result.path:<42} {result.skipped}")
+            continue
+        print(
+            f"{result.path:<42} {result.rate:>8,.0f} {result.p50_ms:>8.1f} "
+            f"{result.p99_ms:>8.1f} {result.errors:>7} {result.rate / base:>6.2f}"
+        )
+    ratio = {r.name: ("n/a" if r.skipped else f"{r.rate / base:.2f}") for r in results}
+    errors = sum(r.errors for r in results)
+    print(
+        f"bench: events/healthz={ratio['events']} rsvp/healthz={ratio['rsvp']} "
+        f"agenda/healthz={ratio['agenda']} dashboard/healthz={ratio['dashboard']} "
+        f"errors={errors}"
+    )
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.load needs wrk (apt-get install wrk)")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as directory:
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{directory}/history.sqlite3"
+        app = build_app(url)
+        with app.app_context():
+            fill(1)
+            events = load_targets(2 + CONNECTIONS)
+            db.session.remove()
+            db.engine.dispose()
+        if len(events) < 2 + CONNECTIONS:
+            raise SystemExit("not enough upcoming events to aim at")
+        port = free_port()
+        log_path = Path(directory) / "gunicorn.log"
+        with open(log_path, "w") as log:
+            server = start_server(url, port, log)
+            try:
+                wait_healthy(port, server)
+                results = drive(port, directory, events)
+            except Exception:
+                log.flush()
+                print(log_path.read_text()[-4000:])
+                raise
+            finally:
+                stop_server(server)
+        report(results)
+    print(f"(whole run {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
