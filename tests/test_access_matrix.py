@@ -5,6 +5,7 @@ A new route without a row here fails `test_every_route_has_a_row`.
 
 import itertools
 from datetime import timedelta
+from functools import cached_property
 
 import pytest
 from flask import url_for
@@ -265,61 +266,147 @@ def _intake_application(admin):
     return intake.apply(applicant, "Community", "friend", "", 1, True)
 
 
-def _fresh_world(admin, student=None, advisor=None) -> dict:
-    """New objects for each visitor, so one visitor's allowed POST cannot hide the next."""
-    term = make_term()
-    period = make_period(term)
-    subject = make_user("student")
-    meeting = make_meeting()
-    invitation = invite(f"invitee{subject.id}@example.edu", "advisor", False, admin)
-    event = make_event(admin)
-    ahead = 10 + next(_WORLD_NUMBERS) % 7  # a different weekday for each of a test's worlds
-    appointment = make_appointment(advisor, student, days_ahead=ahead) if advisor else None
-    window = make_window(advisor, weekday=ahead % 7) if advisor else None
-    day_off = make_day_off(advisor, local_today() + timedelta(days=ahead)) if advisor else None
-    house = make_house(beds_per_room=1)
-    application = make_application(student, term=term) if student else None
-    offered = make_offer(make_application(student, term=make_term()), staff=admin)
-    follow_up = follow_ups.open_by_staff(subject, admin, "")
-    campaign = make_campaign(f"Campaign {subject.id}")
-    message = outbox.add_message(subject.email, "Hello", "Body", status="needs_review")
-    intake_application = _intake_application(admin)
-    if student is not None:
-        subject.profile.mentor_id = student.id
-        plan.save_plan(student, {"warning_signs": f"Sign {subject.id}"})
-    db.session.commit()
-    return {
-        "user_id": subject.id,
-        "term_id": term.id,
-        "period_id": period.id,
-        "invitation_id": invitation.id,
-        "event_id": event.id,
-        "advisor_id": advisor.id if advisor else 0,
-        "appointment_id": appointment.id if appointment else 0,
-        "window_id": window.id if window else 0,
-        "day_off_id": day_off.id if day_off else 0,
-        "student_id": subject.id,
-        "house_id": house.id,
-        "room_id": house.rooms[0].id,
-        "bed_id": house.rooms[0].beds[0].id,
-        "application_id": application.id if application else 0,
+class _World:
+    """New objects for each visitor, so one visitor's allowed POST cannot hide the next.
+
+    Objects are made on first use, so a route's world holds only what its URL names.
+    """
+
+    CONSTANTS = {
         "decision": "waitlist",
-        "assignment_id": offered.id,
         "answer": "accept",
         "kind": "move_in",
-        "person_id": make_support_person(student).id,
-        "report_id": make_condition_report(offered).id,
-        "meeting_id": meeting.id,
-        "follow_up_id": follow_up.id,
-        "campaign_id": campaign.id,
-        "message_id": message.id,
-        "intake_id": intake_application.id,
         "version": 1,
-        "mentee_id": subject.id,
         "token": "not-a-real-token",
         "filename": "css/portal.css",
         "table": "status",
     }
+
+    def __init__(self, admin, student, advisor):
+        self.admin, self.student, self.advisor = admin, student, advisor
+        self.ahead = 10 + next(_WORLD_NUMBERS) % 7  # a different weekday for each world
+
+    def __getitem__(self, name: str):
+        value = self.CONSTANTS[name] if name in self.CONSTANTS else getattr(self, name)
+        db.session.commit()
+        return value
+
+    @cached_property
+    def subject(self):
+        return make_user("student")
+
+    @cached_property
+    def term(self):
+        return make_term()
+
+    @cached_property
+    def house(self):
+        return make_house(beds_per_room=1)
+
+    @cached_property
+    def offered(self):
+        _ = self.house  # the offer needs a free bed
+        return make_offer(make_application(self.student, term=make_term()), staff=self.admin)
+
+    @property
+    def user_id(self):
+        return self.subject.id
+
+    @property
+    def student_id(self):
+        return self.subject.id
+
+    @cached_property
+    def term_id(self):
+        return self.term.id
+
+    @cached_property
+    def period_id(self):
+        return make_period(self.term).id
+
+    @cached_property
+    def invitation_id(self):
+        return invite(f"invitee{self.subject.id}@example.edu", "advisor", False, self.admin).id
+
+    @cached_property
+    def event_id(self):
+        return make_event(self.admin).id
+
+    @cached_property
+    def advisor_id(self):
+        return self.advisor.id
+
+    @cached_property
+    def appointment_id(self):
+        return make_appointment(self.advisor, self.student, days_ahead=self.ahead).id
+
+    @cached_property
+    def window_id(self):
+        return make_window(self.advisor, weekday=self.ahead % 7).id
+
+    @cached_property
+    def day_off_id(self):
+        return make_day_off(self.advisor, local_today() + timedelta(days=self.ahead)).id
+
+    @cached_property
+    def house_id(self):
+        return self.house.id
+
+    @cached_property
+    def room_id(self):
+        return self.house.rooms[0].id
+
+    @cached_property
+    def bed_id(self):
+        return self.house.rooms[0].beds[0].id
+
+    @cached_property
+    def application_id(self):
+        return make_application(self.student, term=self.term).id
+
+    @cached_property
+    def assignment_id(self):
+        return self.offered.id
+
+    @cached_property
+    def person_id(self):
+        return make_support_person(self.student).id
+
+    @cached_property
+    def report_id(self):
+        return make_condition_report(self.offered).id
+
+    @cached_property
+    def meeting_id(self):
+        return make_meeting().id
+
+    @cached_property
+    def follow_up_id(self):
+        return follow_ups.open_by_staff(self.subject, self.admin, "").id
+
+    @cached_property
+    def campaign_id(self):
+        return make_campaign(f"Campaign {self.subject.id}").id
+
+    @cached_property
+    def message_id(self):
+        return outbox.add_message(self.subject.email, "Hi", "Body", status="needs_review").id
+
+    @cached_property
+    def intake_id(self):
+        return _intake_application(self.admin).id
+
+    @cached_property
+    def mentee_id(self):
+        self.subject.profile.mentor_id = self.student.id
+        return self.subject.id
+
+
+def _fresh_world(admin, student, advisor) -> _World:
+    world = _World(admin, student, advisor)
+    plan.save_plan(student, {"warning_signs": f"Sign {world.ahead}"})  # the student's plan v1+
+    db.session.commit()
+    return world
 
 
 def _url(app, endpoint, world) -> str:
