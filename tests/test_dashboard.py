@@ -393,3 +393,16 @@ def test_dashboard_costs_the_same_with_more_data(ctx, login, count_queries, path
     add_history(18, world.staff, today)  # 10× the first history
     assert count_queries(client, target) == few, target
     assert few <= 16, few
+
+
+def test_mid_term_the_falling_list_looks_back_from_today_not_the_terms_end(ctx):
+    """Someone at last week's event is not "falling" just because the term ends in a month."""
+    today = local_today()
+    regular = student("Riley Regular")
+    attended(event_on(today - timedelta(days=35)), regular)
+    attended(event_on(today - timedelta(days=7)), regular)
+    term_range = DateRange(today - timedelta(days=60), today + timedelta(days=30))
+    found = queries.figures(term_range, None, today=today)
+    assert found.falling.until == today
+    assert regular.id not in {member.user_id for member in found.falling.members}
+    assert found.engagement is not None

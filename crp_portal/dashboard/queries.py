@@ -23,7 +23,7 @@ from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import ACTIVE, STATUS_LABELS, STATUSES, MemberProfile
 from crp_portal.members.recovery_models import OPEN, CheckIn, FollowUp
 from crp_portal.terms.models import Term
-from crp_portal.timeutil import program_zone
+from crp_portal.timeutil import local_today, program_zone
 
 MAX_RANGE_DAYS = 3 * 366
 ENGAGEMENT_DAYS = 30
@@ -518,9 +518,17 @@ class Figures:
         return sum(row.events for row in self.events_by_kind)
 
 
-def figures(date_range: DateRange, term: Term | None, with_falling: bool = True) -> Figures:
+def figures(
+    date_range: DateRange, term: Term | None, with_falling: bool = True, today: date | None = None
+) -> Figures:
     """All the dashboard's figures, in nine statements whatever the data (eight without
-    the falling list)."""
+    the falling list).
+
+    Engagement and the falling list look back from the range's end or today, whichever
+    comes first: mid-term, "the last three weeks" must be weeks that have happened.
+    """
+    today = today or local_today()
+    looking_back = DateRange(date_range.start, max(date_range.start, min(date_range.end, today)))
     return Figures(
         date_range=date_range,
         members=members(date_range),
@@ -530,8 +538,8 @@ def figures(date_range: DateRange, term: Term | None, with_falling: bool = True)
         advising=advising(date_range),
         housing=housing(term),
         check_ins=check_ins(date_range),
-        engagement=engagement(date_range),
-        falling=falling(date_range) if with_falling else None,
+        engagement=engagement(looking_back),
+        falling=falling(looking_back) if with_falling else None,
     )
 
 
