@@ -148,6 +148,10 @@ class Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        if message["Subject"] is not None:
+            # A subject too long for one line is folded right after "Subject:"; mail
+            # clients drop the fold's leading space, and so do we.
+            message.replace_header("Subject", message["Subject"].strip())
         self.messages.append(message)
         return "250 Message accepted for delivery"
 
