@@ -1,6 +1,6 @@
 """UTC in the database, the program's time zone on the page."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -44,6 +44,11 @@ def program_zone() -> ZoneInfo:
 
 def local_today() -> date:
     return utcnow().astimezone(program_zone()).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of a local day, in UTC: the bound for "on or after this date" queries."""
+    return datetime.combine(day, time()).replace(tzinfo=program_zone()).astimezone(UTC)
 
 
 def to_local(value: datetime) -> datetime:

@@ -9,7 +9,7 @@ instants are compared in UTC from the program's local midnights.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, literal, select, union_all
 
@@ -23,7 +23,7 @@ from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import ACTIVE, STATUS_LABELS, STATUSES, MemberProfile
 from crp_portal.members.recovery_models import OPEN, CheckIn, FollowUp
 from crp_portal.terms.models import Term
-from crp_portal.timeutil import local_today, program_zone
+from crp_portal.timeutil import local_midnight, local_today
 
 MAX_RANGE_DAYS = 3 * 366
 ENGAGEMENT_DAYS = 30
@@ -67,10 +67,6 @@ class DateRange:
 class Week:
     start: date
     end: date
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time()).replace(tzinfo=program_zone()).astimezone(UTC)
 
 
 def _in_range(column, date_range: DateRange):

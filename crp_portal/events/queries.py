@@ -5,7 +5,7 @@ Each function issues a fixed number of statements whatever the number of events.
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -22,7 +22,7 @@ from crp_portal.events.models import (
 )
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberProfile
-from crp_portal.timeutil import program_zone
+from crp_portal.timeutil import local_midnight, program_zone
 
 ONLINE, IN_PERSON = "online", "in_person"
 LIST_LIMIT = 100
@@ -33,10 +33,6 @@ class EventFilter:
     kind: str = ""
     mode: str = ""
     this_week: bool = False
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time()).replace(tzinfo=program_zone()).astimezone(UTC)
 
 
 def _filtered(statement, filters: EventFilter):

@@ -1,5 +1,7 @@
 """Member profile forms."""
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -11,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
@@ -220,3 +222,36 @@ class ApplicationSearchForm(FlaskForm):
         validators=[Optional()],
         validate_choice=False,
     )
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+BAD_DATE = "Enter a real date, for example 2026-03-14."
+
+
+def _plausible(form, field):
+    if field.data is not None and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError("Enter a date between the years 2000 and 2099.")
+
+
+def _text(label: str) -> StringField:
+    return StringField(
+        label,
+        validators=[Optional(), Length(max=100, message="Use at most 100 characters.")],
+    )
+
+
+class AuditSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    who = _text("Who (name or email)")
+    whose = _text("Whose record (name or email)")
+    what = _text("What was opened")
+    date_from = DateField(
+        "From", validators=[Optional(), _plausible], invalid_value_message=BAD_DATE
+    )
+    date_to = DateField("To", validators=[Optional(), _plausible], invalid_value_message=BAD_DATE)
+
+    def validate_date_to(self, field):
+        if self.date_from.data and field.data and field.data < self.date_from.data:
+            raise ValidationError("The “to” date is before the “from” date.")

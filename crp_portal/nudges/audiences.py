@@ -13,7 +13,6 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
 from crp_portal.advising.models import BOOKED, COMPLETED, Appointment
 from crp_portal.auth.models import User
-from crp_portal.events.queries import local_midnight
 from crp_portal.housing.models import BedAssignment
 from crp_portal.members.models import ACTIVE, MemberProfile
 from crp_portal.nudges.models import (
@@ -25,6 +24,7 @@ from crp_portal.nudges.models import (
 )
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import current_term
+from crp_portal.timeutil import local_midnight
 
 FIRST_TERM_LEAD_DAYS = 30  # joining this close before a term makes it the member's first
 ADVISING_STATUSES = (BOOKED, COMPLETED)

@@ -20,10 +20,9 @@ from sqlalchemy import select
 
 from crp_portal.events.calendars import title_for
 from crp_portal.events.models import Event
-from crp_portal.events.queries import local_midnight
 from crp_portal.extensions import db
 from crp_portal.support_meetings.models import SupportMeeting
-from crp_portal.timeutil import format_datetime
+from crp_portal.timeutil import format_datetime, local_midnight
 
 PLACEHOLDERS = {
     "first_name": "the member's preferred name, or their first name",

@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, Select, String, cast, func, literal, selec
 from crp_portal.advising.models import Appointment
 from crp_portal.auth.models import User
 from crp_portal.events.models import Attendance, Rsvp
-from crp_portal.events.queries import local_midnight
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment
 from crp_portal.members.recovery_models import CheckIn
@@ -33,7 +32,7 @@ from crp_portal.nudges.models import (
     Campaign,
 )
 from crp_portal.terms.models import CalendarPeriod
-from crp_portal.timeutil import format_date, to_local
+from crp_portal.timeutil import format_date, local_midnight, to_local
 
 FIRST_WEEK_DAYS = 7
 

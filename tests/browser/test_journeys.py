@@ -21,45 +21,26 @@ from tests.browser.axe import assert_accessible
 pytestmark = pytest.mark.browser
 
 MAIN_NAV = "nav[aria-label=Main] a"
+STUDENT_NAV = [
+    "Home",
+    "Events",
+    "My events",
+    "Advising",
+    "Housing",
+    "Support meetings",
+    "Calendar",
+    "Check-in",
+    "My plan",
+    "Support network",
+    "My profile",
+]
 ROLES = {
-    "student": (
-        "student@example.edu",
-        "Alex",
-        "Student",
-        [
-            "Home",
-            "Events",
-            "My events",
-            "Advising",
-            "Housing",
-            "Support meetings",
-            "Calendar",
-            "Check-in",
-            "My plan",
-            "Support network",
-            "My profile",
-            "Password",
-        ],
-    ),
+    "student": ("student@example.edu", "Alex", "Student", [*STUDENT_NAV, "Password"]),
     "peer mentor": (
         "student01@example.edu",
         "Avery Silva",
         "Student",
-        [
-            "Home",
-            "Events",
-            "My events",
-            "Advising",
-            "Housing",
-            "Support meetings",
-            "Calendar",
-            "Check-in",
-            "My plan",
-            "Support network",
-            "My profile",
-            "Mentees",
-            "Password",
-        ],
+        [*STUDENT_NAV, "Mentees", "Password"],
     ),
     "advisor": (
         "advisor@example.edu",
