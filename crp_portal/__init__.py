@@ -1,19 +1,18 @@
 """CRP Portal: create_app() builds the Flask application."""
 
 import os
-import sqlite3
 
-from flask import Flask, request
+from flask import Flask
 from flask_login import current_user
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
+import crp_portal.database  # noqa: F401  (registers the SQLite connection listeners)
 from config import CONFIGS
 from crp_portal import extensions
 from crp_portal.errors import register_error_pages
 from crp_portal.markup import render_markdown
 from crp_portal.navigation import navigation_for
+from crp_portal.security import init_security
 from crp_portal.timeutil import register_filters
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +41,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     app.url_map.converters["int"] = RecordIdConverter
     _init_extensions(app)
+    init_security(app)
     _register_blueprints(app)
     register_error_pages(app)
     register_filters(app)
@@ -80,34 +80,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
 
 
-@event.listens_for(Engine, "connect")
-def _sqlite_connection_setup(dbapi_connection, _record) -> None:
-    """SQLite: enforce foreign keys, and let SQLAlchemy (not pysqlite) begin transactions."""
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(connection) -> None:
-    """Take SQLite's write lock up front, so concurrent writers queue instead of failing.
-
-    With pysqlite's deferred transactions two requests that read and then write can
-    deadlock ("database is locked"); savepoints also misbehave. PostgreSQL is untouched.
-    """
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def _register_blueprints(app: Flask) -> None:
     """Views are imported here, not by each package, so models and services import cleanly."""
     import crp_portal.advising.advisor_routes
     import crp_portal.advising.routes
     import crp_portal.auth.admin_routes
     import crp_portal.auth.routes
+    import crp_portal.dashboard.outcome_routes
     import crp_portal.dashboard.routes
     import crp_portal.events.routes
     import crp_portal.events.staff_routes
@@ -174,20 +153,6 @@ def _register_template_context(app: Flask) -> None:
             "program_name": app.config["CRP_PROGRAM_NAME"],
             "campus_crisis_line": app.config["CRP_CAMPUS_CRISIS_LINE"],
         }
-
-    @app.after_request
-    def no_store_for_signed_in_pages(response):
-        if current_user.is_authenticated and request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
-        return response
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,0 +1,90 @@
+"""SQLite: pages that only read run beside the writer; writes still queue on the lock.
+
+These rules are SQLite's alone (PostgreSQL has row locks and MVCC), so the module runs
+on a SQLite file only.
+"""
+
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from crp_portal.auth.models import User
+from crp_portal.extensions import db
+from crp_portal.members.models import AuditEntry
+from tests.factories import make_user
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def other_connection(app):
+    """A second connection to the same file that gives up at once on a held lock."""
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+    yield connection
+    connection.close()
+
+
+def _can_take_write_lock(connection) -> bool:
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return False
+    connection.execute("ROLLBACK")
+    return True
+
+
+def test_the_file_database_uses_write_ahead_logging(ctx):
+    assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_a_page_that_only_reads_leaves_the_write_lock_free(app, other_connection):
+    with app.test_request_context("/events/", method="GET"):
+        db.session.scalar(select(func.count()).select_from(User))
+        assert _can_take_write_lock(other_connection)
+        db.session.rollback()
+
+
+def test_a_form_post_holds_the_write_lock_from_its_first_read(app, other_connection):
+    with app.test_request_context("/events/1/rsvp", method="POST"):
+        db.session.scalar(select(func.count()).select_from(User))
+        assert not _can_take_write_lock(other_connection)
+        db.session.rollback()
+
+
+def test_a_reading_page_that_writes_after_another_commit_still_saves(app, other_connection):
+    """The audit entry of a record view is written after reads of an older snapshot; the
+    write must wait for the lock and land, not fail as a stale snapshot."""
+    with app.app_context():
+        staff, student = make_user("staff"), make_user("student")
+        db.session.commit()
+        staff_id, student_id = staff.id, student.id
+    with app.test_request_context("/members/1", method="GET"):
+        db.session.scalar(select(func.count()).select_from(User))
+        other_connection.execute("UPDATE users SET name = 'Renamed' WHERE id = ?", (student_id,))
+        db.session.add(AuditEntry(actor_id=staff_id, subject_id=student_id, action="viewed"))
+        db.session.commit()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+        assert db.session.get(User, student_id).name == "Renamed"
+
+
+def test_pages_answer_while_a_long_write_holds_the_lock(ctx, login, other_connection):
+    client = login(make_user("student"))
+    db.session.commit()
+    other_connection.execute("BEGIN IMMEDIATE")
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(client.get("/events/")))
+    reader.start()
+    reader.join(timeout=10)
+    finished_while_locked = not reader.is_alive()
+    other_connection.execute("ROLLBACK")
+    reader.join()
+    assert finished_while_locked
+    assert answers[0].status_code == 200
