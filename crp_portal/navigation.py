@@ -8,7 +8,9 @@ from crp_portal.access import ADVISOR, STAFF, STUDENT
 from crp_portal.members.mentoring import is_mentor
 
 # Staff pages without a nav item of their own mark their area's item as current.
-AREA_HOMES = frozenset({"members.member_list", "terms.term_list", "nudges.campaigns"})
+AREA_HOMES = frozenset(
+    {"members.member_list", "terms.term_list", "nudges.campaigns", "dashboard.overview"}
+)
 
 
 @dataclass(frozen=True)
