@@ -1,20 +1,59 @@
 """Forms for signing in, passwords, invitations and account administration."""
 
+from collections.abc import Iterable
+
+from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from crp_portal.access import ROLE_LABELS
+from crp_portal.auth.passwords import password_problem
 from crp_portal.forms import (
+    PasswordLength,
     choices,
     confirm_password_field,
-    new_password_field,
     required_text,
     strip_filter,
 )
 
 ROLE_CHOICES = list(ROLE_LABELS.items())
+
+
+class HardToGuess:
+    """Not a common password, a pattern, or the owner's name or email (NIST SP 800-63B).
+
+    The words to avoid come from the form's `personal_words()`. A password that is
+    already too short gets only the length message.
+    """
+
+    def __call__(self, form, field):
+        password = field.data or ""
+        if len(password) < current_app.config["CRP_PASSWORD_MIN_LENGTH"]:
+            return
+        problem = password_problem(password, form.personal_words())
+        if problem:
+            raise ValidationError(problem)
+
+
+def new_password_field(label: str = "New password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(message="Choose a password."), PasswordLength(), HardToGuess()],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class NewPasswordFormBase(FlaskForm):
+    """A form that sets a password for someone: `personal` names them (email, name)."""
+
+    def __init__(self, *args, personal: Iterable[str | None] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self._personal = [word for word in personal if word]
+
+    def personal_words(self) -> list[str]:
+        return list(self._personal)
 
 
 def email_field(label: str = "Email address", check_format: bool = False) -> EmailField:
@@ -43,12 +82,12 @@ class RequestResetForm(FlaskForm):
     email = email_field()
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(NewPasswordFormBase):
     password = new_password_field()
     confirm = confirm_password_field()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(NewPasswordFormBase):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired(message="Enter your current password."), Length(max=256)],
@@ -58,7 +97,7 @@ class ChangePasswordForm(FlaskForm):
     confirm = confirm_password_field()
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(NewPasswordFormBase):
     name = StringField(
         "Your full name",
         validators=required_text("Enter your name.", 120),
@@ -67,6 +106,9 @@ class AcceptInvitationForm(FlaskForm):
     )
     password = new_password_field("Choose a password")
     confirm = confirm_password_field()
+
+    def personal_words(self) -> list[str]:
+        return [*self._personal, self.name.data or ""]
 
 
 class InviteForm(FlaskForm):

@@ -17,10 +17,17 @@ from crp_portal.auth.forms import (
 from crp_portal.extensions import db, limiter
 
 TOO_MANY_SIGN_INS = (
-    "Too many sign-in attempts for this account or from this network. Wait 15 minutes "
-    "and try again, or reset your password."
+    "Too many sign-in attempts for this account or from this network. Wait a while and "
+    "try again, or reset your password."
 )
-TOO_MANY_RESETS = "Too many reset requests from this network. Wait an hour and try again."
+TOO_MANY_RESETS = (
+    "Too many reset requests for this address or from this network. Check your inbox "
+    "(and spam folder) for the link we already sent, or wait and try again."
+)
+TOO_MANY_LINK_TRIES = (
+    "Too many attempts with emailed links from this network. Wait a while and try again, "
+    "or ask the program staff for help."
+)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -39,6 +46,16 @@ def _sign_in_failed(_response) -> bool:
 
 def _account_key() -> str:
     return "sign-in:" + services.normalize_email(request.form.get("email", ""))[:254]
+
+
+def _reset_address_key() -> str:
+    """Per address asked about, so no one can flood one inbox from many networks."""
+    return "reset:" + services.normalize_email(request.form.get("email", ""))[:254]
+
+
+def _link_failed(response) -> bool:
+    """A bad or expired link, or a form sent back with errors: a success redirects."""
+    return response.status_code != 302
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -76,8 +93,8 @@ def sign_in():
 def sign_out():
     services.end_all_sessions(current_user)
     db.session.commit()
-    logout_user()
     session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember cookie
     flash("You are signed out.", "success")
     return redirect(url_for("auth.sign_in"))
 
@@ -85,6 +102,12 @@ def sign_out():
 @bp.route("/reset-password", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["CRP_RESET_LIMIT"], methods=["POST"], error_message=TOO_MANY_RESETS
+)
+@limiter.limit(
+    lambda: current_app.config["CRP_RESET_LIMIT_ACCOUNT"],
+    key_func=_reset_address_key,
+    methods=["POST"],
+    error_message=TOO_MANY_RESETS,
 )
 def request_reset():
     form = RequestResetForm()
@@ -102,9 +125,15 @@ def request_reset():
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["CRP_LINK_LIMIT"],
+    methods=["POST"],
+    deduct_when=_link_failed,
+    error_message=TOO_MANY_LINK_TRIES,
+)
 def reset_password(token: str):
     user = services.user_for_reset_token(token)
-    form = NewPasswordForm()
+    form = NewPasswordForm(personal=(user.email, user.name))
     if form.validate_on_submit():
         services.set_password(user, form.password.data)
         db.session.commit()
@@ -114,9 +143,15 @@ def reset_password(token: str):
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["CRP_LINK_LIMIT"],
+    methods=["POST"],
+    deduct_when=_link_failed,
+    error_message=TOO_MANY_LINK_TRIES,
+)
 def accept_invitation(token: str):
     invitation = services.invitation_for_token(token)
-    form = AcceptInvitationForm()
+    form = AcceptInvitationForm(personal=(invitation.email,))
     if form.validate_on_submit():
         services.accept_invitation(token, form.name.data, form.password.data)
         db.session.commit()
@@ -128,7 +163,9 @@ def accept_invitation(token: str):
 @bp.route("/account/password", methods=["GET", "POST"])
 @signed_in_required
 def change_password():
-    form = ChangePasswordForm()
+    form = ChangePasswordForm(
+        personal=(current_user.email, current_user.name, current_user.display_name)
+    )
     if form.validate_on_submit():
         try:
             services.change_password(current_user, form.current_password.data, form.password.data)

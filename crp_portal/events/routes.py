@@ -1,6 +1,6 @@
 """Events: finding them, RSVPs and check-in (students); running them (staff)."""
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import ADVISOR, STAFF, STUDENT, role_required
@@ -9,7 +9,7 @@ from crp_portal.events.forms import CheckInForm, EventFilterForm
 from crp_portal.extensions import db, limiter
 from crp_portal.timeutil import local_today, utcnow
 
-TOO_MANY_CODES = "Too many wrong codes. Wait 10 minutes, or ask staff to mark you present."
+TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
 
 
 def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
@@ -115,13 +115,15 @@ def _wrong_code(_response) -> bool:
 
 
 def _check_in_key() -> str:
-    return f"check-in:{current_user.get_id()}:{request.view_args.get('event_id')}"
+    """Per person and event: guessing one event's code cannot lock out anyone else."""
+    person = getattr(current_user, "id", None)  # the account, not its session version
+    return f"check-in:{person}:{request.view_args.get('event_id')}"
 
 
 @bp.post("/events/<int:event_id>/check-in")
 @role_required(STUDENT)
 @limiter.limit(
-    "5 per 10 minutes",
+    lambda: current_app.config["CRP_CHECK_IN_LIMIT"],
     key_func=_check_in_key,
     deduct_when=_wrong_code,
     error_message=TOO_MANY_CODES,

@@ -1,14 +1,15 @@
 """One-click unsubscribe from a category of nudges, signed in or not."""
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
 from crp_portal.auth.models import User
 from crp_portal.errors import render_error
-from crp_portal.extensions import csrf, db
+from crp_portal.extensions import csrf, db, limiter
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS
 from crp_portal.nudges import bp
 from crp_portal.nudges.unsubscribe import is_opted_out, opt_out, read_unsubscribe_token
 
+TOO_MANY = "Too many unsubscribe requests from this network. Wait a minute and try again."
 BAD_LINK = (
     "This unsubscribe link is not valid: it may have been cut short or changed. Open the "
     "link from the email again, or sign in and choose your emails in your profile."
@@ -17,6 +18,7 @@ BAD_LINK = (
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.limit(lambda: current_app.config["CRP_UNSUBSCRIBE_LIMIT"], error_message=TOO_MANY)
 def unsubscribe(token: str):
     """GET asks; POST records the opt-out and is exempt from CSRF on purpose.
 
@@ -25,6 +27,8 @@ def unsubscribe(token: str):
     the URL is what authorises the change instead: only the recipient's email holds it,
     it names one person and one category, and it can only ever turn email off, so a
     forged request gains an attacker nothing. The page's own button posts the same way.
+    Limited per network address, generously: a big mail provider's servers post the
+    one-click unsubscribes of many recipients from a few addresses.
     """
     found = read_unsubscribe_token(token)
     if found is None:
