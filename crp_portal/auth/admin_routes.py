@@ -59,7 +59,7 @@ def deactivate(user_id: int):
 @admin_required
 def reactivate(user_id: int):
     user = services.get_user(user_id)
-    services.reactivate(user)
+    services.reactivate(user, current_user)
     db.session.commit()
     flash(f"{user.name} can sign in again.", "success")
     return redirect(url_for("auth.account", user_id=user.id))
@@ -87,7 +87,7 @@ def invitations():
 @bp.post("/admin/invitations/<int:invitation_id>/resend")
 @admin_required
 def resend_invitation(invitation_id: int):
-    invitation = services.resend_invitation(invitation_id)
+    invitation = services.resend_invitation(invitation_id, current_user)
     db.session.commit()
     flash(
         f"A new invitation link went to {invitation.email}; the old link no longer works.",
@@ -99,7 +99,7 @@ def resend_invitation(invitation_id: int):
 @bp.post("/admin/invitations/<int:invitation_id>/revoke")
 @admin_required
 def revoke_invitation(invitation_id: int):
-    invitation = services.revoke_invitation(invitation_id)
+    invitation = services.revoke_invitation(invitation_id, current_user)
     db.session.commit()
     flash(f"The invitation to {invitation.email} is withdrawn.", "success")
     return redirect(url_for("auth.invitations"))
@@ -116,6 +116,7 @@ def import_roster():
             db.session.rollback()
             errors = result.errors
         else:
+            services.record_roster_import(current_user, [row.email for row in result.rows])
             db.session.commit()
             flash(f"Imported {len(result.rows)} accounts.", "success")
             return redirect(url_for("auth.accounts"))

@@ -1,4 +1,8 @@
-"""Account rules: signing in and out, passwords, invitations, (de)activation."""
+"""Account rules: signing in and out, passwords, invitations, (de)activation.
+
+Every change an admin makes to an account is written to the audit trail
+(`crp_portal.members.audit`) in the same transaction as the change.
+"""
 
 import secrets
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from crp_portal.auth.tokens import (
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.mail import queue_mail
+from crp_portal.members import audit
 from crp_portal.members.models import APPLICANT
 from crp_portal.members.services import ensure_profile
 from crp_portal.search import like_pattern
@@ -170,6 +175,7 @@ def invite(email: str, role: str, is_admin: bool, invited_by: User) -> Invitatio
             f"{email} already has a pending invitation. Resend it from the list below."
         ) from error
     db.session.flush()
+    audit.record_action(invited_by, None, audit.INVITED.format(id=invitation.id))
     _send_invitation(invitation)
     return invitation
 
@@ -181,20 +187,22 @@ def pending_invitation(invitation_id: int) -> Invitation:
     return invitation
 
 
-def resend_invitation(invitation_id: int) -> Invitation:
+def resend_invitation(invitation_id: int, acting: User) -> Invitation:
     """Send a fresh link; the previous one stops working."""
     invitation = pending_invitation(invitation_id)
     invitation.token_nonce = secrets.token_hex(8)
     invitation.sent_at = utcnow()
     db.session.flush()
+    audit.record_action(acting, None, audit.REINVITED.format(id=invitation.id))
     _send_invitation(invitation)
     return invitation
 
 
-def revoke_invitation(invitation_id: int) -> Invitation:
+def revoke_invitation(invitation_id: int, acting: User) -> Invitation:
     invitation = pending_invitation(invitation_id)
     invitation.revoked_at = utcnow()
     db.session.flush()
+    audit.record_action(acting, None, audit.UNINVITED.format(id=invitation.id))
     return invitation
 
 
@@ -295,15 +303,24 @@ def deactivate(user: User, acting: User) -> None:
     user.active = False
     user.deactivated_at = utcnow()
     end_all_sessions(user)
+    audit.record_action(acting, user.id, audit.DEACTIVATED)
 
 
-def reactivate(user: User) -> None:
+def reactivate(user: User, acting: User) -> None:
+    """Let a deactivated account sign in again; an erased one stays erased."""
+    if user.active:
+        return
+    if user.erased_at is not None:
+        raise Conflict("This person was erased on request; their account cannot come back.")
     user.active = True
     user.deactivated_at = None
     db.session.flush()
+    audit.record_action(acting, user.id, audit.REACTIVATED)
 
 
 def update_account(user: User, name: str, role: str, is_admin: bool, acting: User) -> User:
+    """Rename an account or change its role or admin rights; a new role or admin status
+    signs the person out everywhere. Each change is its own audit row."""
     if role not in ROLES:
         raise DomainError("Choose a role: student, advisor or staff.")
     is_admin = is_admin and role == STAFF
@@ -311,16 +328,36 @@ def update_account(user: User, name: str, role: str, is_admin: bool, acting: Use
         if user.id == acting.id:
             raise Conflict("You cannot remove your own admin rights.")
         _guard_last_admin(user)
-    role_changed = user.role != role or user.is_admin != is_admin
+    changes = _account_changes(user, name.strip(), role, is_admin)
     user.name = name.strip()
     user.role = role
     user.is_admin = is_admin
     if role == STUDENT:
         ensure_profile(user, today=local_today())
-    if role_changed:
+    if set(changes) - {audit.RENAMED}:
         end_all_sessions(user)
     db.session.flush()
+    for change in changes:
+        audit.record_action(acting, user.id, change)
     return user
+
+
+def _account_changes(user: User, name: str, role: str, is_admin: bool) -> list[str]:
+    changes = []
+    if user.name != name:
+        changes.append(audit.RENAMED)
+    if user.role != role:
+        changes.append(audit.ROLE_CHANGED.format(old=user.role, new=role))
+    if user.is_admin != is_admin:
+        changes.append(audit.ADMIN_GIVEN if is_admin else audit.ADMIN_REMOVED)
+    return changes
+
+
+def record_roster_import(acting: User, emails: list[str]) -> int:
+    """One audit row per account a roster import created (call before committing it)."""
+    normalized = [normalize_email(email) for email in emails]
+    created = db.session.scalars(select(User.id).where(User.email.in_(normalized)))
+    return audit.record_actions(acting, created, audit.IMPORTED)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""Admins search the audit trail: who opened whose record, what, and when."""
+"""Admins search the audit trail: record views, admin actions and exports."""
 
 from flask import render_template, request
 
 from crp_portal.access import admin_required
 from crp_portal.members import bp
-from crp_portal.members.audit import AuditFilter, search_audit
+from crp_portal.members.audit import AuditFilter, audit_rows, search_audit
 from crp_portal.members.forms import AuditSearchForm
 from crp_portal.search import page_number
 
@@ -23,4 +23,4 @@ def audit_log():
         date_to=form.date_to.data,
     )
     page = search_audit(filters, page_number(request.args))
-    return render_template("admin/audit.html", form=form, page=page)
+    return render_template("admin/audit.html", form=form, page=page, rows=audit_rows(page.items))

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
 from crp_portal.members.intake import GOALS_MAX, NOTE_MAX
 from crp_portal.members.models import (
     ACCEPTED,
@@ -30,7 +29,7 @@ from crp_portal.members.models import (
 STATUS_CHOICES = list(STATUS_LABELS.items())
 
 
-class OwnProfileForm(FlaskForm):
+class OwnProfileForm(PortalForm):
     preferred_name = StringField(
         "Preferred name",
         validators=[Optional(), Length(max=80, message="Use at most 80 characters.")],
@@ -93,7 +92,7 @@ class OwnProfileForm(FlaskForm):
     )
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(PortalForm):
     status = SelectField("Membership status", choices=choices(STATUS_CHOICES))
     note = StringField(
         "Note for the status history (optional)",
@@ -107,7 +106,7 @@ class MembershipForm(FlaskForm):
     )
 
 
-class MemberSearchForm(FlaskForm):
+class MemberSearchForm(PortalForm):
     class Meta:
         csrf = False
 
@@ -120,7 +119,7 @@ class MemberSearchForm(FlaskForm):
     )
 
 
-class SupportPersonForm(FlaskForm):
+class SupportPersonForm(PortalForm):
     name = StringField(
         "Name", validators=required_text("Enter their name.", 120), filters=[strip_filter]
     )
@@ -141,11 +140,11 @@ class SupportPersonForm(FlaskForm):
     emergency_contact = BooleanField("Emergency contact")
 
 
-class NetworkSharingForm(FlaskForm):
+class NetworkSharingForm(PortalForm):
     share_network_with_staff = BooleanField("Program staff may see my support network")
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(PortalForm):
     goals = TextAreaField(
         "What do you hope to get from the program?",
         validators=required_text(
@@ -179,7 +178,7 @@ DECISION_LABELS = {
 }
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     decision = RadioField(
         "Decision",
         choices=choices(DECISION_LABELS.items()),
@@ -195,7 +194,7 @@ class DecisionForm(FlaskForm):
     )
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(PortalForm):
     body = TextAreaField(
         "Program agreement",
         validators=required_text("Write the agreement before publishing it.", 20000),
@@ -204,7 +203,7 @@ class AgreementForm(FlaskForm):
     )
 
 
-class ApplicationSearchForm(FlaskForm):
+class ApplicationSearchForm(PortalForm):
     class Meta:
         csrf = False
 
@@ -240,13 +239,13 @@ def _text(label: str) -> StringField:
     )
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(PortalForm):
     class Meta:
         csrf = False
 
     who = _text("Who (name or email)")
-    whose = _text("Whose record (name or email)")
-    what = _text("What was opened")
+    whose = _text("About whom (name or email)")
+    what = _text("What was opened or done")
     date_from = DateField(
         "From", validators=[Optional(), _plausible], invalid_value_message=BAD_DATE
     )

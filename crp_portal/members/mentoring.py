@@ -16,6 +16,7 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
+from crp_portal.members import audit
 from crp_portal.members.models import ACTIVE, MemberProfile
 from crp_portal.members.recovery_models import (
     CONTACT_MINUTES_MAX,
@@ -202,10 +203,15 @@ def eligible_mentors(excluding_id: int | None = None) -> list[MemberProfile]:
     return list(db.session.scalars(statement))
 
 
-def set_peer_mentor(profile: MemberProfile, on: bool) -> int:
+MENTOR_GIVEN, MENTOR_REMOVED = "peer mentor role given", "peer mentor role removed"
+
+
+def set_peer_mentor(profile: MemberProfile, on: bool, acting=None) -> int:
     """Mark or unmark a student as a peer mentor; unmarking unassigns their mentees.
 
-    Only active members can be marked. Returns how many mentees were unassigned.
+    Only active members can be marked. A change made by staff (`acting`) goes on the
+    audit trail: a mentor sees their mentees' records. Returns how many mentees were
+    unassigned.
     """
     if profile.user.role != STUDENT:
         raise DomainError("Only students can be peer mentors.")
@@ -219,6 +225,8 @@ def set_peer_mentor(profile: MemberProfile, on: bool) -> int:
         for mentee in mentees:
             mentee.mentor_id = None
         unassigned = len(mentees)
+    if acting is not None and profile.is_peer_mentor != on:
+        audit.record_action(acting, profile.user_id, MENTOR_GIVEN if on else MENTOR_REMOVED)
     profile.is_peer_mentor = on
     db.session.flush()
     return unassigned

@@ -40,7 +40,10 @@ def _save_mentoring(profile, form) -> int | None:
     """
     for field, action in (
         (form.mentor_id, lambda: mentoring.assign_mentor(profile, form.mentor_id.data or None)),
-        (form.is_peer_mentor, lambda: mentoring.set_peer_mentor(profile, form.is_peer_mentor.data)),
+        (
+            form.is_peer_mentor,
+            lambda: mentoring.set_peer_mentor(profile, form.is_peer_mentor.data, current_user),
+        ),
     ):
         try:
             result = action()

@@ -17,12 +17,13 @@ from sqlalchemy import delete, func, or_, select, update
 from crp_portal.advising.models import Appointment
 from crp_portal.auth.models import Invitation, User
 from crp_portal.auth.services import find_user_by_email
+from crp_portal.dashboard.outcomes import delete_records_of
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.models import CalendarFeed
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment, ConditionReport, HousingApplication
+from crp_portal.members import audit
 from crp_portal.members.models import (
-    AuditEntry,
     EmailOptOut,
     IntakeApplication,
     MemberProfile,
@@ -37,7 +38,7 @@ from crp_portal.members.recovery_models import (
 )
 
 ERASED_NAME = "Erased member"
-ERASED_ACTION = "erased on request"
+ERASED_ACTION = audit.ERASED
 
 # --- Retention ------------------------------------------------------------------------
 
@@ -119,6 +120,7 @@ def erase_person(email: str, now: datetime) -> ErasureResult:
         "plan versions": _delete(RecoveryPlanVersion, RecoveryPlanVersion.student_id == uid),
         "email opt-outs": _delete(EmailOptOut, EmailOptOut.user_id == uid),
         "calendar feeds": _delete(CalendarFeed, CalendarFeed.user_id == uid),
+        "registrar records": delete_records_of(uid),
         "invitations": _delete(
             Invitation, or_(Invitation.email == user.email, Invitation.user_id == uid)
         ),
@@ -200,8 +202,7 @@ def erase_person(email: str, now: datetime) -> ErasureResult:
     user.deactivated_at = user.deactivated_at or now
     user.erased_at = now
     user.session_version += 1
-    db.session.add(AuditEntry(actor_id=None, subject_id=uid, action=ERASED_ACTION, created_at=now))
-    db.session.flush()
+    audit.record_action(None, uid, ERASED_ACTION, at=now)
     current_app.logger.warning("Erased user %s", uid)
     return ErasureResult(user_id=uid, removed=removed)
 
