@@ -6,7 +6,7 @@
 At scale 1: 5,000 members, three years of terms and calendar periods, 20,000 events,
 about 1,000,000 RSVPs and 700,000 attendance rows, 100,000 advising appointments,
 10,000 bed assignments and a year of weekly check-ins (~40% of members each week).
-`--scale N` multiplies the history (events, RSVPs, attendance, appointments, check-ins);
+`--scale N` multiplies the history's density (events, RSVPs, attendance, appointments, check-ins);
 members and housing stay the same. The database is emptied first. Rows go in with Core
 bulk inserts (executemany of dicts, CHUNK rows at a time), as in `bench.data`.
 
@@ -26,6 +26,8 @@ from crp_portal import create_app
 from crp_portal.advising.models import CELL_MINUTES, MODES, TOPICS, Appointment, AppointmentCell
 from crp_portal.auth.models import User
 from crp_portal.auth.passwords import hash_password
+from crp_portal.dashboard import rollups
+from crp_portal.dashboard.rollup_models import DayTally, EventTally, MemberWeek
 from crp_portal.events.models import KINDS, Attendance, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, House, Room
@@ -47,6 +49,7 @@ EVENTS, APPOINTMENTS, ASSIGNMENTS, CHECK_IN_RATE = 20_000, 100_000, 10_000, 0.4
 ADVISORS = 20
 HOUSES, ROOMS_PER_HOUSE, BEDS_PER_ROOM = 40, 25, 2
 YEARS = 3
+UPCOMING_DAYS = 28  # events are planned this far ahead
 SLOT_HOURS = (9, 10, 11, 12, 13, 14, 15, 16)  # 30-minute appointments on the hour
 
 
@@ -274,11 +277,11 @@ def add_terms(timer: Timer, today: date) -> list[dict]:
 # --- events, RSVPs, attendance --------------------------------------------------------------
 
 
-def event_times(count: int, today: date) -> list[tuple[datetime, datetime]]:
-    """`count` events evenly over the last three years and the next four weeks."""
+def event_times(count: int, today: date, years: float = YEARS) -> list[tuple[datetime, datetime]]:
+    """`count` events evenly over the last `years` years and the next four weeks."""
     rng = random.Random(SEED + 1)
-    first = today - timedelta(days=365 * YEARS)
-    span = (today + timedelta(days=28) - first).days
+    first = today - timedelta(days=round(365 * years))
+    span = (today + timedelta(days=UPCOMING_DAYS) - first).days
     times = []
     for number in range(count):
         day = first + timedelta(days=number * span // count)
@@ -431,13 +434,15 @@ def appointment_row(number, advisor, student, starts, status, topic, mode) -> di
     }
 
 
-def add_appointments(timer: Timer, count: int, advisors: int, today: date, now: datetime):
+def add_appointments(
+    timer: Timer, count: int, advisors: int, today: date, now: datetime, years: float = YEARS
+):
     """Past appointments (completed, no-show or cancelled: no cells needed) on weekdays
     before this week, one advisor per slot; then this week and next for the bench advisor,
     booked ones holding their five-minute cells as the booking service would."""
     rng = random.Random(SEED + 2)
     monday = today - timedelta(days=today.weekday())
-    first = monday - timedelta(days=365 * YEARS)
+    first = monday - timedelta(days=round(365 * years))
     days = [
         first + timedelta(days=n)
         for n in range((monday - first).days)
@@ -628,8 +633,12 @@ def wal_mode() -> None:
         raw.close()
 
 
-def fill(scale: int = 1) -> None:
-    """Empty the app's database and write the history into it (inside an app context)."""
+def fill(scale: float = 1, years: float = YEARS) -> None:
+    """Empty the app's database and write the history into it (inside an app context),
+    then build the dashboard's rollups from it, as `flask dashboard refresh --rebuild`.
+
+    `scale` multiplies how much happens per week; `years` is how far back events and
+    appointments go, at the same weekly density (0.3: a tenth of the history)."""
     started_all = time.perf_counter()
     db.drop_all()
     db.create_all()
@@ -637,9 +646,10 @@ def fill(scale: int = 1) -> None:
         wal_mode()
     now = utcnow()
     today = now.astimezone(program_zone()).date()
-    advisors = ADVISORS * scale
+    advisors = max(1, round(ADVISORS * scale))
     timer = Timer()
-    print(f"history at scale {scale} on {db.engine.dialect.name}:", flush=True)
+    share = years / YEARS
+    print(f"history at scale {scale} over {years} years on {db.engine.dialect.name}:", flush=True)
 
     def step(tables, work):
         started = time.perf_counter()
@@ -654,23 +664,42 @@ def fill(scale: int = 1) -> None:
         lambda: add_people(timer, today, now, advisors),
     )
     terms = step(("terms", "calendar_periods"), lambda: add_terms(timer, today))
-    times = event_times(EVENTS * scale, today)
+    event_share = (365 * years + UPCOMING_DAYS) / (365 * YEARS + UPCOMING_DAYS)
+    times = event_times(round(EVENTS * scale * event_share), today, years)
     step(("events",), lambda: add_events(timer, times, now))
     step(("rsvps",), lambda: add_rsvps(timer, times, now))
     step(("attendances",), lambda: add_attendance(timer, times, now))
     step(
         ("appointments", "appointment_cells"),
-        lambda: add_appointments(timer, APPOINTMENTS * scale, advisors, today, now),
+        lambda: add_appointments(
+            timer, round(APPOINTMENTS * scale * share), advisors, today, now, years
+        ),
     )
     step(
         ("houses", "rooms", "beds", "bed_assignments"),
         lambda: add_housing(timer, terms, today, now),
     )
-    step(("check_ins",), lambda: add_check_ins(timer, 52 * scale, statuses, today))
+    step(
+        ("check_ins",),
+        lambda: add_check_ins(timer, max(1, round(52 * scale * min(1, years))), statuses, today),
+    )
     fix_sequences()
     db.session.commit()
     total = sum(timer.rows.values())
     print(f"history: {total:,} rows in {time.perf_counter() - started_all:.1f} s", flush=True)
+    started = time.perf_counter()
+    rollups.mark_everything()
+    rollups.refresh()
+    db.session.commit()
+    sizes = ", ".join(
+        f"{db.session.scalar(select(func.count()).select_from(model)):,} {name}"
+        for name, model in (
+            ("event tallies", EventTally),
+            ("day rows", DayTally),
+            ("member-weeks", MemberWeek),
+        )
+    )
+    print(f"dashboard rollups: {sizes} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def load_targets(count: int = 10) -> list[int]:
@@ -702,11 +731,12 @@ def database_url(argument: str | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database", nargs="?", help="SQLite file path or database URL")
-    parser.add_argument("--scale", type=int, default=1, help="history multiplier (1 or 10)")
+    parser.add_argument("--scale", type=float, default=1, help="activity multiplier (1 or 10)")
+    parser.add_argument("--years", type=float, default=YEARS, help="how far back (3)")
     arguments = parser.parse_args()
     app = build_app(database_url(arguments.database))
     with app.app_context():
-        fill(arguments.scale)
+        fill(arguments.scale, arguments.years)
         counts = {
             "rsvps": db.session.scalar(select(func.count()).select_from(Rsvp)),
             "attendances": db.session.scalar(select(func.count()).select_from(Attendance)),

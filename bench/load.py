@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import tempfile
 import time
@@ -28,15 +29,21 @@ from bench.history import (
     BENCH_PASSWORD,
     STAFF_EMAIL,
     STUDENT_EMAIL,
+    YEARS,
     build_app,
     fill,
     load_targets,
 )
 from bench.nudges import free_port
+from crp_portal.dashboard import queries
 from crp_portal.extensions import db
+from crp_portal.terms.services import current_term
+from crp_portal.timeutil import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP, DURATION = 2, 10
+DASHBOARD_SAMPLES = 7
+TENTH_YEARS = 0.3  # a tenth of the three years, at the same weekly density
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 USER_AGENT = "crp-bench"  # the same for sign-in and wrk: the session is tied to it
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -323,6 +330,34 @@ def report(results: list[Result]) -> None:
     )
 
 
+def dashboard_cost(url: str) -> float:
+    """Median seconds to compute the dashboard's figures for the current term from the
+    rollups, with nothing remembered: what the page costs right after any write."""
+    app = build_app(url)
+    with app.test_request_context("/dashboard/", method="GET"):
+        term = current_term(local_today())
+        date_range = queries.DateRange(term.starts_on, term.ends_on)
+        samples = []
+        for _ in range(DASHBOARD_SAMPLES):
+            app.extensions.pop("crp_dashboard_figures", None)
+            started = time.perf_counter()
+            queries.figures(date_range, term)
+            samples.append(time.perf_counter() - started)
+            db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    return statistics.median(samples)
+
+
+def report_history_growth(small: float, large: float) -> None:
+    print(
+        f"dashboard figures, current term, nothing remembered (median of {DASHBOARD_SAMPLES}): "
+        f"{small * 1000:.1f} ms with the last {TENTH_YEARS} years of history, "
+        f"{large * 1000:.1f} ms with all {YEARS} years (ten times as much)"
+    )
+    print(f"bench: dashboard 10x-history/1x={large / small:.2f}")
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("bench.load needs wrk (apt-get install wrk)")
@@ -335,6 +370,7 @@ def main() -> None:
             events = load_targets(2 + CONNECTIONS)
             db.session.remove()
             db.engine.dispose()
+        full_history = dashboard_cost(url)
         if len(events) < 2 + CONNECTIONS:
             raise SystemExit("not enough upcoming events to aim at")
         port = free_port()
@@ -351,6 +387,11 @@ def main() -> None:
             finally:
                 stop_server(server)
         report(results)
+        with app.app_context():
+            fill(1, years=TENTH_YEARS)
+            db.session.remove()
+            db.engine.dispose()
+        report_history_growth(dashboard_cost(url), full_history)
     print(f"(whole run {time.perf_counter() - started:.0f} s)")
 
 

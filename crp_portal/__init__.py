@@ -157,14 +157,17 @@ def _register_template_context(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from crp_portal.advising.cli import advising_cli
-    from crp_portal.cli import create_admin_command, seed_demo_command
+    from crp_portal.cli import backup_command, create_admin_command, seed_demo_command
+    from crp_portal.dashboard.cli import dashboard_cli
     from crp_portal.housing.cli import housing_cli
     from crp_portal.members.cli import members_cli
     from crp_portal.nudges.cli import nudges_cli
 
     app.cli.add_command(advising_cli)
+    app.cli.add_command(dashboard_cli)
     app.cli.add_command(housing_cli)
     app.cli.add_command(members_cli)
     app.cli.add_command(nudges_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(backup_command)

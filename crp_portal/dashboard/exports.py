@@ -104,7 +104,7 @@ def _housing(figures: Figures, fmt: Formatter) -> Table:
         [row.name, fmt.count(row.occupied), fmt.count(row.beds), fmt.rate(row.occupied, row.beds)]
         for row in figures.housing.houses
     ]
-    term = figures.housing.term.name if figures.housing.term else "no term"
+    term = figures.housing.term_name or "no term"
     return Table(
         "housing",
         f"Housing occupancy, {term}",

@@ -1,23 +1,31 @@
 """The dashboard's figures: plain functions over the session, one dataclass each.
 
-Every function issues a fixed number of SQL statements (GROUP BY and scalar
-subqueries), whatever the size of the program's history; what they read is bounded by
-the chosen date range (and the 30/63 days before its end for engagement), so the cost
-follows the range, not the whole history. Ranges are local dates, both ends included;
-instants are compared in UTC from the program's local midnights.
+Every function issues a fixed number of SQL statements, whatever the size of the
+program's history. Participation figures read the rollups (`rollup_models`): one row per
+day and figure, one per member and week, so their cost follows the chosen range and the
+number of members, not how many events, RSVPs or appointments the range held. Ranges
+are local dates, both ends included.
+
+`_touches` reads the source tables directly, for figures over one term that are not
+on the dashboard's hot path (institutional outcomes).
 """
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, literal, select, union_all
+from flask import current_app
+from sqlalchemy import and_, case, func, literal, select, union_all
 
 from crp_portal.advising.models import BOOKED, COMPLETED, NO_SHOW, Appointment
 from crp_portal.advising.models import CANCELLED as APPOINTMENT_CANCELLED
 from crp_portal.advising.models import STATUS_LABELS as APPOINTMENT_LABELS
 from crp_portal.auth.models import User
-from crp_portal.events.models import GOING, KINDS, SCHEDULED, Attendance, Event, Rsvp
+from crp_portal.dashboard import rollups
+from crp_portal.dashboard.rollup_models import DayTally, MemberWeek
+from crp_portal.dashboard.rollups import monday
+from crp_portal.events.models import KINDS, SCHEDULED, Attendance, Event
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import ACTIVE, STATUS_LABELS, STATUSES, MemberProfile
@@ -30,6 +38,7 @@ ENGAGEMENT_DAYS = 30
 FALLING_RECENT_WEEKS = 3
 FALLING_EARLIER_WEEKS = 6
 FALLING_LIST_MAX = 50
+REMEMBERED = 32  # computed figures kept per process: a few ranges × with/without the list
 TIERS = ("0", "1–2", "3+")
 
 
@@ -122,6 +131,48 @@ def members(date_range: DateRange) -> Members:
     )
 
 
+# --- Rollup readers -------------------------------------------------------------------
+
+
+def day_totals(date_range: DateRange) -> dict[str, int]:
+    """The range's sums of every per-day count (events and attendance by kind, RSVPs,
+    appointments by status), in one statement over at most one row per day and figure."""
+    rows = db.session.execute(
+        select(DayTally.metric, func.sum(DayTally.value))
+        .where(DayTally.day >= date_range.start, DayTally.day <= date_range.end)
+        .group_by(DayTally.metric)
+    ).all()
+    return {metric: int(total) for metric, total in rows}
+
+
+def _day_columns(prefix: str, first: int, last: int):
+    return sum(
+        (getattr(MemberWeek, f"{prefix}_{day}") for day in range(first + 1, last + 1)),
+        getattr(MemberWeek, f"{prefix}_{first}"),
+    )
+
+
+def _clipped(prefix: str, window: DateRange):
+    """A member-week's count (`attended` or `touches`) on the days of the week that fall
+    in the window: whole weeks add all seven days, the first and last only theirs."""
+    first, last = monday(window.start), monday(window.end)
+    if first == last:
+        return _day_columns(prefix, window.start.weekday(), window.end.weekday())
+    return case(
+        (MemberWeek.week_start == first, _day_columns(prefix, window.start.weekday(), 6)),
+        (MemberWeek.week_start == last, _day_columns(prefix, 0, window.end.weekday())),
+        else_=_day_columns(prefix, 0, 6),
+    )
+
+
+def _weeks_of(window: DateRange):
+    return and_(MemberWeek.week_start >= monday(window.start), MemberWeek.week_start <= window.end)
+
+
+def _is_active():
+    return and_(MemberProfile.user_id == MemberWeek.user_id, MemberProfile.status == ACTIVE)
+
+
 # --- Events and participation --------------------------------------------------------
 
 
@@ -133,25 +184,11 @@ class KindRow:
     attendance: int
 
 
-def events_by_kind(date_range: DateRange) -> list[KindRow]:
-    """Scheduled events starting in the range, by kind, with their attendance; every kind
+def events_by_kind(totals: dict[str, int]) -> list[KindRow]:
+    """Scheduled events held in the range, by kind, with their attendance; every kind
     is listed, zero or not."""
-    attended = (
-        select(Attendance.event_id, func.count().label("n"))
-        .join(Event, Event.id == Attendance.event_id)
-        .where(_held_in(date_range))
-        .group_by(Attendance.event_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Event.kind, func.count(Event.id), func.coalesce(func.sum(attended.c.n), 0))
-        .outerjoin(attended, attended.c.event_id == Event.id)
-        .where(_held_in(date_range))
-        .group_by(Event.kind)
-    ).all()
-    counts = {kind: (events, attendance) for kind, events, attendance in rows}
     return [
-        KindRow(kind, label, *(int(n) for n in counts.get(kind, (0, 0))))
+        KindRow(kind, label, totals.get(f"events:{kind}", 0), totals.get(f"attendance:{kind}", 0))
         for kind, label in KINDS.items()
     ]
 
@@ -177,49 +214,32 @@ class Participation:
         return self.attendance_by_active_members / self.active_members
 
 
-def participation(date_range: DateRange) -> Participation:
-    """RSVPs and attendance at events held in the range, in one statement."""
-    held = _held_in(date_range)
-    attended = exists().where(
-        Attendance.event_id == Rsvp.event_id, Attendance.user_id == Rsvp.user_id
-    )
-    active_profile = and_(
-        MemberProfile.user_id == Attendance.user_id, MemberProfile.status == ACTIVE
-    )
+def participation(date_range: DateRange, totals: dict[str, int]) -> Participation:
+    """RSVPs and attendance at events held in the range: sums from the day totals,
+    distinct people from the member-weeks, in one statement."""
+    attended = _clipped("attended", date_range)
     row = db.session.execute(
         select(
-            select(func.count())
-            .select_from(Rsvp)
-            .join(Event, Event.id == Rsvp.event_id)
-            .where(held, Rsvp.status == GOING)
-            .scalar_subquery(),
-            select(func.count())
-            .select_from(Rsvp)
-            .join(Event, Event.id == Rsvp.event_id)
-            .where(held, Rsvp.status == GOING, attended)
-            .scalar_subquery(),
-            select(func.count())
-            .select_from(Attendance)
-            .join(Event, Event.id == Attendance.event_id)
-            .where(held)
-            .scalar_subquery(),
-            select(func.count(func.distinct(Attendance.user_id)))
-            .join(Event, Event.id == Attendance.event_id)
-            .where(held)
-            .scalar_subquery(),
+            func.count(func.distinct(case((attended > 0, MemberWeek.user_id)))),
+            func.coalesce(func.sum(case((MemberProfile.user_id.is_not(None), attended))), 0),
             select(func.count())
             .select_from(MemberProfile)
             .where(MemberProfile.status == ACTIVE)
             .scalar_subquery(),
-            select(func.count())
-            .select_from(Attendance)
-            .join(Event, Event.id == Attendance.event_id)
-            .join(MemberProfile, active_profile)
-            .where(held)
-            .scalar_subquery(),
         )
+        .select_from(MemberWeek)
+        .outerjoin(MemberProfile, _is_active())
+        .where(_weeks_of(date_range))
     ).one()
-    return Participation(*(int(value or 0) for value in row))
+    unique, by_active, active = (int(value or 0) for value in row)
+    return Participation(
+        going_rsvps=totals.get("going", 0),
+        going_and_attended=totals.get("going_attended", 0),
+        attendance=sum(n for metric, n in totals.items() if metric.startswith("attendance:")),
+        unique_attendees=unique,
+        active_members=active,
+        attendance_by_active_members=by_active,
+    )
 
 
 @dataclass(frozen=True)
@@ -230,29 +250,19 @@ class WeekRow:
     unique_attendees: int
 
 
-def _week_index(column, weeks: Sequence[Week]):
-    """A CASE giving the index of the week an instant falls in (weeks are contiguous)."""
-    whens = [
-        (column < local_midnight(week.end + timedelta(days=1)), i) for i, week in enumerate(weeks)
-    ]
-    return case(*whens, else_=len(weeks))
-
-
 def weekly_trend(date_range: DateRange) -> list[WeekRow]:
-    """Attendance and unique attendees per local week, in one grouped query: the week
-    bucket is a CASE over the weeks' local-midnight boundaries, the same on SQLite and
-    PostgreSQL."""
-    weeks = date_range.weeks()
-    bucket = _week_index(Event.starts_at, weeks).label("week")
+    """Attendance and unique attendees per local week, clipped to the range."""
+    attended = _clipped("attended", date_range)
     rows = db.session.execute(
-        select(bucket, func.count(), func.count(func.distinct(Attendance.user_id)))
-        .select_from(Attendance)
-        .join(Event, Event.id == Attendance.event_id)
-        .where(_held_in(date_range))
-        .group_by(bucket)
+        select(MemberWeek.week_start, func.sum(attended), func.count().filter(attended > 0))
+        .where(_weeks_of(date_range))
+        .group_by(MemberWeek.week_start)
     ).all()
-    counts = {int(index): (total, unique) for index, total, unique in rows}
-    return [WeekRow(week.start, week.end, *counts.get(i, (0, 0))) for i, week in enumerate(weeks)]
+    counts = {week_start: (int(total or 0), unique) for week_start, total, unique in rows}
+    return [
+        WeekRow(week.start, week.end, *counts.get(monday(week.start), (0, 0)))
+        for week in date_range.weeks()
+    ]
 
 
 # --- Advising, housing, check-ins ------------------------------------------------------
@@ -268,16 +278,10 @@ class AdvisingRow:
 ADVISING_STATUSES = (BOOKED, COMPLETED, NO_SHOW, APPOINTMENT_CANCELLED)
 
 
-def advising(date_range: DateRange) -> list[AdvisingRow]:
+def advising(totals: dict[str, int]) -> list[AdvisingRow]:
     """Appointments starting in the range, by status (booked means not yet marked)."""
-    rows = db.session.execute(
-        select(Appointment.status, func.count())
-        .where(_in_range(Appointment.starts_at, date_range))
-        .group_by(Appointment.status)
-    ).all()
-    counts = dict(rows)
     return [
-        AdvisingRow(status, APPOINTMENT_LABELS[status], counts.get(status, 0))
+        AdvisingRow(status, APPOINTMENT_LABELS[status], totals.get(f"appointments:{status}", 0))
         for status in ADVISING_STATUSES
     ]
 
@@ -296,7 +300,9 @@ class HouseRow:
 
 @dataclass(frozen=True)
 class Housing:
-    term: Term | None
+    """For one term, by name: figures are remembered across requests, ORM objects not."""
+
+    term_name: str | None
     houses: list[HouseRow] = field(default_factory=list)
 
 
@@ -304,26 +310,35 @@ def housing(term: Term | None) -> Housing:
     """Per active house: accepted assignments for the term over its active beds."""
     if term is None:
         return Housing(None)
-    accepted = and_(
-        BedAssignment.bed_id == Bed.id,
-        BedAssignment.term_id == term.id,
-        BedAssignment.status == "accepted",
+    beds = (
+        select(Room.house_id, func.count().label("n"))
+        .join(Bed, Bed.room_id == Room.id)
+        .where(Bed.active)
+        .group_by(Room.house_id)
+        .subquery()
+    )
+    occupied = (
+        select(Room.house_id, func.count().label("n"))
+        .select_from(BedAssignment)
+        .join(Bed, Bed.id == BedAssignment.bed_id)
+        .join(Room, Room.id == Bed.room_id)
+        .where(BedAssignment.term_id == term.id, BedAssignment.status == "accepted", Bed.active)
+        .group_by(Room.house_id)
+        .subquery()
     )
     rows = db.session.execute(
         select(
             House.id,
             House.name,
-            func.count(func.distinct(BedAssignment.id)),
-            func.count(func.distinct(Bed.id)),
+            func.coalesce(occupied.c.n, 0),
+            func.coalesce(beds.c.n, 0),
         )
-        .outerjoin(Room, Room.house_id == House.id)
-        .outerjoin(Bed, and_(Bed.room_id == Room.id, Bed.active))
-        .outerjoin(BedAssignment, accepted)
+        .outerjoin(occupied, occupied.c.house_id == House.id)
+        .outerjoin(beds, beds.c.house_id == House.id)
         .where(House.active)
-        .group_by(House.id, House.name)
-        .order_by(House.name)
+        .order_by(House.name, House.id)
     ).all()
-    return Housing(term, [HouseRow(*row) for row in rows])
+    return Housing(term.name, [HouseRow(*row) for row in rows])
 
 
 @dataclass(frozen=True)
@@ -345,18 +360,11 @@ class CheckIns:
 def check_ins(date_range: DateRange) -> CheckIns:
     """Active members' check-ins for the weeks of the range over active members × weeks;
     and the follow-ups open now."""
-    weeks = date_range.weeks()
-    first_monday = weeks[0].start - timedelta(days=weeks[0].start.weekday())
     row = db.session.execute(
         select(
-            select(func.count())
-            .select_from(CheckIn)
-            .join(MemberProfile, MemberProfile.user_id == CheckIn.student_id)
-            .where(
-                MemberProfile.status == ACTIVE,
-                CheckIn.week_start >= first_monday,
-                CheckIn.week_start <= date_range.end,
-            )
+            select(func.coalesce(func.sum(MemberWeek.checked_in), 0))
+            .join(MemberProfile, _is_active())
+            .where(_weeks_of(date_range))
             .scalar_subquery(),
             select(func.count())
             .select_from(MemberProfile)
@@ -369,7 +377,7 @@ def check_ins(date_range: DateRange) -> CheckIns:
         )
     ).one()
     done, active, open_follow_ups = (int(value or 0) for value in row)
-    return CheckIns(done, active, len(weeks), open_follow_ups)
+    return CheckIns(done, active, len(date_range.weeks()), open_follow_ups)
 
 
 # --- Engagement ------------------------------------------------------------------------
@@ -420,10 +428,12 @@ class Engagement:
 def engagement(date_range: DateRange) -> Engagement:
     """Active members by touches in the 30 days ending on the range's last day:
     none, 1–2, 3 or more."""
-    since = date_range.end - timedelta(days=ENGAGEMENT_DAYS - 1)
-    touches = _touches(since, date_range.end)
+    window = DateRange(date_range.end - timedelta(days=ENGAGEMENT_DAYS - 1), date_range.end)
     per_member = (
-        select(touches.c.user_id, func.count().label("n")).group_by(touches.c.user_id).subquery()
+        select(MemberWeek.user_id, func.sum(_clipped("touches", window)).label("n"))
+        .where(_weeks_of(window))
+        .group_by(MemberWeek.user_id)
+        .subquery()
     )
     n = func.coalesce(per_member.c.n, 0)
     tier = case((n == 0, 0), (n <= 2, 1), else_=2).label("tier")
@@ -436,7 +446,9 @@ def engagement(date_range: DateRange) -> Engagement:
     ).all()
     counts = {int(index): count for index, count in rows}
     return Engagement(
-        since, date_range.end, [TierRow(label, counts.get(i, 0)) for i, label in enumerate(TIERS)]
+        window.start,
+        window.end,
+        [TierRow(label, counts.get(i, 0)) for i, label in enumerate(TIERS)],
     )
 
 
@@ -469,11 +481,19 @@ def falling(date_range: DateRange, limit: int = FALLING_LIST_MAX) -> Falling:
     and none in those last 3 weeks; by name, at most `limit` (plus the total)."""
     recent_from = date_range.end - timedelta(weeks=FALLING_RECENT_WEEKS) + timedelta(days=1)
     earlier_from = recent_from - timedelta(weeks=FALLING_EARLIER_WEEKS)
-    touches = _touches(earlier_from, date_range.end, recent_from)
+    earlier = DateRange(earlier_from, recent_from - timedelta(days=1))
+    recent = DateRange(recent_from, date_range.end)
+    in_earlier = case(
+        (MemberWeek.week_start <= monday(earlier.end), _clipped("touches", earlier)), else_=0
+    )
+    in_recent = case(
+        (MemberWeek.week_start >= monday(recent.start), _clipped("touches", recent)), else_=0
+    )
     per_member = (
-        select(touches.c.user_id, func.count().label("earlier"))
-        .group_by(touches.c.user_id)
-        .having(func.sum(touches.c.recent) == 0)
+        select(MemberWeek.user_id, func.sum(in_earlier).label("earlier"))
+        .where(_weeks_of(DateRange(earlier_from, date_range.end)))
+        .group_by(MemberWeek.user_id)
+        .having(func.sum(in_earlier) > 0, func.sum(in_recent) == 0)
         .subquery()
     )
     rows = db.session.execute(
@@ -517,21 +537,67 @@ class Figures:
 def figures(
     date_range: DateRange, term: Term | None, with_falling: bool = True, today: date | None = None
 ) -> Figures:
-    """All the dashboard's figures, in nine statements whatever the data (eight without
-    the falling list).
+    """All the dashboard's figures, in a bounded number of statements whatever the data.
+
+    Marked changes are applied to the rollups first. Figures computed from a committed
+    generation of the rollups are remembered (per application, a few ranges) until the
+    generation moves on; figures computed right after a refresh, still uncommitted, are
+    not, since a rollback would give that generation number to other data.
 
     Engagement and the falling list look back from the range's end or today, whichever
     comes first: mid-term, "the last three weeks" must be weeks that have happened.
     """
     today = today or local_today()
+    generation, waiting = rollups.state()
+    if waiting:
+        rollups.refresh()
+    key = (date_range, term.id if term else None, with_falling, today, generation)
+    remembered = _remembered()
+    if not waiting and (found := remembered.get(key)) is not None:
+        return found
+    computed = _compute(date_range, term, with_falling, today)
+    if not waiting:
+        remembered.put(key, computed)
+    return computed
+
+
+class _Remembered:
+    """A small least-recently-used map, safe across the threads of one process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+            return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+def _remembered() -> _Remembered:
+    return current_app.extensions.setdefault("crp_dashboard_figures", _Remembered(REMEMBERED))
+
+
+def _compute(date_range: DateRange, term: Term | None, with_falling: bool, today: date):
     looking_back = DateRange(date_range.start, max(date_range.start, min(date_range.end, today)))
+    totals = day_totals(date_range)
     return Figures(
         date_range=date_range,
         members=members(date_range),
-        events_by_kind=events_by_kind(date_range),
-        participation=participation(date_range),
+        events_by_kind=events_by_kind(totals),
+        participation=participation(date_range, totals),
         weekly=weekly_trend(date_range),
-        advising=advising(date_range),
+        advising=advising(totals),
         housing=housing(term),
         check_ins=check_ins(date_range),
         engagement=engagement(looking_back),

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
+from crp_portal.dashboard import rollups
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.models import (
     FROM_ROSTER,
@@ -108,6 +109,7 @@ def save_roster(event: Event, present_ids: set[int], recorded_by) -> int:
             Attendance.event_id == event.id, Attendance.user_id.not_in(present_ids or {-1})
         )
     )
+    rollups.mark_attendance(event.id, on_roster - present_ids)
     for user_id in sorted(present_ids):
         _record(event, user_id, FROM_ROSTER, recorded_by)
     db.session.flush()

@@ -1,0 +1,460 @@
+"""Keeping the dashboard's rollups (see `rollup_models`) in step with the data.
+
+Every flush that adds, changes or removes an RSVP, an attendance, an event's time, kind
+or status, an appointment's time or status, or a check-in writes marks naming what to
+recompute, in the same transaction: a write costs one INSERT more, and a rolled-back
+write leaves no mark. `refresh()` (run by the dashboard before it reads, and by
+`flask dashboard refresh`) claims the marks and recomputes just those rows from the
+source tables, so the rollups are exact, not estimates.
+
+Refreshes are serialized (PostgreSQL: a transaction-level advisory lock; SQLite: the
+write lock), and each claims its marks with DELETE … RETURNING, so two dashboards opening
+at once neither lose a mark nor write an older count over a newer one.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from itertools import chain, islice
+
+from sqlalchemy import and_, delete, event, exists, func, insert, select, text, true, update
+from sqlalchemy.orm import Session, attributes
+
+from crp_portal.advising.models import COMPLETED, Appointment
+from crp_portal.auth.models import User
+from crp_portal.dashboard.rollup_models import (
+    APPOINTMENTS,
+    ATTENDEE,
+    EVENT,
+    FIGURES,
+    MEMBER_WEEK,
+    REBUILD,
+    DayTally,
+    EventTally,
+    MemberWeek,
+    RollupMark,
+    RollupState,
+)
+from crp_portal.events.models import GOING, SCHEDULED, Attendance, Event, Rsvp
+from crp_portal.extensions import db
+from crp_portal.housing.models import Bed, BedAssignment, House, Room
+from crp_portal.members.models import MemberProfile
+from crp_portal.members.recovery_models import CheckIn, FollowUp
+from crp_portal.timeutil import local_midnight, to_local
+
+REFRESH_LOCK_KEY = 0x43525044  # "CRPD": the dashboard's advisory lock on PostgreSQL
+CHUNK = 500
+EVENT_METRICS = ("events:", "attendance:", "going", "going_attended")
+APPOINTMENT_PREFIX = "appointments:"
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def local_day(instant: datetime) -> date:
+    return to_local(instant).date()
+
+
+# --- Marking ---------------------------------------------------------------------------
+
+
+def _changed(instance, *names: str) -> bool:
+    return any(attributes.get_history(instance, name).has_changes() for name in names)
+
+
+def _values_before_and_after(instance, name: str) -> set:
+    """The attribute's value before this flush (if it changed) and now (loaded if it
+    was expired)."""
+    return {*attributes.get_history(instance, name).deleted, getattr(instance, name)}
+
+
+def _marks_for(instance, is_new_or_deleted: bool) -> Iterable[tuple]:
+    """(scope, event_id, user_id, day) marks for one changed instance."""
+
+    def changed(*names: str) -> bool:
+        return is_new_or_deleted or _changed(instance, *names)
+
+    if isinstance(instance, Rsvp) and changed("status", "event_id"):
+        yield (EVENT, instance.event_id, None, None)
+    elif isinstance(instance, Attendance):
+        yield (ATTENDEE, instance.event_id, instance.user_id, None)
+    elif isinstance(instance, Event) and changed("starts_at", "status", "kind"):
+        yield (EVENT, instance.id, None, None)
+    elif isinstance(instance, Appointment) and changed("starts_at", "status"):
+        for starts_at in _values_before_and_after(instance, "starts_at"):
+            day = local_day(starts_at)
+            yield (APPOINTMENTS, None, None, day)
+            yield (MEMBER_WEEK, None, instance.student_id, day)
+    elif isinstance(instance, CheckIn) and changed("week_start"):
+        for week_start in _values_before_and_after(instance, "week_start"):
+            yield (MEMBER_WEEK, None, instance.student_id, week_start)
+    elif any(
+        isinstance(instance, model) and changed(*names) for model, names in _READ_DIRECTLY.items()
+    ):
+        yield (FIGURES, None, None, None)
+
+
+_READ_DIRECTLY = {
+    User: ("name", "erased_at"),
+    MemberProfile: ("status", "joined_on", "user_id"),
+    FollowUp: ("status",),
+    BedAssignment: ("status", "term_id", "bed_id"),
+    Bed: ("active", "room_id"),
+    Room: ("house_id",),
+    House: ("active", "name"),
+}
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_changes(session, _flush_context) -> None:
+    marks = set()
+    for instance in chain(session.new, session.deleted):
+        marks.update(_marks_for(instance, True))
+    for instance in session.dirty:
+        marks.update(_marks_for(instance, False))
+    if marks:
+        mark(marks, session)
+
+
+def mark(marks: Iterable[tuple], session: Session | None = None) -> None:
+    """Record (scope, event_id, user_id, day) marks; for changes a flush can't see, such
+    as bulk DELETE statements."""
+    rows = [{"scope": s, "event_id": e, "user_id": u, "day": d} for s, e, u, d in marks]
+    if rows:
+        (session or db.session).connection().execute(insert(RollupMark), rows)
+
+
+def mark_attendance(event_id: int, user_ids: Iterable[int]) -> None:
+    mark([(ATTENDEE, event_id, user_id, None) for user_id in user_ids])
+
+
+def mark_everything() -> None:
+    """Ask the next refresh to rebuild every rollup (after bulk loads or repairs)."""
+    mark([(REBUILD, None, None, None)])
+
+
+# --- Refreshing ------------------------------------------------------------------------
+
+
+def state() -> tuple[int, bool]:
+    """The rollups' generation, and whether marks are waiting, in one statement."""
+    row = db.session.execute(
+        select(
+            select(RollupState.generation).where(RollupState.id == 1).scalar_subquery(),
+            exists().where(RollupMark.id.is_not(None)),
+        )
+    ).one()
+    return row[0] or 0, bool(row[1])
+
+
+def pending() -> bool:
+    return state()[1]
+
+
+def _next_generation() -> None:
+    updated = db.session.execute(
+        update(RollupState).where(RollupState.id == 1).values(generation=RollupState.generation + 1)
+    ).rowcount
+    if not updated:
+        db.session.execute(insert(RollupState).values(id=1, generation=1))
+
+
+def refresh() -> int:
+    """Recompute what the marks name; returns how many marks were taken."""
+    if not pending():
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK_KEY})
+    marks = db.session.execute(
+        delete(RollupMark).returning(
+            RollupMark.scope, RollupMark.event_id, RollupMark.user_id, RollupMark.day
+        )
+    ).all()
+    _next_generation()
+    by_scope = defaultdict(set)
+    for scope, event_id, user_id, day in marks:
+        by_scope[scope].add((event_id, user_id, day))
+    if by_scope[REBUILD]:
+        rebuild()
+        return len(marks)
+    attendees = {(event_id, user_id) for event_id, user_id, _ in by_scope[ATTENDEE]}
+    event_ids = {event_id for event_id, _, _ in by_scope[EVENT]} | {e for e, _ in attendees}
+    member_weeks = {(user_id, monday(day)) for _, user_id, day in by_scope[MEMBER_WEEK]}
+    appointment_days = {day for _, _, day in by_scope[APPOINTMENTS]}
+
+    event_days, attendee_weeks = _refresh_event_tallies(event_ids, attendees)
+    _refresh_member_weeks(member_weeks | attendee_weeks)
+    _refresh_event_days(event_days)
+    _refresh_appointment_days(appointment_days)
+    db.session.flush()
+    return len(marks)
+
+
+def _chunks(values: Iterable, size: int = CHUNK):
+    iterator = iter(values)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _refresh_event_tallies(
+    event_ids: set[int], attendees: set[tuple[int, int]]
+) -> tuple[set[date], set[tuple[int, date]]]:
+    """Recompute the events' tallies. Returns the days whose sums change (old and new day
+    of a moved event) and the member-weeks to recompute: the marked attendees', and every
+    attendee's, in the old week and the new, when the event moved or was cancelled."""
+    days: set[date] = set()
+    weeks: set[tuple[int, date]] = set()
+    for ids in _chunks(sorted(event_ids)):
+        old = {
+            event_id: (day, held)
+            for event_id, day, held in db.session.execute(
+                select(EventTally.event_id, EventTally.day, EventTally.held).where(
+                    EventTally.event_id.in_(ids)
+                )
+            )
+        }
+        counts = _event_counts(ids)
+        rows = [
+            _tally_row(row, counts)
+            for row in db.session.execute(
+                select(Event.id, Event.starts_at, Event.kind, Event.status).where(Event.id.in_(ids))
+            )
+        ]
+        db.session.execute(delete(EventTally).where(EventTally.event_id.in_(ids)))
+        if rows:
+            db.session.execute(insert(EventTally), rows)
+        new = {row["event_id"]: (row["day"], row["held"]) for row in rows}
+        days.update(day for day, _ in chain(old.values(), new.values()))
+        for event_id, user_id in attendees:
+            for day, _ in {old.get(event_id), new.get(event_id)} - {None}:
+                weeks.add((user_id, monday(day)))
+        moved_or_cancelled = {e for e in ids if e in old and e in new and old[e] != new[e]}
+        if moved_or_cancelled:
+            for event_id, user_id in db.session.execute(
+                select(Attendance.event_id, Attendance.user_id).where(
+                    Attendance.event_id.in_(moved_or_cancelled)
+                )
+            ):
+                for day, _ in (old[event_id], new[event_id]):
+                    weeks.add((user_id, monday(day)))
+    return days, weeks
+
+
+def _tally_row(event_row, counts: dict) -> dict:
+    event_id, starts_at, kind, status = event_row
+    going, attended, going_attended = counts.get(event_id, (0, 0, 0))
+    return {
+        "event_id": event_id,
+        "day": local_day(starts_at),
+        "kind": kind,
+        "held": status == SCHEDULED,
+        "going": going,
+        "attended": attended,
+        "going_attended": going_attended,
+    }
+
+
+def _event_counts(ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
+    """event id → (going RSVPs, attendance, going RSVPs whose person came); all events when
+    `ids` is None."""
+
+    def only(column):
+        return column.in_(ids) if ids is not None else true()
+
+    going = dict(
+        db.session.execute(
+            select(Rsvp.event_id, func.count())
+            .where(only(Rsvp.event_id), Rsvp.status == GOING)
+            .group_by(Rsvp.event_id)
+        ).all()
+    )
+    attended = dict(
+        db.session.execute(
+            select(Attendance.event_id, func.count())
+            .where(only(Attendance.event_id))
+            .group_by(Attendance.event_id)
+        ).all()
+    )
+    both = dict(
+        db.session.execute(
+            select(Rsvp.event_id, func.count())
+            .join(
+                Attendance,
+                and_(Attendance.event_id == Rsvp.event_id, Attendance.user_id == Rsvp.user_id),
+            )
+            .where(only(Rsvp.event_id), Rsvp.status == GOING)
+            .group_by(Rsvp.event_id)
+        ).all()
+    )
+    return {
+        event_id: (going.get(event_id, 0), attended.get(event_id, 0), both.get(event_id, 0))
+        for event_id in going.keys() | attended.keys()
+    }
+
+
+def _refresh_event_days(days: set[date]) -> None:
+    for chunk in _chunks(sorted(days)):
+        db.session.execute(
+            delete(DayTally).where(
+                DayTally.day.in_(chunk), ~DayTally.metric.startswith(APPOINTMENT_PREFIX)
+            )
+        )
+        sums = db.session.execute(
+            select(
+                EventTally.day,
+                EventTally.kind,
+                func.count(),
+                func.sum(EventTally.attended),
+                func.sum(EventTally.going),
+                func.sum(EventTally.going_attended),
+            )
+            .where(EventTally.day.in_(chunk), EventTally.held)
+            .group_by(EventTally.day, EventTally.kind)
+        ).all()
+        totals: dict[tuple[date, str], int] = defaultdict(int)
+        for day, kind, events, attended, going, going_attended in sums:
+            totals[day, f"events:{kind}"] += events
+            totals[day, f"attendance:{kind}"] += attended
+            totals[day, "going"] += going
+            totals[day, "going_attended"] += going_attended
+        _insert_day_totals(totals)
+
+
+def _refresh_appointment_days(days: set[date]) -> None:
+    for chunk in _chunks(sorted(days)):
+        db.session.execute(
+            delete(DayTally).where(
+                DayTally.day.in_(chunk), DayTally.metric.startswith(APPOINTMENT_PREFIX)
+            )
+        )
+        wanted = set(chunk)
+        rows = db.session.execute(
+            select(Appointment.starts_at, Appointment.status).where(
+                Appointment.starts_at >= local_midnight(chunk[0]),
+                Appointment.starts_at < local_midnight(chunk[-1] + timedelta(days=1)),
+            )
+        )
+        _insert_day_totals(_appointment_totals(rows, wanted))
+
+
+def _appointment_totals(rows, wanted: set[date] | None = None) -> dict[tuple[date, str], int]:
+    totals: dict[tuple[date, str], int] = defaultdict(int)
+    for starts_at, status in rows:
+        day = local_day(starts_at)
+        if wanted is None or day in wanted:
+            totals[day, f"{APPOINTMENT_PREFIX}{status}"] += 1
+    return totals
+
+
+def _insert_day_totals(totals: dict[tuple[date, str], int]) -> None:
+    rows = [{"day": day, "metric": metric, "value": n} for (day, metric), n in totals.items() if n]
+    for chunk in _chunks(rows, 5000):
+        db.session.execute(insert(DayTally), chunk)
+
+
+class _WeekCounts:
+    """One member-week being counted."""
+
+    __slots__ = ("attended", "touches", "checked_in")
+
+    def __init__(self):
+        self.attended = [0] * 7
+        self.touches = [0] * 7
+        self.checked_in = 0
+
+    def row(self, user_id: int, week_start: date) -> dict:
+        row = {"user_id": user_id, "week_start": week_start, "checked_in": self.checked_in}
+        row.update({f"attended_{day}": n for day, n in enumerate(self.attended)})
+        row.update({f"touches_{day}": n for day, n in enumerate(self.touches)})
+        return row
+
+
+def _refresh_member_weeks(keys: set[tuple[int, date]]) -> None:
+    by_week: dict[date, set[int]] = defaultdict(set)
+    for user_id, week_start in keys:
+        by_week[week_start].add(user_id)
+    for week_start, user_ids in sorted(by_week.items()):
+        for users in _chunks(sorted(user_ids)):
+            db.session.execute(
+                delete(MemberWeek).where(
+                    MemberWeek.week_start == week_start, MemberWeek.user_id.in_(users)
+                )
+            )
+            counts = _count_weeks(week_start, week_start + timedelta(days=7), users)
+            _insert_member_weeks(counts)
+
+
+def _count_weeks(first: date | None, after: date | None, users: list[int] | None) -> dict:
+    """(user, week) → counts for the weeks from Monday `first` up to Monday `after` and
+    these users; everything when they are None."""
+    counts: dict[tuple[int, date], _WeekCounts] = defaultdict(_WeekCounts)
+
+    def only(column):
+        return column.in_(users) if users is not None else true()
+
+    def between(column, low, high):
+        return and_(column >= low, column < high) if first is not None else true()
+
+    start, end = (local_midnight(first), local_midnight(after)) if first is not None else (0, 0)
+
+    attended = db.session.execute(
+        select(Attendance.user_id, Event.starts_at)
+        .join(Event, Event.id == Attendance.event_id)
+        .where(
+            Event.status == SCHEDULED,
+            between(Event.starts_at, start, end),
+            only(Attendance.user_id),
+        )
+    )
+    for user_id, starts_at in attended:
+        day = local_day(starts_at)
+        week = counts[user_id, monday(day)]
+        week.attended[day.weekday()] += 1
+        week.touches[day.weekday()] += 1
+    advised = db.session.execute(
+        select(Appointment.student_id, Appointment.starts_at).where(
+            Appointment.status == COMPLETED,
+            between(Appointment.starts_at, start, end),
+            only(Appointment.student_id),
+        )
+    )
+    for user_id, starts_at in advised:
+        day = local_day(starts_at)
+        counts[user_id, monday(day)].touches[day.weekday()] += 1
+    checked_in = db.session.execute(
+        select(CheckIn.student_id, CheckIn.week_start).where(
+            between(CheckIn.week_start, first, after), only(CheckIn.student_id)
+        )
+    )
+    for user_id, week_start in checked_in:
+        week = counts[user_id, monday(week_start)]
+        week.checked_in += 1
+        week.touches[week_start.weekday()] += 1
+    return counts
+
+
+def _insert_member_weeks(counts: dict) -> None:
+    rows = (week.row(user_id, week_start) for (user_id, week_start), week in counts.items())
+    for chunk in _chunks(rows, 2000):
+        db.session.execute(insert(MemberWeek), chunk)
+
+
+def rebuild() -> None:
+    """Recompute every rollup from the source tables (after a bulk load or a migration)."""
+    db.session.execute(delete(EventTally))
+    db.session.execute(delete(DayTally))
+    db.session.execute(delete(MemberWeek))
+    counts = _event_counts(None)
+    tallies = [
+        _tally_row(row, counts)
+        for row in db.session.execute(select(Event.id, Event.starts_at, Event.kind, Event.status))
+    ]
+    for chunk in _chunks(tallies, 5000):
+        db.session.execute(insert(EventTally), chunk)
+    _refresh_event_days({row["day"] for row in tallies})
+    _insert_day_totals(
+        _appointment_totals(db.session.execute(select(Appointment.starts_at, Appointment.status)))
+    )
+    _insert_member_weeks(_count_weeks(None, None, None))
+    db.session.flush()
