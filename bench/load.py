@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from bench.history import (
     ADVISOR_EMAIL,
@@ -215,7 +215,10 @@ def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string of ASCII is a valid Lua string
 
 
-def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect):
+def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect, reset=None):
+    """Warm up, then measure. `reset` runs in between: the warm-up may stop with a request
+    the server handled but whose answer wrk never read, which would leave an alternating
+    target out of step with the server."""
     script = Path(directory) / "target.lua"
     script.write_text(
         LUA
@@ -248,11 +251,21 @@ def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect)
         )
         line = next(x for x in completed.stdout.splitlines() if x.startswith("WRK "))
         figures = json.loads(line[4:])
+        if reset is not None and seconds == WARM_UP:
+            reset()
     return figures
 
 
 def measure(port, directory, name, method, paths, client, body="", expect=200) -> Result:
-    figures = run_wrk(port, directory, method, paths, client.cookie_header(), body, expect)
+    reset = None
+    if method == "POST":
+        form = dict(parse_qsl(body))
+
+        def reset():
+            for path in paths:
+                client.request("POST", f"{path}/cancel", form)
+
+    figures = run_wrk(port, directory, method, paths, client.cookie_header(), body, expect, reset)
     seconds = figures["duration_us"] / 1e6
     result = Result(
         name=name,

@@ -6,6 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -104,10 +105,14 @@ class Appointment(db.Model):
         CheckConstraint(_in("status", STATUS_LABELS), name="status_known"),
         CheckConstraint(_in("topic", TOPICS), name="topic_known"),
         CheckConstraint(_in("mode", MODES), name="mode_known"),
+        # An advisor's week and their sessions awaiting an outcome, without reading
+        # their whole history:
+        Index("ix_appointments_advisor_starts_at", "advisor_id", "starts_at"),
+        Index("ix_appointments_advisor_status_starts_at", "advisor_id", "status", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -32,6 +32,7 @@ from crp_portal.search import like_pattern
 
 MEMBER_STATUSES = (ACTIVE, APPLICANT, ON_LEAVE)
 TAKEN = "That time was just taken. Choose another time."
+LONGEST_APPOINTMENT = timedelta(days=1)  # slots are at most 240 minutes (AdvisorSettings)
 
 
 class CutOffPassed(Conflict):
@@ -314,7 +315,9 @@ def appointments_of(
         .options(selectinload(Appointment.advisor), selectinload(Appointment.student))
     )
     if upcoming:
-        statement = statement.where(Appointment.ends_at >= now).order_by(Appointment.starts_at)
+        statement = statement.where(
+            Appointment.ends_at >= now, Appointment.starts_at > now - LONGEST_APPOINTMENT
+        ).order_by(Appointment.starts_at)
     else:
         statement = statement.where(Appointment.ends_at < now).order_by(
             Appointment.starts_at.desc()

@@ -26,6 +26,7 @@ from crp_portal.timeutil import local_midnight, program_zone
 
 ONLINE, IN_PERSON = "online", "in_person"
 LIST_LIMIT = 100
+LONGEST_EVENT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,17 @@ def _filtered(statement, filters: EventFilter):
 
 
 def upcoming(now: datetime, today: date, filters: EventFilter) -> list[Event]:
-    """Events not yet over, soonest first; "this week" runs to the coming Sunday."""
-    statement = select(Event).where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
+    """Events not yet over, soonest first; "this week" runs to the coming Sunday.
+
+    An event ends on the day it starts (see services.EventDetails), so one not yet over
+    started less than a day ago: that bound lets the starts_at index skip the past
+    instead of reading the program's whole history to find what is still to come.
+    """
+    statement = (
+        select(Event)
+        .where(Event.ends_at >= now, Event.starts_at > now - LONGEST_EVENT)
+        .order_by(Event.starts_at, Event.id)
+    )
     if filters.this_week:
         sunday = today + timedelta(days=6 - today.weekday())
         statement = statement.where(Event.starts_at < local_midnight(sunday + timedelta(days=1)))
