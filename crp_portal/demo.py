@@ -19,7 +19,7 @@ from crp_portal.terms.models import CalendarPeriod, Term
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import utcnow
 
-DEMO_PASSWORD = "recovery-demo"  # noqa: S105  # nosec B105 - published in the README on purpose
+DEMO_PASSWORD = "recovery-demo"  # noqa: S105 - published in the README on purpose  # nosec B105
 STAFF_PEOPLE = [
     ("staff@example.edu", "Morgan Ellis", True),
     ("housing@example.edu", "Jordan Blake", False),
