@@ -40,6 +40,7 @@ from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import MemberProfile
 from crp_portal.members.recovery_models import CheckIn, FollowUp
+from crp_portal.terms.models import Term
 from crp_portal.timeutil import local_midnight, to_local
 
 REFRESH_LOCK_KEY = 0x43525044  # "CRPD": the dashboard's advisory lock on PostgreSQL
@@ -103,6 +104,7 @@ _READ_DIRECTLY = {
     Bed: ("active", "room_id"),
     Room: ("house_id",),
     House: ("active", "name"),
+    Term: ("name",),
 }
 
 
