@@ -14,6 +14,7 @@ from crp_portal.markup import render_markdown
 from crp_portal.navigation import navigation_for
 from crp_portal.security import init_security
 from crp_portal.timeutil import register_filters
+from crp_portal.views import MAX_RECORD_ID
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,7 +56,7 @@ class RecordIdConverter(IntegerConverter):
     rather than overflowing the database driver (500)."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_RECORD_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -1,8 +1,83 @@
 """Form pieces shared across areas."""
 
-from flask import current_app
-from wtforms import IntegerField, PasswordField, SelectChoice
+from flask import current_app, request
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage, MultiDict
+from wtforms import (
+    FileField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
+
+NUL = "\x00"
+NUL_MESSAGE = (
+    "This contains a hidden character that cannot be saved (NUL). "
+    "Type the text again rather than pasting it."
+)
+
+
+class PortalForm(FlaskForm):
+    """The base of every portal form: whatever a request carries, a field gets text (a file
+    field, a file) and junk becomes a message beside the field, never a 500.
+
+    - A JSON body fills in nothing: the portal's forms are HTML forms.
+    - A file sent under a text field's name is dropped, and so is text under a file field's.
+    - A one-line text field loses line breaks, as a browser's own input box drops them
+      (they would break an email subject made from it).
+    - NUL characters, which no one types and PostgreSQL cannot store, are taken out of the
+      data (so a filter or search built from it just works) and `validate` says so.
+    """
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            from_request = formdata is not None and not hasattr(formdata, "getlist")
+            if from_request and request.is_json:
+                return None
+            return _as_a_browser_sends(form, super().wrap_formdata(form, formdata))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        fields = {field.name: field for field in self}
+        for name in sorted(getattr(self, "_had_nul", ())):
+            if name in fields:
+                fields[name].errors = [*fields[name].errors, NUL_MESSAGE]
+                valid = False
+        self._errors = None  # WTForms caches form.errors; it must include these
+        return valid
+
+
+def _as_a_browser_sends(form, formdata):
+    """The form data with files only in file fields, no line breaks in one-line fields and
+    no NULs (noting the fields that had one); the request's own dict when nothing changes."""
+    if formdata is None:
+        return None
+    files = {field.name for field in form if isinstance(field, FileField)}
+    one_line = {
+        field.name
+        for field in form
+        if isinstance(field, StringField) and not isinstance(field, TextAreaField | HiddenField)
+    }
+    had_nul = set()
+
+    def cleaned(name, value):
+        if isinstance(value, FileStorage) or name in files:
+            return value if isinstance(value, FileStorage) and name in files else None
+        if NUL in value:
+            had_nul.add(name)
+            value = value.replace(NUL, "")
+        return value.replace("\r", "").replace("\n", "") if name in one_line else value
+
+    items = list(formdata.items(multi=True))
+    kept = [(name, cleaned(name, value)) for name, value in items]
+    if kept == items:
+        return formdata
+    form._had_nul = had_nul
+    return MultiDict([(name, value) for name, value in kept if value is not None])
 
 
 class PasswordLength:
@@ -14,14 +89,6 @@ class PasswordLength:
             raise ValidationError(f"Use at least {minimum} characters. A short phrase works well.")
         if len(field.data) > 256:
             raise ValidationError("Use at most 256 characters.")
-
-
-def new_password_field(label: str = "New password") -> PasswordField:
-    return PasswordField(
-        label,
-        validators=[DataRequired(message="Choose a password."), PasswordLength()],
-        render_kw={"autocomplete": "new-password"},
-    )
 
 
 def confirm_password_field() -> PasswordField:
@@ -37,6 +104,11 @@ def confirm_password_field() -> PasswordField:
 
 def strip_filter(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def text_filter(value) -> str:
+    """Always text: a view may fill a hidden field with a number, a request may leave it out."""
+    return "" if value is None else str(value)
 
 
 def required_text(message: str, max_length: int):

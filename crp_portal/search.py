@@ -2,8 +2,12 @@
 
 
 def like_pattern(text: str) -> str:
-    """A case-folded `%text%` for LIKE (escape character `\\`) with wildcards escaped."""
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A case-folded `%text%` for LIKE (escape character `\\`) with wildcards escaped.
+
+    NULs are dropped: PostgreSQL refuses them in a query, and no name or email has one.
+    """
+    text = text.replace("\x00", "").strip().lower()
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

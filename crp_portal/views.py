@@ -3,11 +3,14 @@
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 
+MAX_RECORD_ID = 2**31 - 1  # a database integer, as RecordIdConverter bounds URL ids
 
-def id_from_form(value: str | None) -> int:
-    """A record id typed or posted by a browser; junk becomes 0, which matches nothing."""
-    value = (value or "").strip()
-    if value.isascii() and value.isdigit() and len(value) <= 18:
+
+def id_from_form(value) -> int:
+    """A record id typed or posted by a browser; junk, or a number no database integer
+    holds, becomes 0, which matches nothing."""
+    value = str(value if value is not None else "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_RECORD_ID:
         return int(value)
     return 0
 

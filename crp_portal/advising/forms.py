@@ -1,16 +1,15 @@
 """Advising forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
 from crp_portal.advising.models import MODES, TOPICS
-from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-class BookForm(FlaskForm):
+class BookForm(PortalForm):
     topic = SelectField("What would you like to talk about?", choices=choices(TOPICS.items()))
     note = TextAreaField(
         "Anything the advisor should know first (optional)",
@@ -18,7 +17,7 @@ class BookForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(PortalForm):
     reason = StringField(
         "Reason (optional)",
         validators=[Optional(), Length(max=300, message="Use at most 300 characters.")],
@@ -26,7 +25,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(PortalForm):
     status = SelectField(
         "Outcome",
         choices=choices(
@@ -50,7 +49,7 @@ class OutcomeForm(FlaskForm):
     )
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(PortalForm):
     slot_minutes = BoundedIntegerField("Session length (minutes)", minimum=10, maximum=240)
     buffer_minutes = BoundedIntegerField("Break between sessions (minutes)", minimum=0, maximum=120)
     min_notice_hours = BoundedIntegerField("Minimum notice (hours)", minimum=0, maximum=336)
@@ -72,7 +71,7 @@ class SettingsForm(FlaskForm):
         return valid
 
 
-class WindowForm(FlaskForm):
+class WindowForm(PortalForm):
     weekday = SelectField("Day", choices=choices((str(i), day) for i, day in enumerate(WEEKDAYS)))
     start_time = TimeField("From", validators=[InputRequired(message="Enter a start time.")])
     end_time = TimeField("Until", validators=[InputRequired(message="Enter an end time.")])
@@ -84,7 +83,7 @@ class WindowForm(FlaskForm):
     )
 
 
-class DayOffForm(FlaskForm):
+class DayOffForm(PortalForm):
     day = DateField("Day off", validators=[InputRequired(message="Enter the date.")])
     note = StringField(
         "Note (optional)",

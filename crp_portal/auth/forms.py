@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -12,6 +11,7 @@ from crp_portal.access import ROLE_LABELS
 from crp_portal.auth.passwords import password_problem
 from crp_portal.forms import (
     PasswordLength,
+    PortalForm,
     choices,
     confirm_password_field,
     required_text,
@@ -45,7 +45,7 @@ def new_password_field(label: str = "New password") -> PasswordField:
     )
 
 
-class NewPasswordFormBase(FlaskForm):
+class NewPasswordFormBase(PortalForm):
     """A form that sets a password for someone: `personal` names them (email, name)."""
 
     def __init__(self, *args, personal: Iterable[str | None] = (), **kwargs):
@@ -65,7 +65,7 @@ def email_field(label: str = "Email address", check_format: bool = False) -> Ema
     )
 
 
-class SignInForm(FlaskForm):
+class SignInForm(PortalForm):
     email = email_field()
     password = PasswordField(
         "Password",
@@ -78,7 +78,7 @@ class SignInForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class RequestResetForm(FlaskForm):
+class RequestResetForm(PortalForm):
     email = email_field()
 
 
@@ -111,13 +111,13 @@ class AcceptInvitationForm(NewPasswordFormBase):
         return [*self._personal, self.name.data or ""]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortalForm):
     email = email_field(check_format=True)
     role = SelectField("Role", choices=choices(ROLE_CHOICES), default="student")
     is_admin = BooleanField("Admin (staff only): may manage accounts")
 
 
-class AccountForm(FlaskForm):
+class AccountForm(PortalForm):
     name = StringField(
         "Full name", validators=required_text("Enter a name.", 120), filters=[strip_filter]
     )
@@ -125,7 +125,7 @@ class AccountForm(FlaskForm):
     is_admin = BooleanField("Admin (staff only): may manage accounts")
 
 
-class RosterImportForm(FlaskForm):
+class RosterImportForm(PortalForm):
     roster = FileField(
         "Roster file (CSV)",
         validators=[
@@ -136,7 +136,7 @@ class RosterImportForm(FlaskForm):
     send_welcome = BooleanField("Email each new person a link to set their password", default=True)
 
 
-class AccountSearchForm(FlaskForm):
+class AccountSearchForm(PortalForm):
     class Meta:
         csrf = False
 

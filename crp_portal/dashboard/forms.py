@@ -2,15 +2,14 @@
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from crp_portal.dashboard.queries import MAX_RANGE_DAYS, DateRange
-from crp_portal.forms import choices
+from crp_portal.forms import PortalForm, choices
 
 
-class DashboardFilterForm(FlaskForm):
+class DashboardFilterForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField
 from wtforms.validators import Optional, ValidationError
@@ -17,10 +16,10 @@ from crp_portal.access import STAFF, role_required
 from crp_portal.dashboard import bp, outcomes, registrar_csv
 from crp_portal.errors import Conflict, render_error
 from crp_portal.extensions import db
-from crp_portal.forms import choices
+from crp_portal.forms import PortalForm, choices
 
 
-class OutcomesUploadForm(FlaskForm):
+class OutcomesUploadForm(PortalForm):
     registrar_file = FileField(
         "Registrar file (CSV)",
         validators=[
@@ -32,7 +31,7 @@ class OutcomesUploadForm(FlaskForm):
     replace = BooleanField("Replace the records already uploaded for the terms in this file")
 
 
-class OutcomesFilterForm(FlaskForm):
+class OutcomesFilterForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -2,7 +2,6 @@
 
 from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,7 +16,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crp_portal.events.models import KINDS
 from crp_portal.events.services import THIS_AND_FOLLOWING, THIS_ONE
-from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
 
 
 def web_link(form, field):
@@ -27,7 +26,7 @@ def web_link(form, field):
             raise ValidationError("Enter a full web address starting with https://")
 
 
-class EventForm(FlaskForm):
+class EventForm(PortalForm):
     kind = SelectField("Kind of event", choices=choices(KINDS.items()))
     title = StringField(
         "Title", validators=required_text("Give the event a title.", 120), filters=[strip_filter]
@@ -106,7 +105,7 @@ class EditEventForm(EventForm):
     )
 
 
-class CancelEventForm(FlaskForm):
+class CancelEventForm(PortalForm):
     scope = RadioField(
         "Cancel",
         choices=choices(
@@ -116,7 +115,7 @@ class CancelEventForm(FlaskForm):
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(PortalForm):
     code = StringField(
         "Check-in code",
         validators=[
@@ -128,13 +127,13 @@ class CheckInForm(FlaskForm):
     )
 
 
-class HeadcountForm(FlaskForm):
+class HeadcountForm(PortalForm):
     headcount = BoundedIntegerField(
         "How many people came", minimum=0, maximum=10_000, validators=[InputRequired()]
     )
 
 
-class EventFilterForm(FlaskForm):
+class EventFilterForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -1,13 +1,12 @@
 """Housing forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crp_portal.forms import required_text, strip_filter
+from crp_portal.forms import PortalForm, required_text, strip_filter
 
 
-class HouseForm(FlaskForm):
+class HouseForm(PortalForm):
     name = StringField(
         "Name", validators=required_text("Name the house.", 120), filters=[strip_filter]
     )
@@ -32,13 +31,13 @@ class HouseForm(FlaskForm):
     active = BooleanField("Taking residents", default=True)
 
 
-class RoomForm(FlaskForm):
+class RoomForm(PortalForm):
     name = StringField(
         "Room name", validators=required_text("Name the room, e.g. 2B.", 60), filters=[strip_filter]
     )
 
 
-class BedForm(FlaskForm):
+class BedForm(PortalForm):
     label = StringField(
         "Bed label",
         validators=required_text("Label the bed, e.g. Window.", 40),
@@ -47,7 +46,7 @@ class BedForm(FlaskForm):
     accessible = BooleanField("Accessible")
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(PortalForm):
     body = TextAreaField(
         "Agreement text",
         validators=required_text("Write the agreement.", 20_000),
@@ -55,7 +54,7 @@ class AgreementForm(FlaskForm):
     )
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(PortalForm):
     term_id = SelectField("Term", coerce=int, validate_choice=True)
     first_choice_id = SelectField("First choice of house", coerce=int)
     second_choice_id = SelectField("Second choice (optional)", coerce=int)
@@ -75,7 +74,7 @@ class ApplicationForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     note = StringField(
         "Note or reason",
         validators=[Optional(), Length(max=300, message="Use at most 300 characters.")],
@@ -83,17 +82,17 @@ class DecisionForm(FlaskForm):
     )
 
 
-class OfferForm(FlaskForm):
+class OfferForm(PortalForm):
     bed_id = SelectField("Bed", coerce=int)
     reply_by = DateField("Reply by", validators=[DataRequired(message="Enter the reply-by date.")])
     move_in_on = DateField("Move-in date (optional)", validators=[Optional()])
 
 
-class MoveForm(FlaskForm):
+class MoveForm(PortalForm):
     bed_id = SelectField("Move to bed", coerce=int)
 
 
-class ConditionForm(FlaskForm):
+class ConditionForm(PortalForm):
     items = TextAreaField(
         "Items and their condition",
         validators=required_text("List the items and their condition.", 4000),
@@ -105,7 +104,7 @@ class ConditionForm(FlaskForm):
     )
 
 
-class StudentConditionForm(FlaskForm):
+class StudentConditionForm(PortalForm):
     notes = TextAreaField(
         "What you noticed",
         validators=required_text("Write what you noticed.", 2000),
@@ -113,5 +112,5 @@ class StudentConditionForm(FlaskForm):
     )
 
 
-class MoveOutForm(FlaskForm):
+class MoveOutForm(PortalForm):
     move_out_on = DateField("Move-out date", validators=[DataRequired(message="Enter the date.")])

@@ -1,10 +1,9 @@
 """Forms for the weekly check-in and the staff follow-up queue."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from crp_portal.forms import choices, required_text
+from crp_portal.forms import PortalForm, choices, required_text
 from crp_portal.members.recovery_models import (
     CHECK_IN_NOTE_MAX,
     FOLLOW_UP_NOTE_MAX,
@@ -52,7 +51,7 @@ def note_field(label: str, maximum: int, description: str = "") -> TextAreaField
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(PortalForm):
     mood = scale_field("How has your mood been this week?", "mood")
     stress = scale_field("How stressed have you felt?", "stress")
     sleep = scale_field("How have you slept?", "sleep")
@@ -74,15 +73,15 @@ class CheckInForm(FlaskForm):
         }
 
 
-class FollowUpNoteForm(FlaskForm):
+class FollowUpNoteForm(PortalForm):
     body = TextAreaField("Note", validators=required_text("Write the note.", FOLLOW_UP_NOTE_MAX))
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(PortalForm):
     closing_note = note_field("How it ended (optional)", FOLLOW_UP_NOTE_MAX)
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     assignee_id = SelectField("Assign to", choices=[], validate_choice=False)
 
     def offer(self, staff) -> "AssignForm":
@@ -92,5 +91,5 @@ class AssignForm(FlaskForm):
         return self
 
 
-class OpenFollowUpForm(FlaskForm):
+class OpenFollowUpForm(PortalForm):
     note = note_field("What prompted this? (optional)", FOLLOW_UP_NOTE_MAX)

@@ -15,7 +15,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedIntegerField,
+    PortalForm,
+    choices,
+    required_text,
+    strip_filter,
+    text_filter,
+)
 from crp_portal.members.intake import GOALS_MAX, NOTE_MAX
 from crp_portal.members.models import (
     ACCEPTED,
@@ -162,7 +169,7 @@ class IntakeForm(PortalForm):
         validators=[Optional(), Length(max=200, message="Use at most 200 characters.")],
         filters=[strip_filter],
     )
-    agreement_version = HiddenField()
+    agreement_version = HiddenField(filters=[text_filter])
     acknowledge = BooleanField(
         "I have read the program agreement and agree to it",
         validators=[

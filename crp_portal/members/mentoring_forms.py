@@ -5,12 +5,11 @@ The contact form has no free text on purpose: a peer mentor records facts, not n
 
 from datetime import timedelta
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.forms import BoundedIntegerField, choices
+from crp_portal.forms import BoundedIntegerField, PortalForm, choices
 from crp_portal.members.mentoring import CONTACT_LOOKBACK_DAYS
 from crp_portal.members.recovery_models import (
     CONTACT_MINUTES_MAX,
@@ -23,7 +22,7 @@ BAD_DATE = "Enter a real date, for example 2026-03-14."
 NOT_LISTED = "Choose one of the listed options."
 
 
-class MentoringForm(FlaskForm):
+class MentoringForm(PortalForm):
     is_peer_mentor = BooleanField(
         "Peer mentor",
         description="Peer mentors see their mentees' names and contact details, and log "
@@ -39,7 +38,7 @@ class MentoringForm(FlaskForm):
     )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     contact_date = DateField(
         "Date of the contact",
         validators=[InputRequired(message="Enter the date of the contact.")],
@@ -77,7 +76,7 @@ class ContactForm(FlaskForm):
             raise ValidationError("Log contacts from the past year only.")
 
 
-class ContactFilterForm(FlaskForm):
+class ContactFilterForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -1,9 +1,9 @@
 """The relapse-prevention plan form: one text box per section, none required on its own."""
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
+from crp_portal.forms import PortalForm
 from crp_portal.members.plan import clean_section
 from crp_portal.members.recovery_models import PLAN_SECTION_MAX, PLAN_SECTIONS
 
@@ -31,7 +31,7 @@ def _section(name: str) -> TextAreaField:
     )
 
 
-class PlanForm(FlaskForm):
+class PlanForm(PortalForm):
     warning_signs = _section("warning_signs")
     triggers = _section("triggers")
     coping_strategies = _section("coping_strategies")

@@ -1,10 +1,9 @@
 """The campaign editor's form and the preview's member picker."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS
 from crp_portal.nudges import campaigns, templating
 from crp_portal.nudges.models import ANCHORS, AUDIENCE_LABELS, HOLDOUT_MAX, TRIGGER_LABELS
@@ -32,7 +31,7 @@ class TemplateCheck:
             raise ValidationError(problems[-1])
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(PortalForm):
     name = StringField(
         "Name",
         validators=required_text("Name the campaign, e.g. “Finals week”.", campaigns.NAME_MAX),
@@ -146,7 +145,7 @@ class CampaignForm(FlaskForm):
         return "offset_amount" if problem_field == "offset_days" else problem_field
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -1,13 +1,12 @@
 """Staff's delivery log: every email in the outbox, retrying failures, resending on review."""
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from crp_portal.access import STAFF, role_required
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
-from crp_portal.forms import choices
+from crp_portal.forms import PortalForm, choices
 from crp_portal.nudges import bp, delivery
 from crp_portal.nudges.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS
 from crp_portal.search import page_number
@@ -15,7 +14,7 @@ from crp_portal.timeutil import utcnow
 from crp_portal.views import id_from_form
 
 
-class LogFilterForm(FlaskForm):
+class LogFilterForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -4,13 +4,13 @@ and why — computed by the planner's own rules, writing nothing."""
 from datetime import datetime, timedelta
 
 from flask import render_template, request
-from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import Optional
 
 from crp_portal.access import STAFF, role_required
 from crp_portal.errors import NotFound
 from crp_portal.extensions import db
+from crp_portal.forms import PortalForm
 from crp_portal.nudges import bp, planning
 from crp_portal.nudges.models import Campaign
 from crp_portal.timeutil import program_zone, to_local, utcnow
@@ -34,7 +34,7 @@ class DayField(DateField):
             raise ValueError(BAD_DATE) from error
 
 
-class DryRunForm(FlaskForm):
+class DryRunForm(PortalForm):
     class Meta:
         csrf = False
 

@@ -1,10 +1,9 @@
 """The directory's filter form and staff's meeting form."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField, URLField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from crp_portal.forms import BoundedIntegerField, choices, required_text, strip_filter
+from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
 from crp_portal.support_meetings.models import (
     FELLOWSHIPS,
     LONGEST_MINUTES,
@@ -29,7 +28,7 @@ def web_link(form, field):
         raise ValidationError("Enter a web address that starts with https:// (or http://).")
 
 
-class MeetingFilterForm(FlaskForm):
+class MeetingFilterForm(PortalForm):
     class Meta:
         csrf = False
 
@@ -57,7 +56,7 @@ class MeetingFilterForm(FlaskForm):
         )
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(PortalForm):
     name = StringField(
         "Meeting name",
         validators=required_text("Name the meeting, e.g. Tuesday Night Big Book.", 120),

@@ -1,14 +1,13 @@
 """Term and calendar-period forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from crp_portal.forms import choices, required_text, strip_filter
+from crp_portal.forms import PortalForm, choices, required_text, strip_filter
 from crp_portal.terms.models import PERIOD_KINDS
 
 
-class TermForm(FlaskForm):
+class TermForm(PortalForm):
     name = StringField(
         "Name",
         validators=required_text("Name the term, e.g. Fall 2026.", 80),
@@ -18,7 +17,7 @@ class TermForm(FlaskForm):
     ends_on = DateField("Last day", validators=[InputRequired(message="Enter the last day.")])
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(PortalForm):
     kind = SelectField("Kind", choices=choices(PERIOD_KINDS.items()))
     name = StringField(
         "Name (optional)",

@@ -1,16 +1,16 @@
 """Forms of the calendar import: choose the feed and the rules, then save the preview."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from crp_portal.forms import PortalForm
 from crp_portal.terms import ics_import
 
 FEED_EXTENSIONS = ("ics", "ical", "icalendar", "ifb")
 
 
-class ImportCalendarForm(FlaskForm):
+class ImportCalendarForm(PortalForm):
     """The feed comes from a file, pasted text, or (when previewing again with other
     rules) the hidden `feed_token` of the previous preview."""
 
@@ -64,7 +64,7 @@ class ImportCalendarForm(FlaskForm):
         return self.feed_text if (self.feed_text.data or "").strip() else self.feed_file
 
 
-class SaveImportForm(FlaskForm):
+class SaveImportForm(PortalForm):
     """The previewed feed, rules and outcome, sent back to be read and checked again."""
 
     feed = HiddenField(validators=[DataRequired()])
