@@ -34,9 +34,15 @@ class Config:
     CRP_PASSWORD_MIN_LENGTH = 12
     CRP_RESET_TOKEN_MAX_AGE = _env_int("CRP_RESET_TOKEN_MAX_AGE", 3600)
     CRP_INVITATION_MAX_AGE = _env_int("CRP_INVITATION_MAX_AGE", 7 * 24 * 3600)
+    # Rate limits (Flask-Limiter syntax). "Failed" limits count only attempts that fail.
     CRP_SIGNIN_LIMIT_ACCOUNT = os.environ.get("CRP_SIGNIN_LIMIT_ACCOUNT", "5 per 15 minutes")
     CRP_SIGNIN_LIMIT_ADDRESS = os.environ.get("CRP_SIGNIN_LIMIT_ADDRESS", "20 per 15 minutes")
-    CRP_RESET_LIMIT = os.environ.get("CRP_RESET_LIMIT", "10 per hour")
+    CRP_RESET_LIMIT = os.environ.get("CRP_RESET_LIMIT", "10 per hour")  # per network address
+    CRP_RESET_LIMIT_ACCOUNT = os.environ.get("CRP_RESET_LIMIT_ACCOUNT", "5 per hour")  # per email
+    # Failed uses of an emailed reset or invitation link, per network address.
+    CRP_LINK_LIMIT = os.environ.get("CRP_LINK_LIMIT", "20 per hour")
+    CRP_CHECK_IN_LIMIT = os.environ.get("CRP_CHECK_IN_LIMIT", "5 per 10 minutes")  # wrong codes
+    CRP_UNSUBSCRIBE_LIMIT = os.environ.get("CRP_UNSUBSCRIBE_LIMIT", "60 per minute")
     CRP_ADVISING_CANCEL_CUTOFF_HOURS = _env_int("CRP_ADVISING_CANCEL_CUTOFF_HOURS", 2)
     CRP_ADVISING_NO_SHOW_LIMIT = _env_int("CRP_ADVISING_NO_SHOW_LIMIT", 0)  # 0: never pause
     CRP_RETENTION_MONTHS = _env_int("CRP_RETENTION_MONTHS", 24)  # check-in and follow-up notes
@@ -52,7 +58,10 @@ class Config:
     CRP_ARGON2_PARALLELISM = _env_int("CRP_ARGON2_PARALLELISM", 4)
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_HEADERS_ENABLED = False  # a refusal says Retry-After (crp_portal/errors.py)
+    # Redis down: count in each process's memory until it is back, rather than fail sign-in.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    CRP_PROXY_HOPS = _env_int("CRP_PROXY_HOPS", 0)  # reverse proxies setting X-Forwarded-For
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty: messages go to the log
     MAIL_PORT = _env_int("MAIL_PORT", 25)
@@ -70,7 +79,12 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    # A signed-in session ends after CRP_SESSION_IDLE_MINUTES without a request (0: never)
+    # and CRP_SESSION_HOURS after sign-in. "Keep me signed in" (the remember cookie, 14
+    # days) survives both on purpose: it starts a new session. See crp_portal/security.py.
+    CRP_SESSION_IDLE_MINUTES = _env_int("CRP_SESSION_IDLE_MINUTES", 30)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("CRP_SESSION_HOURS", 12))
+    CRP_HSTS_SECONDS = 0  # Strict-Transport-Security; production sets it
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
 
@@ -84,7 +98,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret"  # noqa: S105
+    SECRET_KEY = "testing-secret"  # noqa: S105 - the test suite's key, never production  # nosec B105
     WTF_CSRF_ENABLED = False
     MAIL_SERVER = ""
     RATELIMIT_STORAGE_URI = "memory://"
@@ -99,6 +113,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    CRP_HSTS_SECONDS = _env_int("CRP_HSTS_SECONDS", 365 * 24 * 3600)
+    CRP_PROXY_HOPS = _env_int("CRP_PROXY_HOPS", 1)  # gunicorn listens behind one TLS proxy
 
     @staticmethod
     def check(environ) -> None:

@@ -1,12 +1,17 @@
 """Domain errors raised by services, and the error pages every failure ends on."""
 
 import re
+import sqlite3
+import time
 
-from flask import render_template, request
+import psycopg
+from flask import g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from crp_portal.extensions import db
+from crp_portal.extensions import db, limiter, login_manager
 
 RAW_LIMIT = re.compile(r"^\d+ per ")
 
@@ -46,7 +51,7 @@ PAGES = {
     413: ("Upload too large", "The file or form you sent is larger than the portal accepts. Send a smaller file."),
     429: ("Too many attempts", "You have tried this too many times in a short while. Wait a few minutes and try again."),
     500: ("Something went wrong", "The portal hit an unexpected problem and nothing was changed. Try again in a moment; if it keeps happening, tell the program staff."),
-    503: ("Temporarily unavailable", "The portal cannot reach its database right now. Try again in a minute."),
+    503: ("Temporarily unavailable", "The portal can't reach its database right now; try again in a minute."),
 }  # fmt: skip
 
 
@@ -59,6 +64,77 @@ def render_error(code: int, message: str | None = None, title: str | None = None
         message=message or default_message,
     )
     return body, code
+
+
+RETRY_AFTER_SECONDS = 60
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file")
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """A lost, refused or exhausted database connection, not a bad statement: the
+    request may work a minute later, so it is a 503 rather than a 500.
+
+    PostgreSQL says so with no SQLSTATE (refused, closed), class 08 (connection
+    exception) or 57P (the server shut down, crashed or is starting).
+    """
+    if isinstance(error, PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if not isinstance(error, OperationalError):
+            return False
+        error = error.orig
+    if isinstance(error, psycopg.OperationalError):
+        state = error.sqlstate
+        return state is None or state.startswith(("08", "57P"))
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error) in SQLITE_UNAVAILABLE
+    return False
+
+
+def database_unavailable_page():
+    """The 503 page, rendered without touching the database: the visitor is shown as
+    signed out for this one page (their session cookie is untouched)."""
+    g._login_user = login_manager.anonymous_user()  # Flask-Login's per-request user
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.close()  # the connection is gone; the pool replaces it when it is back
+    title, message = PAGES[503]
+    again = request.full_path.rstrip("?") if request.method == "GET" else None
+    body = render_template(
+        "errors/503.html", code=503, title=title, message=message, try_again_url=again
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    return body, 503, headers
+
+
+def _seconds_until_retry() -> int | None:
+    """When the limit this request broke lets the person try again (None if unknown)."""
+    try:
+        breached = limiter.current_limit
+        if breached is None or not breached.breached:
+            return None
+        return max(1, breached.reset_at - int(time.time()))
+    except Exception:  # noqa: BLE001 - the storage may be down; the page needs no number
+        return None
+
+
+def too_many_requests(error: HTTPException):
+    """429 with the limit's own message, when to try again, and `Retry-After`."""
+    title, message = PAGES[429]
+    if isinstance(error.description, str) and not RAW_LIMIT.match(error.description):
+        message = error.description
+    wait = _seconds_until_retry()
+    body = render_template(
+        "errors/429.html",
+        code=429,
+        title=title,
+        message=message,
+        wait_minutes=None if wait is None else max(1, round(wait / 60)),
+    )
+    return body, 429, {"Retry-After": str(wait)} if wait else {}
 
 
 def register_error_pages(app) -> None:
@@ -79,10 +155,9 @@ def register_error_pages(app) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500
-        message = None
-        if code == 429 and isinstance(error.description, str):
-            message = None if RAW_LIMIT.match(error.description) else error.description
-        body, status = render_error(code, message)
+        if code == 429:
+            return too_many_requests(error)
+        body, status = render_error(code)
         valid_methods = getattr(error, "valid_methods", None)
         if code == 405 and valid_methods:
             return body, status, {"Allow": ", ".join(valid_methods)}
@@ -93,3 +168,26 @@ def register_error_pages(app) -> None:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500)
+
+    @app.teardown_appcontext
+    def release_a_lost_connection(_error=None) -> None:
+        """Close the request's session before Flask-SQLAlchemy does (teardowns run in
+        reverse order). If the database went away after the page's last query, closing
+        rolls back on a dead connection and fails. Closing only discards work that was
+        not committed, and the answer is already made, so close again (the pool has
+        dropped that connection) instead of letting gunicorn turn the answer into a 500."""
+        try:
+            db.session.remove()
+        except SQLAlchemyError as error:
+            app.logger.warning("Closing the database session failed; closing again: %s", error)
+            db.session.remove()
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(sqlite3.OperationalError)
+    def database_error(error: Exception):
+        if not database_unreachable(error):
+            return unexpected_error(error)
+        app.logger.warning("Database unreachable on %s %s: %s", request.method, request.path, error)
+        return database_unavailable_page()

@@ -107,8 +107,13 @@ def _signed_in_session() -> bool:
 
 
 def note_session_use(response):
-    """Stamp a signed-in session with its start and (to the minute) its last use."""
-    if not _signed_in_session() or not current_user.is_authenticated:
+    """Stamp a signed-in session with its start and (to the minute) its last use.
+
+    Not on an error answer: a 503 because the database is down must not turn into a
+    500 by loading the user here."""
+    if response.status_code >= 500 or not _signed_in_session():
+        return response
+    if not current_user.is_authenticated:
         return response
     moment = now()
     if not isinstance(session.get(SIGNED_IN_AT), int):

@@ -8,11 +8,15 @@ import contextvars
 import email
 import email.policy
 import os
+import shutil
+import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 
 import flask
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -247,3 +251,79 @@ def count_queries(app):
         return len(statements)
 
     return count
+
+
+# --- Redis: a throwaway server for the shared rate-limit store --------------------
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+@dataclass
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, nothing written to disk."""
+
+    process: subprocess.Popen
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+    @classmethod
+    def start(cls) -> "RedisServer":
+        binary = shutil.which("redis-server") or REDIS_SERVER
+        if not os.path.exists(binary):
+            missing_service(f"redis-server is not installed at {REDIS_SERVER}")
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        server = cls(process, port)
+        server.wait_until_ready()
+        return server
+
+    def wait_until_ready(self, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except redis.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    missing_service("redis-server did not start")
+            time.sleep(0.02)  # polling for the condition "Redis answers"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The shared Redis, emptied for each test."""
+    redis_server.client().flushall()
+    return redis_server.url

@@ -6,28 +6,21 @@ Under CI=true a missing redis-server fails the Redis tests; locally they skip.
 """
 
 import html
-import os
-import shutil
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 
 from crp_portal import create_app
 from crp_portal.auth import services
 from crp_portal.extensions import db, limiter
 from crp_portal.nudges.unsubscribe import unsubscribe_url
 from crp_portal.timeutil import utcnow
-from tests.conftest import IsolatedClient, missing_service
+from tests.conftest import IsolatedClient, RedisServer
 from tests.factories import PASSWORD, make_event, make_user
-from tests.pg import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-REDIS_SERVER = "/usr/bin/redis-server"
 NEW_PASSWORD = "maple lanterns drift east"
 
 
@@ -268,80 +261,6 @@ def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(ctx, app
         sign_in(client, email=f"guess{number}@example.edu", password="a wrong guess")
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "10.0.0.99"
     assert sign_in(client).status_code == 429
-
-
-# Redis: the counts every process shares
-
-
-@dataclass
-class RedisServer:
-    """A throwaway redis-server on a free loopback port, nothing written to disk."""
-
-    process: subprocess.Popen
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port)
-
-    @classmethod
-    def start(cls) -> "RedisServer":
-        binary = shutil.which("redis-server") or REDIS_SERVER
-        if not os.path.exists(binary):
-            missing_service(f"redis-server is not installed at {REDIS_SERVER}")
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        server = cls(process, port)
-        server.wait_until_ready()
-        return server
-
-    def wait_until_ready(self, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if self.client().ping():
-                    return
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    missing_service("redis-server did not start")
-            time.sleep(0.02)  # polling for the condition "Redis answers"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    server = RedisServer.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def redis_url(redis_server):
-    """The shared Redis, emptied for each test."""
-    redis_server.client().flushall()
-    return redis_server.url
 
 
 SECOND_PROCESS = """
