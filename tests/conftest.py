@@ -105,12 +105,18 @@ def app(request, database_url, app_config):
         db.create_all()
     yield application
     with application.app_context():
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_database()
+
+
+def empty_database() -> None:
+    """After a test (in its app context): PostgreSQL is shared by the session, so its
+    tables are emptied; a SQLite file goes with the test's temporary directory."""
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.engine.dispose()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select, text
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, StringField, TextAreaField
 
@@ -43,7 +43,7 @@ from crp_portal.members import intake, plan
 from crp_portal.members.models import SupportPerson
 from crp_portal.nudges.unsubscribe import unsubscribe_token
 from crp_portal.timeutil import local_today
-from tests.conftest import IsolatedClient
+from tests.conftest import IsolatedClient, empty_database
 from tests.factories import make_appointment, make_day_off, make_user, make_window
 from tests.fuzzing import (
     PRIVILEGE_COLUMNS,
@@ -245,12 +245,7 @@ def fuzz_app(request, tmp_path_factory):
         db.create_all()
     yield app
     with app.app_context():
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_database()
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from crp_portal import create_app
 from crp_portal.extensions import db
+from tests.conftest import empty_database
 from tests.factories import PASSWORD, make_user
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -132,12 +132,7 @@ def production_app(monkeypatch, database_url):
     with application.app_context():
         db.create_all()
         yield application
-        db.session.remove()
-        if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_database()
 
 
 def sign_in_over_https(application, email: str, remember: bool = True):

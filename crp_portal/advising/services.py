@@ -308,12 +308,13 @@ def ask_staff_to_reach_out(student: User) -> None:
 def appointments_of(
     user: User, upcoming: bool, now: datetime, limit: int = 100
 ) -> list[Appointment]:
-    column = Appointment.student_id if user.role == STUDENT else Appointment.advisor_id
-    statement = (
-        select(Appointment)
-        .where(column == user.id)
-        .options(selectinload(Appointment.advisor), selectinload(Appointment.student))
-    )
+    """The user's own appointments; the other side of each is loaded with them (the
+    user's own side comes from the session's identity map, without a query)."""
+    if user.role == STUDENT:
+        column, other_side = Appointment.student_id, Appointment.advisor
+    else:
+        column, other_side = Appointment.advisor_id, Appointment.student
+    statement = select(Appointment).where(column == user.id).options(selectinload(other_side))
     if upcoming:
         statement = statement.where(
             Appointment.ends_at >= now, Appointment.starts_at > now - LONGEST_APPOINTMENT

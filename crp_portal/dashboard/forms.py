@@ -9,13 +9,13 @@ from crp_portal.dashboard.queries import MAX_RANGE_DAYS, DateRange
 from crp_portal.forms import PortalForm, choices
 
 
-class DashboardFilterForm(PortalForm):
+class TermFilterForm(PortalForm):
+    """A GET filter choosing one of the given terms (or none)."""
+
     class Meta:
         csrf = False
 
     term = SelectField("Term", validators=[Optional()], validate_choice=False)
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
 
     def __init__(self, *args, terms=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -25,6 +25,11 @@ class DashboardFilterForm(PortalForm):
     def validate_term(self, field):
         if field.data and field.data not in self._term_ids:
             raise ValidationError("Choose a term from the list.")
+
+
+class DashboardFilterForm(TermFilterForm):
+    start = DateField("From", validators=[Optional()])
+    end = DateField("To", validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
         """Each field on its own, then the range as a whole (an empty field skips its

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, SelectField
-from wtforms.validators import Optional, ValidationError
+from wtforms import BooleanField
 
 from crp_portal.access import STAFF, role_required
 from crp_portal.dashboard import bp, outcomes, registrar_csv
+from crp_portal.dashboard.forms import TermFilterForm
 from crp_portal.errors import Conflict, render_error
 from crp_portal.extensions import db
-from crp_portal.forms import PortalForm, choices
+from crp_portal.forms import PortalForm
 
 
 class OutcomesUploadForm(PortalForm):
@@ -31,20 +31,8 @@ class OutcomesUploadForm(PortalForm):
     replace = BooleanField("Replace the records already uploaded for the terms in this file")
 
 
-class OutcomesFilterForm(PortalForm):
-    class Meta:
-        csrf = False
-
-    term = SelectField("Term", validators=[Optional()], validate_choice=False)
-
-    def __init__(self, *args, terms=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.term.choices = choices([(str(term.id), term.name) for term in terms])
-        self._term_ids = {str(term.id) for term in terms}
-
-    def validate_term(self, field):
-        if field.data and field.data not in self._term_ids:
-            raise ValidationError("Choose a term from the list.")
+class OutcomesFilterForm(TermFilterForm):
+    """The term whose outcomes to show."""
 
 
 @dataclass(frozen=True)
