@@ -173,7 +173,9 @@ def start_server(url: str, port: int, log) -> subprocess.Popen:
         "-k",
         "sync",
         "--threads",
-        "1",  # gunicorn.conf.py asks for 2, which would turn sync into gthread
+        "1",  # sync workers, whatever GUNICORN_THREADS says
+        "--max-requests",
+        "0",  # gunicorn.conf.py recycles workers every ~2,000 requests: seconds here
         "-w",
         str(workers),
         "-b",
