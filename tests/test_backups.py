@@ -86,7 +86,7 @@ def sqlite_backup_with_flask(app, source: str, target: str) -> None:
 
 def sqlite_backup_with_sqlite3(_app, source: str, target: str) -> None:
     if shutil.which("sqlite3") is None:
-        pytest.skip("the sqlite3 command-line shell is not installed")
+        missing_service("the sqlite3 command-line shell is not installed")
     subprocess.run(["sqlite3", source, f".backup '{target}'"], check=True)
 
 
