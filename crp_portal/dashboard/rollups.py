@@ -193,6 +193,11 @@ def refresh() -> int:
     return len(marks)
 
 
+def _among(column, values: list | None):
+    """`column IN values`, or no condition at all when values is None (a rebuild)."""
+    return column.in_(values) if values is not None else true()
+
+
 def _chunks(values: Iterable, size: int = CHUNK):
     iterator = iter(values)
     while chunk := list(islice(iterator, size)):
@@ -261,20 +266,17 @@ def _event_counts(ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
     """event id → (going RSVPs, attendance, going RSVPs whose person came); all events when
     `ids` is None."""
 
-    def only(column):
-        return column.in_(ids) if ids is not None else true()
-
     going = dict(
         db.session.execute(
             select(Rsvp.event_id, func.count())
-            .where(only(Rsvp.event_id), Rsvp.status == GOING)
+            .where(_among(Rsvp.event_id, ids), Rsvp.status == GOING)
             .group_by(Rsvp.event_id)
         ).all()
     )
     attended = dict(
         db.session.execute(
             select(Attendance.event_id, func.count())
-            .where(only(Attendance.event_id))
+            .where(_among(Attendance.event_id, ids))
             .group_by(Attendance.event_id)
         ).all()
     )
@@ -285,7 +287,7 @@ def _event_counts(ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
                 Attendance,
                 and_(Attendance.event_id == Rsvp.event_id, Attendance.user_id == Rsvp.user_id),
             )
-            .where(only(Rsvp.event_id), Rsvp.status == GOING)
+            .where(_among(Rsvp.event_id, ids), Rsvp.status == GOING)
             .group_by(Rsvp.event_id)
         ).all()
     )
@@ -392,9 +394,6 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
     these users; everything when they are None."""
     counts: dict[tuple[int, date], _WeekCounts] = defaultdict(_WeekCounts)
 
-    def only(column):
-        return column.in_(users) if users is not None else true()
-
     def between(column, low, high):
         return and_(column >= low, column < high) if first is not None else true()
 
@@ -406,7 +405,7 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
         .where(
             Event.status == SCHEDULED,
             between(Event.starts_at, start, end),
-            only(Attendance.user_id),
+            _among(Attendance.user_id, users),
         )
     )
     for user_id, starts_at in attended:
@@ -418,7 +417,7 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
         select(Appointment.student_id, Appointment.starts_at).where(
             Appointment.status == COMPLETED,
             between(Appointment.starts_at, start, end),
-            only(Appointment.student_id),
+            _among(Appointment.student_id, users),
         )
     )
     for user_id, starts_at in advised:
@@ -426,7 +425,7 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
         counts[user_id, monday(day)].touches[day.weekday()] += 1
     checked_in = db.session.execute(
         select(CheckIn.student_id, CheckIn.week_start).where(
-            between(CheckIn.week_start, first, after), only(CheckIn.student_id)
+            between(CheckIn.week_start, first, after), _among(CheckIn.student_id, users)
         )
     )
     for user_id, week_start in checked_in:
