@@ -22,10 +22,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The web server and the outbox worker (which delivers every email; no request talks SMTP)
+# run together; Ctrl-C stops both.
 run: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "CRP Portal: http://127.0.0.1:$(PORT)  (demo password: recovery-demo)"
+	@$(BIN)/flask outbox work & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 # Offline checks, run by `make test` and so by CI: style, bandit (fails on any

@@ -20,14 +20,25 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+DEVELOPMENT_SECRET_KEY = "development-only-not-secret"  # noqa: S105 - public on purpose  # nosec B105
+MIN_SECRET_KEY_BYTES = 32
+
+
 class Config:
     ENV_NAME = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in instance/
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     CRP_PROGRAM_NAME = os.environ.get("CRP_PROGRAM_NAME", "Collegiate Recovery Program")
-    CRP_BASE_URL = os.environ.get("CRP_BASE_URL", "http://127.0.0.1:5000")  # links in job email
+    CRP_BASE_URL = os.environ.get("CRP_BASE_URL", "http://127.0.0.1:5000")  # every emailed link
+    # Host names besides CRP_BASE_URL's that production answers (e.g. a health checker's).
+    CRP_TRUSTED_HOSTS = _env_list("CRP_TRUSTED_HOSTS")
+    CRP_REFUSE_FOREIGN_HOSTS = False  # production: any other Host header is a 400
     CRP_TIMEZONE = os.environ.get("CRP_TIMEZONE", "America/New_York")
     CRP_CAMPUS_CRISIS_LINE = os.environ.get("CRP_CAMPUS_CRISIS_LINE", "555-0100")
     CRP_MIN_CELL = _env_int("CRP_MIN_CELL", 5)
@@ -35,8 +46,13 @@ class Config:
     CRP_RESET_TOKEN_MAX_AGE = _env_int("CRP_RESET_TOKEN_MAX_AGE", 3600)
     CRP_INVITATION_MAX_AGE = _env_int("CRP_INVITATION_MAX_AGE", 7 * 24 * 3600)
     # Rate limits (Flask-Limiter syntax). "Failed" limits count only attempts that fail.
-    CRP_SIGNIN_LIMIT_ACCOUNT = os.environ.get("CRP_SIGNIN_LIMIT_ACCOUNT", "5 per 15 minutes")
+    # Failed sign-ins: one account from one address; one address across accounts; and a
+    # ceiling per account that one address cannot reach alone (its daily share is 20).
+    CRP_SIGNIN_LIMIT_ACCOUNT_ADDRESS = os.environ.get(
+        "CRP_SIGNIN_LIMIT_ACCOUNT_ADDRESS", "5 per 15 minutes; 20 per day"
+    )
     CRP_SIGNIN_LIMIT_ADDRESS = os.environ.get("CRP_SIGNIN_LIMIT_ADDRESS", "20 per 15 minutes")
+    CRP_SIGNIN_LIMIT_ACCOUNT = os.environ.get("CRP_SIGNIN_LIMIT_ACCOUNT", "100 per day")
     CRP_RESET_LIMIT = os.environ.get("CRP_RESET_LIMIT", "10 per hour")  # per network address
     CRP_RESET_LIMIT_ACCOUNT = os.environ.get("CRP_RESET_LIMIT_ACCOUNT", "5 per hour")  # per email
     # Failed uses of an emailed reset or invitation link, per network address.
@@ -115,17 +131,37 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
     CRP_HSTS_SECONDS = _env_int("CRP_HSTS_SECONDS", 365 * 24 * 3600)
     CRP_PROXY_HOPS = _env_int("CRP_PROXY_HOPS", 1)  # gunicorn listens behind one TLS proxy
+    CRP_REFUSE_FOREIGN_HOSTS = True
 
     @staticmethod
-    def check(environ) -> None:
-        """Refuse to start with the development key, without a real database, or without
-        the address that links in scheduled email point to."""
+    def check(environ) -> dict:
+        """Refuse to start without a real database, without the address emailed links point
+        to, or with a key anyone can read: the development key is printed in this file, and
+        whoever knows the key can sign an admin's session cookie. Returns the checked
+        values, read now (not when this module was imported), for the app to use."""
         required = ("SECRET_KEY", "DATABASE_URL", "CRP_BASE_URL")
         missing = [name for name in required if not environ.get(name)]
         if missing:
             raise RuntimeError(
                 "Production needs these environment variables set: " + ", ".join(missing)
             )
+        key = environ["SECRET_KEY"]
+        if key.strip() == DEVELOPMENT_SECRET_KEY:
+            raise RuntimeError(
+                "SECRET_KEY is the development key, which is public: set a random one, e.g. "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise RuntimeError(
+                f"SECRET_KEY is {len(key.encode())} bytes; production needs at least "
+                f"{MIN_SECRET_KEY_BYTES} random bytes, e.g. "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return {
+            "SECRET_KEY": key,
+            "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
+            "CRP_BASE_URL": environ["CRP_BASE_URL"],
+        }
 
 
 CONFIGS = {

@@ -4,11 +4,11 @@ import os
 
 from flask import Flask
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-import crp_portal.database  # noqa: F401  (registers the SQLite connection listeners)
 from config import CONFIGS
-from crp_portal import extensions
+from crp_portal import database, extensions, links, request_checks
 from crp_portal.errors import register_error_pages
 from crp_portal.markup import render_markdown
 from crp_portal.navigation import navigation_for
@@ -24,8 +24,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     if config_name not in CONFIGS:
         raise RuntimeError(f"CRP_CONFIG must be one of {', '.join(CONFIGS)}, not {config_name!r}")
     config_class = CONFIGS[config_name]
-    if hasattr(config_class, "check"):
-        config_class.check(os.environ)
+    checked = config_class.check(os.environ) if hasattr(config_class, "check") else {}
 
     app = Flask(
         __name__,
@@ -34,6 +33,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         instance_path=os.path.join(PROJECT_ROOT, "instance"),
     )
     app.config.from_object(config_class)
+    app.config.update(checked)
     app.config.update(overrides or {})
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
@@ -41,6 +41,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
 
     app.url_map.converters["int"] = RecordIdConverter
+    links.init_app(app)
+    request_checks.init_app(app)
     _init_extensions(app)
     init_security(app)
     _register_blueprints(app)
@@ -48,7 +50,16 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_filters(app)
     _register_template_context(app)
     _register_cli(app)
+    _register_mail_sources(app)
     return app
+
+
+def _register_mail_sources(app: Flask) -> None:
+    from crp_portal.auth.models import AccountMailRequest
+    from crp_portal.auth.services import send_requested_account_mail
+    from crp_portal.nudges.worker import register_mail_source
+
+    register_mail_source(app, select(AccountMailRequest.id).exists(), send_requested_account_mail)
 
 
 class RecordIdConverter(IntegerConverter):
@@ -63,6 +74,7 @@ class RecordIdConverter(IntegerConverter):
 def _init_extensions(app: Flask) -> None:
     """`crp_portal.mail` (our module) shadows the Flask-Mail instance, hence `extensions.`."""
     extensions.db.init_app(app)
+    database.init_app(app)  # SQLite's connection and transaction listeners
     extensions.migrate.init_app(
         app, extensions.db, directory=os.path.join(PROJECT_ROOT, "migrations")
     )
@@ -162,13 +174,14 @@ def _register_cli(app: Flask) -> None:
     from crp_portal.dashboard.cli import dashboard_cli
     from crp_portal.housing.cli import housing_cli
     from crp_portal.members.cli import members_cli
-    from crp_portal.nudges.cli import nudges_cli
+    from crp_portal.nudges.cli import nudges_cli, outbox_cli
 
     app.cli.add_command(advising_cli)
     app.cli.add_command(dashboard_cli)
     app.cli.add_command(housing_cli)
     app.cli.add_command(members_cli)
     app.cli.add_command(nudges_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(backup_command)

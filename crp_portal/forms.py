@@ -4,6 +4,8 @@ from flask import current_app, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
 from wtforms import (
+    DateField,
+    DateTimeLocalField,
     FileField,
     HiddenField,
     IntegerField,
@@ -14,11 +16,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
 
+from crp_portal import text_rules
+from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, EARLIEST_DATE, LATEST_DATE, in_date_bounds
+
 NUL = "\x00"
-NUL_MESSAGE = (
-    "This contains a hidden character that cannot be saved (NUL). "
-    "Type the text again rather than pasting it."
-)
+NUL_MESSAGE = text_rules.field_message(NUL)
 
 
 class PortalForm(FlaskForm):
@@ -31,6 +33,8 @@ class PortalForm(FlaskForm):
       (they would break an email subject made from it).
     - NUL characters, which no one types and PostgreSQL cannot store, are taken out of the
       data (so a filter or search built from it just works) and `validate` says so.
+    - Every text field is held to `text_rules` (one-line rules, or several lines for a text
+      area or a hidden field): `validate` puts what is wrong beside the field.
     """
 
     class Meta:
@@ -43,9 +47,9 @@ class PortalForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         fields = {field.name: field for field in self}
-        for name in sorted(getattr(self, "_had_nul", ())):
+        for name, message in sorted(getattr(self, "_text_problems", {}).items()):
             if name in fields:
-                fields[name].errors = [*fields[name].errors, NUL_MESSAGE]
+                fields[name].errors = [*fields[name].errors, message]
                 valid = False
         self._errors = None  # WTForms caches form.errors; it must include these
         return valid
@@ -53,30 +57,34 @@ class PortalForm(FlaskForm):
 
 def _as_a_browser_sends(form, formdata):
     """The form data with files only in file fields, no line breaks in one-line fields and
-    no NULs (noting the fields that had one); the request's own dict when nothing changes."""
+    no NULs; the request's own dict when nothing changes. What `text_rules` refuses in a
+    text field (and a NUL in any field) is noted in `form._text_problems`, by field name."""
     if formdata is None:
         return None
     files = {field.name for field in form if isinstance(field, FileField)}
-    one_line = {
-        field.name
-        for field in form
-        if isinstance(field, StringField) and not isinstance(field, TextAreaField | HiddenField)
-    }
-    had_nul = set()
+    text = {field.name for field in form if isinstance(field, StringField)}
+    several_lines = {field.name for field in form if isinstance(field, TextAreaField | HiddenField)}
+    one_line = text - several_lines
+    problems = {}
 
     def cleaned(name, value):
         if isinstance(value, FileStorage) or name in files:
             return value if isinstance(value, FileStorage) and name in files else None
-        if NUL in value:
-            had_nul.add(name)
-            value = value.replace(NUL, "")
-        return value.replace("\r", "").replace("\n", "") if name in one_line else value
+        if name in one_line:
+            value = value.replace("\r", "").replace("\n", "")
+        if name in text:
+            found = text_rules.field_message(value, multiline=name in several_lines)
+        else:
+            found = NUL_MESSAGE if NUL in value else None
+        if found:
+            problems.setdefault(name, found)
+        return value.replace(NUL, "")
 
     items = list(formdata.items(multi=True))
     kept = [(name, cleaned(name, value)) for name, value in items]
+    form._text_problems = problems
     if kept == items:
         return formdata
-    form._had_nul = had_nul
     return MultiDict([(name, value) for name, value in kept if value is not None])
 
 
@@ -152,3 +160,40 @@ class BoundedIntegerField(IntegerField):
         valid = super().validate(form, extra_validators)
         self.errors = list(dict.fromkeys(self.errors))
         return valid
+
+
+class InDateBounds:
+    """A date (or date and time) in the years a program can use (`timeutil`); an empty or
+    unreadable value is left to the field's other validators."""
+
+    def __init__(self, message: str = DATE_BOUNDS_MESSAGE):
+        self.message = message
+
+    def __call__(self, form, field):
+        if field.data is not None and not in_date_bounds(field.data):
+            raise ValidationError(self.message)
+
+
+def _bounded(kwargs: dict, earliest: str, latest: str) -> dict:
+    """The field's arguments with the bounds as the browser's own min and max."""
+    render_kw = {"min": earliest, "max": latest, **(kwargs.pop("render_kw", None) or {})}
+    return {**kwargs, "render_kw": render_kw}
+
+
+class BoundedDateField(DateField):
+    """A date between 2000 and 2100, whatever is typed: "Enter a date between 2000 and 2100."
+    Every date a person types goes through one of these (or the date-and-time one)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs = _bounded(kwargs, EARLIEST_DATE.isoformat(), LATEST_DATE.isoformat())
+        super().__init__(label, [*(validators or ()), InDateBounds()], **kwargs)
+
+
+class BoundedDateTimeLocalField(DateTimeLocalField):
+    """A local date and time whose day is between 2000 and 2100."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs = _bounded(
+            kwargs, f"{EARLIEST_DATE.isoformat()}T00:00", f"{LATEST_DATE.isoformat()}T23:59"
+        )
+        super().__init__(label, [*(validators or ()), InDateBounds()], **kwargs)

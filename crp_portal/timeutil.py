@@ -7,9 +7,31 @@ from flask import current_app
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+# The years a program can use. Every typed or imported date is kept between them, so date
+# sums (the day after, a local midnight in UTC) stay far from the ends of Python's calendar
+# (years 1 and 9999), where they overflow; and a term's weeks number at most ~5,300.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+DATE_BOUNDS_MESSAGE = f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def in_date_bounds(*values: date | datetime | None) -> bool:
+    """Every given date (or datetime, by its calendar day) falls between EARLIEST_DATE and
+    LATEST_DATE; None is skipped."""
+    return all(
+        EARLIEST_DATE <= (value.date() if isinstance(value, datetime) else value) <= LATEST_DATE
+        for value in values
+        if value is not None
+    )
+
+
+def clamp_date(day: date) -> date:
+    """The day, moved inside the bounds: for dates stored before they were bounded."""
+    return min(max(day, EARLIEST_DATE), LATEST_DATE)
 
 
 class UTCDateTime(TypeDecorator):

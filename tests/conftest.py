@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from crp_portal import create_app
 from crp_portal.extensions import db
+from crp_portal.links import ADAPTER_KEY
 from tests.pg import ThrowawayPostgres, free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -95,11 +96,19 @@ def app_config():
 
 @pytest.fixture
 def app(request, database_url, app_config):
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "SERVER_NAME": "portal.test", **app_config}
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": "portal.test",
+        "CRP_BASE_URL": "http://portal.test",
+        **app_config,
+    }
+    inbox = None
     if "smtp" in request.fixturenames:
         inbox = request.getfixturevalue("smtp")
         settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
     application = create_app("testing", settings)
+    if inbox is not None:
+        inbox.outbox_app = application
     application.test_client_class = IsolatedClient
     with application.app_context():
         db.create_all()
@@ -151,10 +160,12 @@ def login(app):
     return signed_in
 
 
-@dataclass
-class Inbox:
-    port: int
-    messages: list = field(default_factory=list)
+class SmtpReceiver:
+    """aiosmtpd's handler: files each message in its inbox. (Not the inbox itself:
+    aiosmtpd inspects its handler's attributes, which would read `Inbox.messages`.)"""
+
+    def __init__(self, inbox: "Inbox"):
+        self.inbox = inbox
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -162,8 +173,38 @@ class Inbox:
             # A subject too long for one line is folded right after "Subject:"; mail
             # clients drop the fold's leading space, and so do we.
             message.replace_header("Subject", message["Subject"].strip())
-        self.messages.append(message)
+        message.raw = envelope.original_content  # the bytes as they came over the wire
+        self.inbox.received.append(message)
         return "250 Message accepted for delivery"
+
+
+@dataclass
+class Inbox:
+    """A real SMTP server's inbox. Reading `messages` first does what `flask outbox work`
+    does in a running portal: deliver the outbox rows committed so far, through the
+    portal's own sender, to this server. (No request delivers mail itself.)"""
+
+    port: int
+    received: list = field(default_factory=list)
+    outbox_app: flask.Flask | None = None
+
+    @property
+    def messages(self) -> list:
+        if self.outbox_app is not None:
+            if flask.has_app_context():
+                db.session.commit()  # as IsolatedClient does: a test's open transaction ends
+            contextvars.Context().run(self._deliver_outbox)
+        return self.received
+
+    def _deliver_outbox(self) -> None:
+        from crp_portal.nudges.worker import deliver_due
+
+        with self.outbox_app.app_context():
+            deliver_due()
+
+    @property
+    def handler(self) -> SmtpReceiver:
+        return SmtpReceiver(self)
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if address in m["To"]]
@@ -176,7 +217,7 @@ class Inbox:
 @pytest.fixture
 def smtp():
     inbox = Inbox(port=free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller = Controller(inbox.handler, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     try:
         yield inbox
@@ -221,8 +262,10 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(app):
-    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True)
-    with LiveServer(app) as server:
+    server = LiveServer(app)
+    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True, CRP_BASE_URL=server.url)
+    app.extensions.pop(ADAPTER_KEY, None)  # emailed links lead to this server
+    with server:
         yield server
 
 

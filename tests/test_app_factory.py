@@ -14,7 +14,7 @@ def test_production_refuses_to_start_without_secret_key_and_database(monkeypatch
 
 
 def test_production_starts_with_both_set(monkeypatch, tmp_path):
-    monkeypatch.setenv("SECRET_KEY", "a-real-secret")
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-of-at-least-32-bytes")
     monkeypatch.setenv("CRP_BASE_URL", "https://crp.example.edu")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.sqlite3")
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})

@@ -92,8 +92,8 @@ def test_search_by_local_dates(people, login):
     [
         ("date_from=2026-02-30", "Enter a real date, for example 2026-03-14."),
         ("date_to=yesterday", "Enter a real date, for example 2026-03-14."),
-        ("date_from=0001-01-01", "Enter a date between the years 2000 and 2099."),
-        ("date_to=9999-12-31", "Enter a date between the years 2000 and 2099."),
+        ("date_from=0001-01-01", "Enter a date between 2000 and 2100."),
+        ("date_to=9999-12-31", "Enter a date between 2000 and 2100."),
         ("date_from=2026-03-10&date_to=2026-03-01", "The “to” date is before the “from” date."),
         ("who=" + "x" * 101, "Use at most 100 characters."),
     ],

@@ -144,9 +144,12 @@ def test_mail_is_not_sent_when_the_change_rolls_back(app, ctx, smtp):
     assert find_user_by_email("KAI@example.edu") is not None
 
 
-def test_without_smtp_server_the_reset_link_is_printed_to_the_log(client, ctx, caplog):
+def test_without_smtp_server_the_reset_link_is_printed_to_the_log(app, client, ctx, caplog):
     make_user("student", email="kai@example.edu")
     request_reset(client, "kai@example.edu")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
+    assert "Outbox worker stopped. Sent 1" in result.output
     logged = [r.getMessage() for r in caplog.records if "Mail not sent" in r.getMessage()]
     assert len(logged) == 1
     assert "kai@example.edu" in logged[0] and "/reset-password/" in logged[0]

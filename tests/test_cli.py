@@ -61,7 +61,7 @@ def test_seed_demo_leaves_a_real_programs_database_alone(app, ctx):
 
 
 def test_seed_demo_refuses_in_production(monkeypatch, database_url):
-    monkeypatch.setenv("SECRET_KEY", "real-secret")
+    monkeypatch.setenv("SECRET_KEY", "real-secret-of-at-least-32-bytes!")
     monkeypatch.setenv("CRP_BASE_URL", "https://crp.example.edu")
     monkeypatch.setenv("DATABASE_URL", database_url)
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": database_url})

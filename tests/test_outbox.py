@@ -1,7 +1,11 @@
 """The outbox: every email is a row; delivery sends each exactly once, through SMTP
 failures, crashes and parallel senders, against a real SMTP server on loopback."""
 
+import contextvars
+import re
+import smtplib
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -19,9 +23,10 @@ from crp_portal.nudges.models import (
     SENT,
     OutboxMessage,
 )
+from crp_portal.nudges.worker import work
 from crp_portal.timeutil import utcnow
 from tests.conftest import Inbox
-from tests.factories import make_user
+from tests.factories import make_event, make_user
 from tests.pg import free_port
 
 
@@ -43,12 +48,38 @@ def statuses() -> dict[str, int]:
     return dict(rows)
 
 
-def test_transactional_mail_is_an_outbox_row_delivered_right_after_the_commit(ctx, login, smtp):
+def test_a_request_writes_its_mail_to_the_outbox_and_talks_no_smtp(ctx, login, smtp, monkeypatch):
+    connections = []
+    monkeypatch.setattr(smtplib.SMTP, "connect", lambda *args: connections.append(args))
     admin = make_user("staff", is_admin=True)
     login(admin).post("/admin/invitations", data={"email": "new@example.edu", "role": "student"})
     row = db.session.scalar(select(OutboxMessage))
-    assert (row.recipient, row.kind, row.status) == ("new@example.edu", "transactional", SENT)
-    assert len(smtp.to("new@example.edu")) == 1
+    assert (row.recipient, row.kind, row.status) == ("new@example.edu", "transactional", PENDING)
+    assert connections == [] and smtp.received == []
+
+
+def test_the_worker_delivers_an_rsvp_confirmation_within_two_seconds(app, ctx, login, smtp):
+    student = make_user("student")
+    event = make_event()
+    db.session.commit()
+    stop = threading.Event()
+
+    def run_worker():
+        with app.app_context():
+            work(stop)
+
+    worker = threading.Thread(target=contextvars.Context().run, args=(run_worker,))
+    worker.start()
+    try:
+        login(student).post(f"/events/{event.id}/rsvp")
+        deadline = time.monotonic() + 2
+        while not smtp.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert [m["To"] for m in smtp.received] == [student.email]
+    assert not worker.is_alive()
 
 
 def test_a_rolled_back_change_leaves_no_row_and_sends_nothing(ctx, smtp):
@@ -73,7 +104,7 @@ def app_config(smtp_port):
 
 def start_smtp(port: int) -> tuple[Inbox, Controller]:
     inbox = Inbox(port=port)
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(inbox.handler, hostname="127.0.0.1", port=port)
     controller.start()
     return inbox, controller
 
@@ -134,7 +165,7 @@ def test_a_sender_that_died_mid_send_leaves_the_row_for_review_not_a_second_copy
 
 
 def test_nudges_carry_one_click_unsubscribe_headers_and_link(ctx, smtp_port):
-    url = "https://portal.test/unsubscribe/abc"
+    url = "https://portal.test/unsubscribe/" + "a-long-signed-token." * 6
     add(1, unsubscribe_url=url, body_html="<p>Body</p>")
     inbox, controller = start_smtp(smtp_port)
     try:
@@ -145,6 +176,11 @@ def test_nudges_carry_one_click_unsubscribe_headers_and_link(ctx, smtp_port):
     assert message["List-Unsubscribe"] == f"<{url}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert url in Inbox.text_of(message)
+    raw = message.raw.decode("ascii")  # what a strict RFC 2369 reader sees on the wire
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n" in raw
+    assert "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert "List-Unsubscribe: =?" not in raw
+    assert re.search(r"\r\nMessage-ID: <[^>]+@portal\.test>\r\n", raw)
 
 
 def test_without_a_mail_server_messages_are_logged_and_marked_sent(ctx, app, caplog):

@@ -191,7 +191,7 @@ def test_two_nudge_workers_on_two_hosts_deliver_each_message_once(portal):
             outbox.add_message(f"member{number}@example.edu", f"Message {number:03d}", "Hello")
         db.session.commit()
     inbox = GatedInbox(port=free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller = Controller(inbox.handler, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     environment = {**portal.environment, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(inbox.port)}
     flask = shutil.which("flask", path=str(ROOT / ".venv" / "bin"))

@@ -293,3 +293,21 @@ def test_a_revoked_remember_cookie_does_not_rescue_an_idle_session(app, kai, clo
     response = browser.get("/me/profile", follow_redirects=True)
     assert "/sign-in" in response.request.path
     assert not is_signed_in(browser)
+
+
+def test_the_server_ends_a_remember_cookie_after_its_fourteen_days(app, kai, clock):
+    """A browser may keep the cookie past its expiry (or a copy of it may leak): the server
+    itself refuses a remembered sign-in older than REMEMBER_COOKIE_DURATION."""
+    browser = app.test_client()
+    sign_in(browser, remember="y")
+    remember = browser.get_cookie("remember_token", domain="portal.test").value
+    copied = app.test_client()
+    copied.set_cookie("remember_token", remember, domain="portal.test")
+    clock.advance(13 * 24 * 60)
+    assert is_signed_in(copied)
+    later = app.test_client()
+    later.set_cookie("remember_token", remember, domain="portal.test")
+    clock.advance(2 * 24 * 60)
+    response = later.get("/me/profile", follow_redirects=True)
+    assert "/sign-in" in response.request.path
+    assert not is_signed_in(browser)

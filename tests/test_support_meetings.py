@@ -333,7 +333,7 @@ def test_a_filter_with_no_match_says_so(ctx, login, a_week):
         "?day=abc",
         "?day=-1",
         "?day=" + "9" * 400,
-        "?day=%00&fellowship=%3Cscript%3E",
+        "?fellowship=%3Cscript%3E",
         "?day=&fellowship=&meets=&page=x",
         "?meets=" + "x" * 5000,
     ],

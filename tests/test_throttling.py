@@ -17,7 +17,7 @@ from crp_portal.auth import services
 from crp_portal.extensions import db, limiter
 from crp_portal.nudges.unsubscribe import unsubscribe_url
 from crp_portal.timeutil import utcnow
-from tests.conftest import IsolatedClient, RedisServer
+from tests.conftest import Inbox, IsolatedClient, RedisServer
 from tests.factories import PASSWORD, make_event, make_user
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,8 @@ def app_counting_in(storage_url: str, database_url: str, app_config: dict, **set
 def app_config():
     """Small limits, so each test reaches them in a few requests."""
     return {
-        "CRP_SIGNIN_LIMIT_ACCOUNT": "3 per 15 minutes",
+        "CRP_SIGNIN_LIMIT_ACCOUNT_ADDRESS": "3 per 15 minutes",
+        "CRP_SIGNIN_LIMIT_ACCOUNT": "6 per 15 minutes",
         "CRP_SIGNIN_LIMIT_ADDRESS": "5 per 15 minutes",
         "CRP_RESET_LIMIT": "4 per hour",
         "CRP_RESET_LIMIT_ACCOUNT": "2 per hour",
@@ -88,15 +89,42 @@ def test_a_refusal_says_why_and_when_to_try_again(ctx, client):
 # Sign-in: failures per account, and per network address
 
 
-def test_sign_in_failures_are_limited_per_account_from_any_address(ctx, app):
+def test_a_distributed_attack_meets_the_account_ceiling(ctx, app):
+    """Six failures from six addresses reach the per-account ceiling (6 here): then even
+    the right password waits, from anywhere; other accounts are unaffected."""
     make_user("student", email="kai@example.edu")
     make_user("student", email="lee@example.edu")
-    for number in range(3):
+    for number in range(6):
         guesser = from_address(app.test_client(), f"198.51.100.{number}")
         assert sign_in(guesser, password="a wrong guess").status_code == 200
     elsewhere = from_address(app.test_client(), "203.0.113.9")
-    assert sign_in(elsewhere).status_code == 429  # even with the right password
-    assert sign_in(elsewhere, email="lee@example.edu").status_code == 302  # others unaffected
+    assert sign_in(elsewhere).status_code == 429
+    assert sign_in(elsewhere, email="lee@example.edu").status_code == 302
+
+
+def test_a_flood_from_one_address_never_locks_the_owner_out_elsewhere(ctx, app, smtp):
+    """The scanner's case: wrong passwords for one account, again and again, from one
+    address. That address is refused; the owner, on another network, signs in, and is told
+    by email (once) that someone is trying."""
+    make_user("student", email="kai@example.edu", name="Kai Moreno")
+    attacker = from_address(app.test_client(), "198.51.100.66")
+    answers = [sign_in(attacker, password=f"guess {n}").status_code for n in range(40)]
+    assert answers[:3] == [200, 200, 200] and set(answers[3:]) == {429}
+    assert sign_in(attacker).status_code == 429  # the right password, from there, waits too
+    owner = from_address(app.test_client(), "203.0.113.9")
+    assert sign_in(owner).status_code == 302
+    [notice] = smtp.to("kai@example.edu")
+    assert notice["Subject"] == "Wrong passwords were typed for your account"
+    body = Inbox.text_of(notice)
+    assert "you can still sign in as usual" in body
+    assert "http://portal.test/reset-password" in body
+
+
+def test_no_attack_notice_goes_to_an_address_without_an_account(ctx, app, smtp):
+    attacker = from_address(app.test_client(), "198.51.100.66")
+    for number in range(5):
+        sign_in(attacker, email="nobody@example.edu", password=f"guess {number}")
+    assert smtp.messages == []
 
 
 def test_sign_in_failures_are_limited_per_address_across_accounts(ctx, app):
@@ -268,7 +296,7 @@ import sys
 from crp_portal import create_app
 app = create_app("testing", {
     "SQLALCHEMY_DATABASE_URI": sys.argv[1], "SERVER_NAME": "portal.test",
-    "RATELIMIT_STORAGE_URI": sys.argv[2], "CRP_SIGNIN_LIMIT_ACCOUNT": "3 per 15 minutes",
+    "RATELIMIT_STORAGE_URI": sys.argv[2], "CRP_SIGNIN_LIMIT_ACCOUNT_ADDRESS": "3 per 15 minutes",
 })
 response = app.test_client().post(
     "/sign-in", data={"email": "kai@example.edu", "password": sys.argv[3]}

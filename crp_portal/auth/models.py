@@ -99,3 +99,30 @@ class Invitation(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
+
+
+RESET_LINK = "reset_link"
+ATTACK_NOTICE = "attack_notice"
+ACCOUNT_MAIL_KINDS = (RESET_LINK, ATTACK_NOTICE)
+
+
+class AccountMailRequest(db.Model):
+    """Mail asked for by address, before anyone knows whether an account has it.
+
+    A reset request (or an attack notice) writes only this row, so the request takes the
+    same time whether or not the address has an account; the outbox worker looks the
+    address up and writes the real message, or nothing, and deletes the row within
+    seconds. The address of a stranger is kept no longer than that."""
+
+    __tablename__ = "account_mail_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in ACCOUNT_MAIL_KINDS) + ")",
+            name="kind_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,6 @@
-"""CSV roster import: every row is checked first, and nothing is saved if any row is bad."""
+"""CSV roster import: every row is checked first, and nothing is saved if any row is bad.
+
+Each cell the import reads is held to `text_rules` (one line, no hidden characters)."""
 
 import csv
 import io
@@ -7,6 +9,7 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from crp_portal import text_rules
 from crp_portal.access import ROLES, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.auth.services import create_user, normalize_email, send_password_link
@@ -73,13 +76,15 @@ def parse_roster(raw: bytes) -> RosterResult:
             )
             return result
         index = {name: columns.index(name) for name in COLUMNS}
+        ended = reader.line_num
         for values in reader:
+            line, ended = ended + 1, reader.line_num  # where the row starts
             if not any(value.strip() for value in values):
                 continue
             if len(result.rows) >= MAX_ROWS:
                 result.add_problem(0, f"The file has more than {MAX_ROWS} rows; split it.")
                 return result
-            _check_row(reader.line_num, values, index, result)
+            _check_row(line, values, index, result)
     except csv.Error as error:
         result.add_problem(reader.line_num, f"the CSV cannot be read ({error}).")
         return result
@@ -95,6 +100,14 @@ def _cell(values: list[str], index: dict[str, int], name: str) -> str:
 
 
 def _check_row(line: int, values: list[str], index: dict[str, int], result: RosterResult) -> None:
+    hidden = [
+        f"column “{name}” contains {found}"
+        for name in COLUMNS
+        if (found := text_rules.problem(_cell(values, index, name)))
+    ]
+    if hidden:  # nothing else about the row is worth saying, nor safe to look up
+        result.add_problem(line, "; ".join(hidden) + ".")
+        return
     email = normalize_email(_cell(values, index, "email"))
     name = _cell(values, index, "name")
     role = _cell(values, index, "role").lower()

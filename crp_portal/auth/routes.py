@@ -3,6 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from crp_portal.access import signed_in_required
@@ -14,6 +15,7 @@ from crp_portal.auth.forms import (
     RequestResetForm,
     SignInForm,
 )
+from crp_portal.auth.models import ATTACK_NOTICE
 from crp_portal.extensions import db, limiter
 
 TOO_MANY_SIGN_INS = (
@@ -48,6 +50,19 @@ def _account_key() -> str:
     return "sign-in:" + services.normalize_email(request.form.get("email", ""))[:254]
 
 
+def _account_from_address_key() -> str:
+    return f"{_account_key()}|{get_remote_address()}"
+
+
+def _tell_the_owner(_limit) -> None:
+    """An account's limit was reached: ask the worker to tell the owner (at most once a
+    day). The request is written whether or not the address has an account."""
+    email = services.normalize_email(request.form.get("email", ""))
+    if email and services.first_attack_notice_today(email):
+        services.request_account_mail(email, ATTACK_NOTICE)
+        db.session.commit()
+
+
 def _reset_address_key() -> str:
     """Per address asked about, so no one can flood one inbox from many networks."""
     return "reset:" + services.normalize_email(request.form.get("email", ""))[:254]
@@ -58,21 +73,29 @@ def _link_failed(response) -> bool:
     return response.status_code != 302
 
 
+def _failed_sign_ins_limited(setting: str, key_func=None, on_breach=None):
+    """A limit on failed sign-ins (successes are not counted), read from `setting`."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        key_func=key_func,
+        methods=["POST"],
+        deduct_when=_sign_in_failed,
+        on_breach=on_breach,
+        error_message=TOO_MANY_SIGN_INS,
+    )
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["CRP_SIGNIN_LIMIT_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_sign_in_failed,
-    error_message=TOO_MANY_SIGN_INS,
+@_failed_sign_ins_limited("CRP_SIGNIN_LIMIT_ADDRESS")
+@_failed_sign_ins_limited(
+    "CRP_SIGNIN_LIMIT_ACCOUNT_ADDRESS", _account_from_address_key, _tell_the_owner
 )
-@limiter.limit(
-    lambda: current_app.config["CRP_SIGNIN_LIMIT_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_sign_in_failed,
-    error_message=TOO_MANY_SIGN_INS,
-)
+@_failed_sign_ins_limited("CRP_SIGNIN_LIMIT_ACCOUNT", _account_key, _tell_the_owner)
 def sign_in():
+    """Wrong passwords are throttled three ways (NIST SP 800-63B 5.2.2): one account from
+    one address, one address across accounts, and a ceiling per account that only many
+    addresses together can reach. So a flood from one address never locks the owner out
+    from another, and the owner is emailed when either account limit is reached."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = SignInForm()
@@ -82,6 +105,8 @@ def sign_in():
             db.session.commit()
             session.clear()
             login_user(user, remember=form.remember.data)
+            if form.remember.data:
+                session["_user_id"] = services.remembered_id(user)  # what the cookie keeps
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         g.sign_in_failed = True
         form.password.errors.append("That email and password do not match an active account.")

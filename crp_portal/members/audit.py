@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from crp_portal.access import ROLE_LABELS
 from crp_portal.auth.models import Invitation, User
+from crp_portal.errors import check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.members.models import AuditEntry
 from crp_portal.search import like_pattern
@@ -110,6 +111,7 @@ def _matches(person, text: str):
 
 def search_audit(filters: AuditFilter, page: int, per_page: int = 50):
     """Audit entries matching every given filter, newest first; dates are local days."""
+    check_date_bounds(filters.date_from, filters.date_to)
     statement = select(AuditEntry).options(
         selectinload(AuditEntry.actor), selectinload(AuditEntry.subject)
     )

@@ -15,7 +15,7 @@ members_cli = AppGroup("members", help="Member data: retention and erasure.")
 @members_cli.command("purge-expired")
 @click.option(
     "--months",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1200),  # a century; ~24,000 would overflow the calendar
     help="Retention period in months (default: CRP_RETENTION_MONTHS).",
 )
 def purge_expired_command(months: int | None):

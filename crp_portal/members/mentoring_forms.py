@@ -5,11 +5,11 @@ The contact form has no free text on purpose: a peer mentor records facts, not n
 
 from datetime import timedelta
 
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField
+from wtforms import BooleanField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.forms import BoundedIntegerField, PortalForm, choices
+from crp_portal.forms import BoundedDateField, BoundedIntegerField, PortalForm, choices
 from crp_portal.members.mentoring import CONTACT_LOOKBACK_DAYS
 from crp_portal.members.recovery_models import (
     CONTACT_MINUTES_MAX,
@@ -39,7 +39,7 @@ class MentoringForm(PortalForm):
 
 
 class ContactForm(PortalForm):
-    contact_date = DateField(
+    contact_date = BoundedDateField(
         "Date of the contact",
         validators=[InputRequired(message="Enter the date of the contact.")],
         default=local_today,

@@ -24,7 +24,7 @@ from crp_portal.nudges.models import (
 )
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import current_term
-from crp_portal.timeutil import local_midnight
+from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, in_date_bounds, local_midnight
 
 FIRST_TERM_LEAD_DAYS = 30  # joining this close before a term makes it the member's first
 ADVISING_STATUSES = (BOOKED, COMPLETED)
@@ -44,12 +44,28 @@ class TermWindow:
 
 
 def term_window(today: date) -> TermWindow | None:
-    """The term under way today, or else the next one to start (None with no terms)."""
+    """The term under way today, or else the next one to start (None with no terms, or
+    when that term's dates are unusable: see `unusable_term`)."""
     term = current_term(today)
-    if term is None:
+    if term is None or not in_date_bounds(term.starts_on, term.ends_on):
         return None
     return TermWindow(
         term, local_midnight(term.starts_on), local_midnight(term.ends_on + timedelta(days=1))
+    )
+
+
+def unusable_term(today: date) -> str:
+    """What to tell staff when the current term is saved with dates outside the years a
+    program can use (stored before dates were bounded, say 0001 to 9999): its weeks mean
+    nothing and its date sums overflow, so campaigns that count from the term skip it."""
+    term = current_term(today)
+    if term is None or in_date_bounds(term.starts_on, term.ends_on):
+        return ""
+    return (
+        f"The current term, {term.name}, is saved with dates outside "
+        f"{EARLIEST_DATE.year}–{LATEST_DATE.year} ({term.starts_on.isoformat()} to "
+        f"{term.ends_on.isoformat()}), so campaigns and audiences that count from the term "
+        "skip it. Correct the term's dates under Terms."
     )
 
 

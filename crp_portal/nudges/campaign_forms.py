@@ -1,9 +1,16 @@
 """The campaign editor's form and the preview's member picker."""
 
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedDateField,
+    BoundedIntegerField,
+    PortalForm,
+    choices,
+    required_text,
+    strip_filter,
+)
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS
 from crp_portal.nudges import campaigns, templating
 from crp_portal.nudges.models import ANCHORS, AUDIENCE_LABELS, HOLDOUT_MAX, TRIGGER_LABELS
@@ -95,12 +102,12 @@ class CampaignForm(PortalForm):
         description="Plain text. The placeholders you may use are listed under the form. "
         "No recovery details: say what is on, not why.",
     )
-    active_from = DateField(
+    active_from = BoundedDateField(
         "First day it may send",
         validators=[InputRequired(message="Enter the first day it may send.")],
         invalid_value_message=BAD_DATE,
     )
-    active_to = DateField(
+    active_to = BoundedDateField(
         "Last day it may send (optional)",
         validators=[Optional()],
         invalid_value_message=BAD_DATE,

@@ -36,6 +36,11 @@ def _editor(form: CampaignForm, campaign):
         trigger=campaigns.describe_trigger(campaign) if campaign else None,
         state=campaigns.state_of(campaign, local_today()) if campaign else None,
         placeholders=templating.PLACEHOLDERS,
+        filters=templating.FILTERS,
+        budget=templating.BUDGET,
+        stored_problems=(
+            campaigns.template_problems(campaign) if campaign and not form.errors else []
+        ),
     )
 
 

@@ -6,11 +6,11 @@ import click
 from flask.cli import AppGroup
 
 from crp_portal.extensions import db
-from crp_portal.job_links import with_portal_links
-from crp_portal.nudges import outbox
-from crp_portal.timeutil import program_zone, utcnow
+from crp_portal.links import with_portal_links
+from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds, program_zone, utcnow
 
 nudges_cli = AppGroup("nudges", help="Nudge campaigns and the outbox.")
+outbox_cli = AppGroup("outbox", help="Delivering the outbox.")
 
 
 AT_HELP = (
@@ -34,13 +34,23 @@ def _plan(now: datetime) -> None:
 
 
 def _send(now: datetime, batch_size: int) -> bool:
-    report = outbox.send_pending(now, batch_size=batch_size)
+    from crp_portal.nudges.worker import deliver_due
+
+    report = deliver_due(now, batch_size=batch_size)
     click.echo(str(report))
     return not report.error
 
 
+def _in_bounds(_ctx, _param, value: datetime | None) -> datetime | None:
+    """A moment near the ends of the calendar overflows in the program's zone; no campaign
+    runs outside the years a date may have anyway."""
+    if value is not None and not in_date_bounds(value):
+        raise click.BadParameter(DATE_BOUNDS_MESSAGE)
+    return value
+
+
 AT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
-at_option = click.option("--at", type=click.DateTime(AT_FORMATS), help=AT_HELP)
+at_option = click.option("--at", type=click.DateTime(AT_FORMATS), callback=_in_bounds, help=AT_HELP)
 batch_option = click.option(
     "--batch-size", default=100, show_default=True, help="Messages per SMTP connection."
 )
@@ -74,3 +84,16 @@ def run_command(at, batch_size: int):
     _plan(now)
     if not _send(now, batch_size):
         raise SystemExit(1)
+
+
+@outbox_cli.command("work")
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
+@with_portal_links
+def work_command(once: bool):
+    """Deliver outbox rows as they commit, until stopped (SIGTERM or Ctrl-C)."""
+    from crp_portal.nudges.worker import stopped_by_signals, work
+
+    click.echo("Outbox worker started; mail is delivered as it is written.")
+    with stopped_by_signals() as stop:
+        report = work(stop, once=once)
+    click.echo(f"Outbox worker stopped. {report}")

@@ -4,14 +4,13 @@ and why — computed by the planner's own rules, writing nothing."""
 from datetime import datetime, timedelta
 
 from flask import render_template, request
-from wtforms import DateField
 from wtforms.validators import Optional
 
 from crp_portal.access import STAFF, role_required
 from crp_portal.errors import NotFound
 from crp_portal.extensions import db
-from crp_portal.forms import PortalForm
-from crp_portal.nudges import bp, planning
+from crp_portal.forms import BoundedDateField, PortalForm
+from crp_portal.nudges import audiences, bp, campaigns, planning
 from crp_portal.nudges.models import Campaign
 from crp_portal.timeutil import program_zone, to_local, utcnow
 
@@ -26,7 +25,7 @@ GROUPS = {
 BAD_DATE = "Enter a date as YYYY-MM-DD, for example 2027-04-28."
 
 
-class DayField(DateField):
+class DayField(BoundedDateField):
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
@@ -83,6 +82,8 @@ def dry_run(campaign_id: int):
         moment=moment,
         day=day,
         running=planning.is_running(campaign, day),
+        term_notice=audiences.unusable_term(day),
+        template_problems=campaigns.template_problems(campaign),
         groups=groups,
         labels=GROUPS,
         shown=SHOWN_PER_GROUP,

@@ -91,6 +91,7 @@ class CampaignCounts:
 @dataclass
 class PlanReport:
     campaigns: list[CampaignCounts] = field(default_factory=list)
+    notice: str = ""  # a problem outside any one campaign, e.g. an unusable current term
 
     @property
     def planned(self) -> int:
@@ -112,6 +113,9 @@ class PlanReport:
         return next((c for c in self.campaigns if c.campaign_id == campaign_id), None)
 
     def __str__(self) -> str:
+        return "\n".join(line for line in (self.notice, self._summary()) if line)
+
+    def _summary(self) -> str:
         if not self.campaigns:
             return "No campaign is running today."
         busy = [str(counts) for counts in self.campaigns if counts.anything]
@@ -357,6 +361,8 @@ def plan(now: datetime) -> PlanReport:
     if not campaigns:
         return report
     window = audiences.term_window(today)
+    if window is None:
+        report.notice = audiences.unusable_term(today)
     recent = recent_nudges(now)
     run = _Run(now, after_quiet_hours(now), templating.week_ahead(today, now), templating.links())
     for campaign in campaigns:

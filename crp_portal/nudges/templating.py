@@ -1,6 +1,12 @@
-"""Nudge subjects and bodies: staff write them with a few documented placeholders; they
-are rendered in Jinja's sandbox, so a template can neither reach Python internals nor
-name anything but those placeholders.
+"""Nudge subjects and bodies: staff write them with a few documented placeholders and
+filters, `{% if %}` and one level of `{% for %}`; nothing else is accepted.
+
+Three layers keep a template harmless. The rules (`template_rules`) refuse at save, with
+its line, anything but those constructs, and bound what the template can write and loop
+over every branch. The save-time check then fills it in with the largest data it can
+ever meet: the longest names and a full week. And every render, at save, in preview or
+in `flask nudges run`, has a hard budget (`template_budget`: 0.5 s, 100,000 characters,
+10,000 loop turns); a template that slipped past the first two is stopped, not run on.
 
 Mail carries no recovery details: the placeholders are a first name, the week's
 program events and support meetings (events under their neutral titles unless the
@@ -12,15 +18,26 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app, url_for
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from flask import current_app, has_app_context, url_for
+from jinja2 import TemplateError, TemplateSyntaxError, nodes
+from jinja2.sandbox import SecurityError
 from markupsafe import escape
 from sqlalchemy import select
 
+from crp_portal.auth.models import User
 from crp_portal.events.calendars import title_for
 from crp_portal.events.models import Event
 from crp_portal.extensions import db
+from crp_portal.members.models import MemberProfile
+from crp_portal.nudges.template_budget import (
+    LOOP_STEPS_MAX,
+    OUTPUT_MAX,
+    RENDER_SECONDS,
+    NudgeEnvironment,
+    TooCostly,
+    fill_in,
+)
+from crp_portal.nudges.template_rules import Walk
 from crp_portal.support_meetings.models import SupportMeeting
 from crp_portal.timeutil import format_datetime, local_midnight
 
@@ -32,56 +49,119 @@ PLACEHOLDERS = {
     "advising_link": "a link to book an advisor",
     "portal_link": "a link to the portal's home page",
 }
-SAMPLE_CONTEXT = {
-    "first_name": "Sam",
-    "program_name": "Collegiate Recovery Program",
-    "this_week": "- Tue 7:00 PM: Tuesday group",
-    "events_link": "https://portal.example.edu/events/",
-    "advising_link": "https://portal.example.edu/advising/",
-    "portal_link": "https://portal.example.edu/",
+FILTERS = {
+    "capitalize": "first letter capital, the rest small",
+    "lower": "all small letters",
+    "title": "Each Word Capitalised",
+    "trim": "without spaces at either end",
+    "upper": "ALL CAPITALS",
 }
-_environment = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
-_FORBIDDEN_TAGS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends, nodes.Macro)
+BUDGET = {  # as the editor's help shows it
+    "seconds": f"{RENDER_SECONDS:g}",
+    "characters": f"{OUTPUT_MAX:,}",
+    "loop_steps": f"{LOOP_STEPS_MAX:,}",
+}
+_environment = NudgeEnvironment(FILTERS)
+WEEK_EVENTS_MAX = WEEK_MEETINGS_MAX = 12
+NOTHING_THIS_WEEK = "- Nothing is scheduled yet; see the portal for updates."
+# Longer than any time format_datetime writes ("Wed 30 Sep 2026, 12:00 PM EDT").
+LONGEST_WHEN = "Wednesday 30 September 2026, 12:00 PM GMT+05:30"
+LONGEST_LINK = 200  # characters; CRP_BASE_URL plus the longest path is far shorter
 
 
-def check_template(source: str) -> list[str]:
-    """Problems a person can fix, each with its line; empty when the template is fine."""
+class UnusableTemplate(TemplateError):
+    """A stored template breaks the rules (it was saved before them, or bypassed them)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+def _column_length(column) -> int:
+    return column.property.columns[0].type.length
+
+
+def largest_context() -> dict[str, str]:
+    """Every placeholder at the longest the real data can make it: the longest names and
+    a week with as many events and meetings as `week_ahead` fetches, all titles long."""
+    name = max(_column_length(User.name), _column_length(MemberProfile.preferred_name))
+    title = max(_column_length(Event.title), _column_length(Event.public_title))
+    program = current_app.config["CRP_PROGRAM_NAME"] if has_app_context() else ""
+    events = [_event_line(LONGEST_WHEN, "T" * title)] * WEEK_EVENTS_MAX
+    meeting = _meeting_line("Wednesday", "12:00 PM", "M" * _column_length(SupportMeeting.name))
+    link = "https://portal.example.edu/".ljust(LONGEST_LINK, "x")
+    return {
+        "first_name": "N" * name,
+        "program_name": program.ljust(name, "P"),
+        "this_week": "\n".join([*events, *[meeting] * WEEK_MEETINGS_MAX]),
+        "events_link": link,
+        "advising_link": link,
+        "portal_link": link,
+    }
+
+
+def _rule_problems(source: str) -> tuple[list[str], nodes.Template | None]:
+    """(problems, parsed tree): the rules, and the most the template could write or loop."""
     try:
         tree = _environment.parse(source)
     except TemplateSyntaxError as error:
-        return [f"Line {error.lineno}: {error.message}"]
-    problems = []
-    for node in tree.find_all(_FORBIDDEN_TAGS):
-        problems.append(f"Line {node.lineno}: only placeholders, if and for may be used.")
-    for name in sorted(meta.find_undeclared_variables(tree) - PLACEHOLDERS.keys()):
-        line = _line_of(source, name)
-        known = ", ".join("{{ " + placeholder + " }}" for placeholder in PLACEHOLDERS)
-        problems.append(f"Line {line}: unknown placeholder “{name}”. Use one of: {known}.")
-    if not problems:
-        try:
-            render(source, SAMPLE_CONTEXT)
-        except SecurityError:
-            problems.append("A placeholder may be printed, not looked inside.")
-        except (TemplateError, TypeError, ValueError) as error:
-            problems.append(f"This cannot be filled in: {error}.")
-    return problems
+        return [f"Line {error.lineno}: {error.message}"], None
+    except RecursionError:
+        return ["Line 1: this is nested too deeply to read."], None
+    walk = Walk({name: len(value) for name, value in largest_context().items()}, FILTERS)
+    cost = walk.template(tree)
+    problems = [message for _, message in sorted(walk.problems, key=lambda p: p[0])]
+    if problems:
+        return problems, None
+    characters, line = walk.heaviest_loop
+    if cost.characters > OUTPUT_MAX:
+        where = line if characters * 2 > cost.characters else 1
+        problems.append(
+            f"Line {where}: with a full week and the longest names this could come to "
+            f"{cost.characters:,} characters; at most {OUTPUT_MAX:,} can be sent: too large to send."
+        )
+    if cost.steps > LOOP_STEPS_MAX:
+        problems.append(
+            f"Line {line}: with a full week its loops could turn {cost.steps:,} times; "
+            f"at most {LOOP_STEPS_MAX:,} are allowed: too slow to send."
+        )
+    return problems, tree
 
 
-def _line_of(source: str, name: str) -> int:
-    match = re.search(rf"\b{re.escape(name)}\b", source)
-    return source.count("\n", 0, match.start()) + 1 if match else 1
+def check_template(source: str) -> list[str]:
+    """Problems a person can fix, each with its line; empty when the template is fine.
+
+    Fine means: only the documented constructs, and filled in with the largest data it
+    can meet it stays within the render budget.
+    """
+    problems, _ = _rule_problems(source)
+    if problems:
+        return problems
+    try:
+        render(source, largest_context())
+    except TooCostly as error:
+        return [f"With a full week and the longest names, {error}."]
+    except SecurityError:
+        return ["A placeholder may be printed, not looked inside."]
+    except (TemplateError, TypeError, ValueError) as error:
+        return [f"This cannot be filled in: {error}."]
+    return []
 
 
 @functools.lru_cache(maxsize=256)
 def _compiled(source: str):
-    return _environment.from_string(source)
+    problems, tree = _rule_problems(source)
+    if problems:
+        raise UnusableTemplate(problems)
+    return _environment.counting(tree)
 
 
 def render(source: str, context: dict) -> str:
-    """Compiled once per distinct source: planning renders one template thousands of times."""
-    return _compiled(source).render(context)
+    """Filled in within the budget; raises UnusableTemplate or TooCostly (TemplateErrors).
+
+    Compiled once per distinct source: planning renders one template thousands of times.
+    """
+    return fill_in(_compiled(source), context)
 
 
 def as_html(body: str) -> str:
@@ -90,6 +170,14 @@ def as_html(body: str) -> str:
     return "\n".join(
         "<p>" + str(escape(part)).replace("\n", "<br>\n") + "</p>" for part in paragraphs
     )
+
+
+def _event_line(when: str, title: str) -> str:
+    return f"- {when}: {title}"
+
+
+def _meeting_line(weekday: str, starts: str, name: str) -> str:
+    return f"- {weekday} {starts}: {name}"
 
 
 @dataclass(frozen=True)
@@ -101,14 +189,14 @@ class WeekAhead:
 
     def lines_for(self, user) -> str:
         lines = [
-            f"- {format_datetime(event.starts_at)}: {title_for(event, user)}"
+            _event_line(format_datetime(event.starts_at), title_for(event, user))
             for event in self.events
         ]
         lines += [
-            f"- {meeting.weekday_name} {meeting.starts_label}: {meeting.name}"
+            _meeting_line(meeting.weekday_name, meeting.starts_label, meeting.name)
             for meeting in self.meetings
         ]
-        return "\n".join(lines) or "- Nothing is scheduled yet; see the portal for updates."
+        return "\n".join(lines) or NOTHING_THIS_WEEK
 
 
 def week_ahead(today: date, now: datetime) -> WeekAhead:
@@ -117,14 +205,14 @@ def week_ahead(today: date, now: datetime) -> WeekAhead:
         select(Event)
         .where(Event.starts_at >= now, Event.starts_at < until, Event.status == "scheduled")
         .order_by(Event.starts_at, Event.id)
-        .limit(12)
+        .limit(WEEK_EVENTS_MAX)
     ).all()
     weekdays = {(today + timedelta(days=offset)).weekday() for offset in range(7)}
     meetings = db.session.scalars(
         select(SupportMeeting)
         .where(SupportMeeting.active, SupportMeeting.weekday.in_(weekdays))
         .order_by(SupportMeeting.weekday, SupportMeeting.starts_at)
-        .limit(12)
+        .limit(WEEK_MEETINGS_MAX)
     ).all()
     return WeekAhead(list(events), list(meetings))
 
@@ -149,7 +237,8 @@ def context_for(user, week: WeekAhead, portal_links: dict[str, str]) -> dict:
 
 
 def render_nudge(campaign, user, week: WeekAhead, portal_links: dict[str, str]) -> tuple[str, str]:
-    """(subject, plain-text body) for one member."""
+    """(subject, plain-text body) for one member, each within the render budget; raises a
+    TemplateError (UnusableTemplate, TooCostly, …) when a template cannot be sent."""
     context = context_for(user, week, portal_links)
     subject = " ".join(render(campaign.subject_template, context).split())[:255]
     return subject, render(campaign.body_template, context).strip() + "\n"

@@ -4,12 +4,13 @@ The token never expires (an old email's link must keep working) and carries no
 secret beyond the signature; using it only ever turns email off.
 """
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
 
 SALT = "crp-unsubscribe"
@@ -35,7 +36,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
 
 
 def unsubscribe_url(user_id: int, category: str) -> str:
-    return url_for("nudges.unsubscribe", token=unsubscribe_token(user_id, category), _external=True)
+    return portal_url("nudges.unsubscribe", token=unsubscribe_token(user_id, category))
 
 
 def unsubscribe_line(url: str) -> str:

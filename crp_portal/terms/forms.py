@@ -1,9 +1,9 @@
 """Term and calendar-period forms."""
 
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from crp_portal.forms import PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import BoundedDateField, PortalForm, choices, required_text, strip_filter
 from crp_portal.terms.models import PERIOD_KINDS
 
 
@@ -13,8 +13,12 @@ class TermForm(PortalForm):
         validators=required_text("Name the term, e.g. Fall 2026.", 80),
         filters=[strip_filter],
     )
-    starts_on = DateField("First day", validators=[InputRequired(message="Enter the first day.")])
-    ends_on = DateField("Last day", validators=[InputRequired(message="Enter the last day.")])
+    starts_on = BoundedDateField(
+        "First day", validators=[InputRequired(message="Enter the first day.")]
+    )
+    ends_on = BoundedDateField(
+        "Last day", validators=[InputRequired(message="Enter the last day.")]
+    )
 
 
 class PeriodForm(PortalForm):
@@ -25,5 +29,7 @@ class PeriodForm(PortalForm):
         filters=[strip_filter],
         description="Left empty, the kind is used, e.g. “Finals”.",
     )
-    starts_on = DateField("Starts", validators=[InputRequired(message="Enter the start date.")])
-    ends_on = DateField("Ends", validators=[InputRequired(message="Enter the end date.")])
+    starts_on = BoundedDateField(
+        "Starts", validators=[InputRequired(message="Enter the start date.")]
+    )
+    ends_on = BoundedDateField("Ends", validators=[InputRequired(message="Enter the end date.")])

@@ -19,10 +19,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from crp_portal import text_rules
 from crp_portal.errors import Conflict, DomainError
 from crp_portal.extensions import db
 from crp_portal.terms.models import PERIOD_KINDS, CalendarPeriod, Term
-from crp_portal.timeutil import program_zone
+from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, in_date_bounds, program_zone
 
 MAX_FEED_BYTES = 1_000_000
 MAX_RULES_CHARS = 4000
@@ -63,6 +64,12 @@ NO_EVENTS = (
     "The calendar has no events in it. Check that you exported the academic calendar "
     "itself, with its dates."
 )
+HIDDEN_CHARACTERS = (
+    "The calendar has hidden characters that cannot be saved, so nothing was imported. "
+    "{lines} Download the calendar again from the registrar's site, or ask them to remove "
+    "these characters."
+)
+LINES_SHOWN = 5
 PREVIEW_UNREADABLE = (
     "The calendar from the preview could not be read back. Choose the file or paste the text again."
 )
@@ -76,6 +83,7 @@ BAD_DATES = "its dates cannot be read"
 CANCELLED = "the registrar marked it cancelled"
 DUPLICATE = "the same event (UID) appears earlier in the calendar"
 TOO_LONG = "it lasts more than a year"
+OUT_OF_YEARS = f"its dates are outside {EARLIEST_DATE.year}–{LATEST_DATE.year}"
 
 
 class FeedError(DomainError):
@@ -189,6 +197,7 @@ def read_feed(text: str) -> list[FeedEvent]:
         raise FeedError(EMPTY)
     if not text.lstrip("\ufeff \t\r\n").upper().startswith("BEGIN:VCALENDAR"):
         raise FeedError(NOT_ICS)
+    _refuse_hidden_characters(text)
     try:
         calendars = Calendar.from_ical(text, multiple=True)
     except Exception as error:  # noqa: BLE001 - a damaged file can fail anywhere in the parser
@@ -214,13 +223,27 @@ def read_feed(text: str) -> list[FeedEvent]:
     return events
 
 
+def _refuse_hidden_characters(text: str) -> None:
+    """The whole calendar, line by line, is held to `text_rules` (RFC 5545 allows no
+    control character but tab in it either), so no event's title or UID brings one in.
+    Refusing the file, rather than dropping the characters, tells staff where they are."""
+    found = text_rules.lines_with_problems(text)
+    if not found:
+        return
+    lines = [f"Line {number} contains {problem}." for number, problem in found[:LINES_SHOWN]]
+    if len(found) > LINES_SHOWN:
+        lines.append(f"And {len(found) - LINES_SHOWN} more lines.")
+    raise FeedError(HIDDEN_CHARACTERS.format(lines=" ".join(lines)))
+
+
 def _text(component, name: str) -> str:
+    """A property's text on one line (an escaped line break in it becomes a space)."""
     value = component.get(name)
     if isinstance(value, list):
         value = value[0] if value else None
     if value is None:
         return ""
-    return "".join(char for char in " ".join(str(value).split()) if char.isprintable())
+    return " ".join(str(value).split())
 
 
 def _read_event(component, zone: ZoneInfo) -> FeedEvent:
@@ -241,6 +264,8 @@ def _read_event(component, zone: ZoneInfo) -> FeedEvent:
             problem = ONE_OCCURRENCE
         elif _text(component, "STATUS").upper() == "CANCELLED":
             problem = CANCELLED
+        elif not in_date_bounds(starts_on, ends_on):
+            problem = OUT_OF_YEARS
         elif ends_on - starts_on > LONGEST_EVENT:
             problem = TOO_LONG
     return FeedEvent(_source_uid(component, title, start_key), title, starts_on, ends_on, problem)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.terms.models import PERIOD_KINDS, CalendarPeriod, Term
 
@@ -16,6 +16,7 @@ class DateRangeError(DomainError):
 
 
 def _check_range(starts_on: date, ends_on: date) -> None:
+    check_date_bounds(starts_on, ends_on)
     if ends_on < starts_on:
         raise DateRangeError("The end date must be on or after the start date.")
 
