@@ -1,7 +1,10 @@
 """How the portal talks to SQLite: foreign keys on, WAL journal, and transactions that
 take the write lock only when they are going to write.
 
-PostgreSQL needs none of this; every listener returns at once for other dialects.
+PostgreSQL needs none of this, so `init_app` registers the listeners on SQLite engines
+only. (Registered on every engine, the one that runs when a transaction ends read
+`connection.info` on a PostgreSQL connection the server had just dropped, which raised
+PendingRollbackError in place of the lost-connection error and made a 503 a 500.)
 
 SQLite has one writer at a time. A transaction that reads first and writes later
 (check capacity, then insert) must hold the write lock from its start, or two of them
@@ -14,16 +17,48 @@ before the first write, so the write still queues on the lock instead of failing
 """
 
 import sqlite3
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from flask import has_request_context, request
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from crp_portal.extensions import db
+
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READING = "crp_sqlite_reading"
+_job_reads_only: ContextVar[bool] = ContextVar("crp_job_reads_only", default=False)
 
 
-@event.listens_for(Engine, "connect")
+@contextmanager
+def reading_only():
+    """For a job's look that writes nothing (the outbox worker asking whether anything
+    is due): begin deferred, as a GET does, rather than queue for the write lock."""
+    token = _job_reads_only.set(True)
+    try:
+        yield
+    finally:
+        _job_reads_only.reset(token)
+
+
+def init_app(app: Flask) -> None:
+    """Register the SQLite listeners below on each of the app's SQLite engines."""
+    with app.app_context():
+        engines = list(db.engines.values())
+    for engine in engines:
+        if engine.dialect.name == "sqlite":
+            listen_on_sqlite(engine)
+
+
+def listen_on_sqlite(engine: Engine) -> None:
+    event.listen(engine, "connect", _sqlite_connection_setup)
+    event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "before_cursor_execute", _sqlite_take_write_lock_before_writing)
+    event.listen(engine, "commit", _sqlite_transaction_ended)
+    event.listen(engine, "rollback", _sqlite_transaction_ended)
+
+
 def _sqlite_connection_setup(dbapi_connection, _record) -> None:
     """Let SQLAlchemy (not pysqlite) begin transactions; a file database uses WAL, so
     readers never wait for the writer."""
@@ -39,13 +74,12 @@ def _sqlite_connection_setup(dbapi_connection, _record) -> None:
 
 
 def _serving_a_read() -> bool:
+    if _job_reads_only.get():
+        return True
     return has_request_context() and request.method in READ_ONLY_METHODS
 
 
-@event.listens_for(Engine, "begin")
 def _sqlite_begin(connection) -> None:
-    if connection.dialect.name != "sqlite":
-        return
     if _serving_a_read():
         connection.exec_driver_sql("BEGIN")
         connection.info[_READING] = True
@@ -53,7 +87,6 @@ def _sqlite_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@event.listens_for(Engine, "before_cursor_execute")
 def _sqlite_take_write_lock_before_writing(connection, cursor, statement, *_args) -> None:
     """In a reading transaction, anything but a SELECT (INSERT, UPDATE, DELETE,
     SAVEPOINT) first swaps the read transaction for an immediate one."""
@@ -64,7 +97,5 @@ def _sqlite_take_write_lock_before_writing(connection, cursor, statement, *_args
     cursor.execute("BEGIN IMMEDIATE")
 
 
-@event.listens_for(Engine, "commit")
-@event.listens_for(Engine, "rollback")
 def _sqlite_transaction_ended(connection) -> None:
     connection.info.pop(_READING, None)

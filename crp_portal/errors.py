@@ -3,15 +3,19 @@
 import re
 import sqlite3
 import time
+from datetime import date, datetime
 
 import psycopg
 from flask import g, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from crp_portal.extensions import db, limiter, login_manager
+from crp_portal.links import portal_adapter
+from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds
 
 RAW_LIMIT = re.compile(r"^\d+ per ")
 
@@ -42,6 +46,17 @@ class Conflict(DomainError):
     title = "That clashes with something already there"
 
 
+class DateOutOfBounds(DomainError):
+    """A date outside the years a program can use (`timeutil.EARLIEST_DATE`–`LATEST_DATE`)."""
+
+
+def check_date_bounds(*values: date | datetime | None) -> None:
+    """Services call this on the dates they are given: forms say the same, but the CLI,
+    imports and other services reach a service without a form. None is skipped."""
+    if not in_date_bounds(*values):
+        raise DateOutOfBounds(DATE_BOUNDS_MESSAGE)
+
+
 PAGES = {
     400: ("Bad request", "The request could not be understood. Go back, check the form and try again."),
     403: ("Not allowed", "Your account does not have access to this page. If you think it should, ask the program staff."),
@@ -70,15 +85,26 @@ RETRY_AFTER_SECONDS = 60
 SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file")
 
 
+CONNECTION_INVALIDATED = "8s2b"  # SQLAlchemy's code for "can't reconnect until rolled back"
+
+
 def database_unreachable(error: BaseException) -> bool:
     """A lost, refused or exhausted database connection, not a bad statement: the
     request may work a minute later, so it is a 503 rather than a 500.
 
     PostgreSQL says so with no SQLSTATE (refused, closed), class 08 (connection
-    exception) or 57P (the server shut down, crashed or is starting).
+    exception) or 57P (the server shut down, crashed or is starting). SQLAlchemy may
+    wrap the loss in PendingRollbackError: "roll back first" about a connection it
+    invalidated because the server went away (code 8s2b), or raised while it was
+    handling the lost-connection error, which then is the exception's context.
     """
     if isinstance(error, PoolTimeout):
         return True
+    if isinstance(error, PendingRollbackError):
+        if error.code == CONNECTION_INVALIDATED:
+            return True
+        cause = error.__cause__ or error.__context__
+        return cause is not None and database_unreachable(cause)
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
             return True
@@ -152,6 +178,17 @@ def register_error_pages(app) -> None:
             "Form expired",
         )
 
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_error: SecurityError):
+        """Flask found no route for a foreign Host, so the page's own links are built on
+        `CRP_BASE_URL`: they lead to the real portal."""
+        request_ctx.url_adapter = portal_adapter()
+        return render_error(
+            400,
+            "This address is not the portal's. Open the portal from its usual address.",
+            "Wrong address",
+        )
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500
@@ -183,6 +220,7 @@ def register_error_pages(app) -> None:
             db.session.remove()
 
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(PendingRollbackError)
     @app.errorhandler(PoolTimeout)
     @app.errorhandler(psycopg.OperationalError)
     @app.errorhandler(sqlite3.OperationalError)

@@ -1,5 +1,5 @@
 """Who came: students check in with the code shown at the event; staff tick the roster,
-add walk-ins, or count heads at meetings that keep no names."""
+add walk-ins, or count heads at meetings that keep no names, once the event has started."""
 
 import html
 import re
@@ -23,6 +23,7 @@ THROTTLED = "Too many wrong codes"
 NOT_ON_ROSTER = "Someone marked present is not on this event's roster."
 NO_STUDENT = "There is no student with that number."
 WHOLE_NUMBER = "Enter a whole number from 0 to 10000."
+NOT_YET = "Attendance opens when the event starts"
 
 
 def text_of(response) -> str:
@@ -36,6 +37,11 @@ def happening(event, starts_in=timedelta(minutes=10), lasts=timedelta(hours=1)):
     event.ends_at = event.starts_at + lasts
     db.session.commit()
     return event
+
+
+def started(event):
+    """Move the event (RSVPs taken) so it began five minutes ago: attendance is open."""
+    return happening(event, starts_in=timedelta(minutes=-5))
 
 
 def going(event, *students) -> None:
@@ -62,10 +68,20 @@ def roster_page(client, event, query: str | None = None):
     return response
 
 
+def roster_form(page: str) -> dict[str, list[str]]:
+    """What the roster form sends besides the ticks: whom it showed, and whom as present."""
+    return {
+        name: re.findall(rf'<input type="hidden" name="{name}" value="(\d+)">', page)
+        for name in ("shown", "was_present")
+    }
+
+
 def save_roster(client, event, present):
+    """Open the roster, tick exactly `present`, and save, as staff do in the browser."""
+    form = roster_form(text_of(roster_page(client, event)))
     return client.post(
         f"/events/{event.id}/attendance",
-        data={"present": [str(value) for value in present]},
+        data={**form, "present": [str(value) for value in present]},
         follow_redirects=True,
     )
 
@@ -240,6 +256,7 @@ def test_staff_mark_exactly_the_ticked_people_present(ctx, login):
     event = make_event(created_by=staff)
     ana, ben, cam = make_user("student"), make_user("student"), make_user("student")
     going(event, ana, ben, cam)
+    started(event)
     client = login(staff)
 
     first = save_roster(client, event, [ana.id, ben.id])
@@ -263,6 +280,7 @@ def test_ticking_keeps_a_self_check_in_as_it_was(ctx, login):
     event = happening(make_event(created_by=staff))
     going(event, student)
     check_in(login(student), event, event.checkin_code)
+    started(event)
 
     save_roster(login(staff), event, [student.id])
 
@@ -279,6 +297,7 @@ def test_someone_not_on_the_roster_changes_nothing_and_is_explained(ctx, login, 
     ana, ben = make_user("student"), make_user("student")
     stranger = make_user("student")
     going(event, ana, ben)
+    started(event)
     client = login(staff)
     save_roster(client, event, [ana.id])
     outsider = {
@@ -301,6 +320,7 @@ def test_junk_in_the_roster_form_is_not_a_server_error(ctx, login):
     event = make_event(created_by=staff)
     ana = make_user("student")
     going(event, ana)
+    started(event)
 
     response = save_roster(login(staff), event, [ana.id, "\u00b2"])
 
@@ -310,7 +330,7 @@ def test_junk_in_the_roster_form_is_not_a_server_error(ctx, login):
 
 def test_walk_in_found_by_name_is_added_as_present(ctx, login):
     staff = make_user("staff", name="Pat Lee")
-    event = make_event(created_by=staff)
+    event = started(make_event(created_by=staff))
     robin = make_user("student", name="Robin Walker", email="robin@example.edu")
     make_user("student", name="Sam Ortiz")
     make_user("student", name="Robin Gone", active=False)
@@ -339,7 +359,7 @@ def test_walk_in_found_by_name_is_added_as_present(ctx, login):
 
 def test_search_with_no_match_says_so(ctx, login):
     staff = make_user("staff")
-    event = make_event(created_by=staff)
+    event = started(make_event(created_by=staff))
     page = text_of(roster_page(login(staff), event, "zzz"))
     assert "No student matches “zzz”." in page
 
@@ -351,7 +371,7 @@ def test_search_with_no_match_says_so(ctx, login):
 )
 def test_junk_walk_in_is_not_found_and_adds_nobody(ctx, login, user_id):
     staff = make_user("staff")
-    event = make_event(created_by=staff)
+    event = started(make_event(created_by=staff))
     if user_id == "advisor":
         user_id = str(make_user("advisor").id)
 
@@ -366,7 +386,7 @@ def test_junk_walk_in_is_not_found_and_adds_nobody(ctx, login, user_id):
 
 def test_staff_record_a_headcount(ctx, login):
     staff = make_user("staff")
-    event = make_event(created_by=staff, headcount_only=True)
+    event = started(make_event(created_by=staff, headcount_only=True))
 
     saved = login(staff).post(
         f"/events/{event.id}/headcount", data={"headcount": "12"}, follow_redirects=True
@@ -381,7 +401,7 @@ def test_staff_record_a_headcount(ctx, login):
 @pytest.mark.parametrize("typed", ["9" * 400, "-4", "twelve", "3.5"])
 def test_impossible_headcount_is_explained_and_the_old_one_kept(ctx, login, typed):
     staff = make_user("staff")
-    event = make_event(created_by=staff, headcount_only=True)
+    event = started(make_event(created_by=staff, headcount_only=True))
     client = login(staff)
     client.post(f"/events/{event.id}/headcount", data={"headcount": "12"}, follow_redirects=True)
 
@@ -426,3 +446,50 @@ def test_headcount_only_meeting_never_shows_or_keeps_names(ctx, login):
     assert walk_in.status_code == 409
     assert "headcount only" in text_of(walk_in)
     assert attendance_of(event) == {}
+
+
+# When attendance opens ------------------------------------------------------------------
+
+
+def test_attendance_opens_when_the_event_starts_though_check_in_opens_earlier(ctx, login):
+    staff, ana, ben = make_user("staff"), make_user("student"), make_user("student")
+    event = make_event(created_by=staff)
+    going(event, ana, ben)
+    happening(event, starts_in=timedelta(minutes=10))
+    client = login(staff)
+
+    page = text_of(roster_page(client, event, "student"))
+    assert NOT_YET in page
+    assert "Save attendance" not in page
+    assert "Walk-ins can be added once the event has started." in page
+    assert CHECKED_IN in text_of(check_in(login(ana), event, event.checkin_code))
+
+    too_early = [
+        client.post(
+            f"/events/{event.id}/attendance",
+            data={**roster_form(page), "present": [str(ana.id), str(ben.id)]},
+        ),
+        client.post(f"/events/{event.id}/attendance/walk-in", data={"user_id": str(ben.id)}),
+    ]
+    for response in too_early:
+        assert response.status_code == 409
+        assert NOT_YET in text_of(response)
+    assert attendance_of(event) == {ana.id: "self"}
+
+    started(event)
+    saved = save_roster(client, event, [ana.id, ben.id])
+    assert "Attendance saved: 2 present." in text_of(saved)
+    assert attendance_of(event) == {ana.id: "self", ben.id: "roster"}
+
+
+def test_a_headcount_waits_for_the_start_too(ctx, login):
+    staff = make_user("staff")
+    event = happening(make_event(created_by=staff, headcount_only=True))
+    client = login(staff)
+    assert "Save headcount" not in text_of(roster_page(client, event))
+
+    refused = client.post(f"/events/{event.id}/headcount", data={"headcount": "12"})
+
+    assert refused.status_code == 409
+    assert NOT_YET in text_of(refused)
+    assert event.headcount is None

@@ -9,23 +9,30 @@ failed under CI=true.
 import html
 import os
 import subprocess
+import threading
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 from flask import Flask
 from flask_login import current_user
 from playwright.sync_api import expect
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from crp_portal import create_app
+from crp_portal.errors import database_unreachable
+from crp_portal.events.models import GOING, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.members import check_ins
 from crp_portal.members.recovery_models import CheckIn
+from crp_portal.nudges.models import OutboxMessage
 from crp_portal.timeutil import local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_journeys import sign_in
 from tests.conftest import IsolatedClient, missing_service
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_event, make_user
 from tests.pg import ThrowawayPostgres
 
 UNREACHABLE = "The portal can't reach its database right now; try again in a minute."
@@ -197,6 +204,165 @@ def test_a_statement_the_database_rejects_is_still_a_500(ctx, login):
     assert response.status_code == 500
     assert "Something went wrong" in page_text(response)
     assert "Retry-After" not in response.headers
+
+
+# Issue #17, item 10: a lost connection in the middle of a write ---------------------------
+
+
+@contextmanager
+def connection_ended_before(server: Server, statement_start: str):
+    """The first statement starting with `statement_start` finds its server connection
+    ended just before it runs, as a crash or an administrator would end it."""
+    ended = threading.Event()
+
+    def end_it(_connection, cursor, statement, *_args) -> None:
+        if statement.startswith(statement_start) and not ended.is_set():
+            ended.set()
+            server.terminate_backends(cursor.connection.info.backend_pid)
+
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", end_it)
+    try:
+        yield ended
+    finally:
+        sqlalchemy_event.remove(db.engine, "before_cursor_execute", end_it)
+
+
+def rsvp_rows() -> list[tuple[int, int, str]]:
+    db.session.rollback()
+    return db.session.execute(select(Rsvp.event_id, Rsvp.user_id, Rsvp.status)).all()
+
+
+def test_a_connection_lost_in_the_middle_of_an_rsvp_is_a_503_that_saved_nothing(ctx, login, server):
+    event = make_event(capacity=5)
+    client = login(make_user("student"))
+    with connection_ended_before(server, "INSERT INTO rsvps") as ended:
+        response = client.post(f"/events/{event.id}/rsvp")
+    assert ended.is_set()
+    assert response.status_code == 503
+    assert UNREACHABLE in page_text(response)
+    assert rsvp_rows() == []
+    assert client.post(f"/events/{event.id}/rsvp").status_code == 302, "it works again"
+    assert len(rsvp_rows()) == 1
+
+
+def test_a_lost_connection_wrapped_as_pending_rollback_is_still_a_503(ctx, login, server):
+    """A listener that touches the connection as the failed flush rolls back (the SQLite
+    ones did, when registered for every database) turns the loss into PendingRollbackError;
+    the page is still the 503, not a 500."""
+    event = make_event(capacity=5)
+    client = login(make_user("student"))
+
+    def read_connection_info(connection) -> None:
+        connection.info.get("anything")
+
+    sqlalchemy_event.listen(db.engine, "rollback", read_connection_info)
+    try:
+        with connection_ended_before(server, "INSERT INTO rsvps"):
+            response = client.post(f"/events/{event.id}/rsvp")
+    finally:
+        sqlalchemy_event.remove(db.engine, "rollback", read_connection_info)
+    assert response.status_code == 503
+    assert rsvp_rows() == []
+
+
+def test_which_pending_rollbacks_mean_the_database_is_unreachable():
+    invalidated = PendingRollbackError("Can't reconnect until invalid transaction", code="8s2b")
+    assert database_unreachable(invalidated)
+    after_a_clash = PendingRollbackError("rolled back during flush", code="7s2a")
+    assert not database_unreachable(after_a_clash)
+    after_a_clash.__context__ = IntegrityError("INSERT", {}, Exception("duplicate key"))
+    assert not database_unreachable(after_a_clash)
+    lost = psycopg.OperationalError("terminating connection due to administrator command")
+    after_a_loss = PendingRollbackError("rolled back during flush", code="7s2a")
+    after_a_loss.__context__ = lost
+    assert database_unreachable(after_a_loss)
+
+
+def test_restarting_postgresql_while_students_rsvp_answers_only_302s_and_503s(ctx, login, server):
+    """Students keep saying "I'm going" while the server restarts, one of them in the
+    middle of writing an RSVP. Each is told "saved" (302) or "try again" (503), never a
+    500; what was acknowledged is kept, with one confirmation; a 503 tried again after
+    the restart ends in one RSVP, not two."""
+    paths = [f"/events/{make_event(capacity=3).id}/rsvp" for _ in range(24)]
+    people = [make_user("student") for _ in range(4)]
+    clients = [login(person) for person in people]
+    db.session.commit()
+    answers: list[list[tuple[int, int]]] = [[] for _ in clients]
+    progress = threading.Semaphore(0)
+    armed, mid_write, stopped, restarted = (threading.Event() for _ in range(4))
+
+    def hold_a_write_until_the_server_stops(_connection, _cursor, statement, *_args) -> None:
+        if armed.is_set() and statement.startswith("INSERT INTO rsvps"):
+            armed.clear()
+            mid_write.set()
+            stopped.wait(timeout=60)
+
+    crashed: list[BaseException] = []
+
+    def keep_going(index: int) -> None:
+        try:
+            rsvp_through_the_restart(index)
+        except BaseException as error:  # a request that blew up instead of answering
+            crashed.append(error)
+            raise
+
+    def rsvp_through_the_restart(index: int) -> None:
+        after_restart = 0
+        for path in paths:
+            while True:
+                status = clients[index].post(path).status_code
+                answers[index].append((int(path.split("/")[2]), status))
+                progress.release()
+                if status != 503:
+                    break
+                restarted.wait(timeout=60)  # the person tries again once it is back
+            after_restart += restarted.is_set()
+            if after_restart >= 2:
+                return
+
+    threads = [threading.Thread(target=keep_going, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", hold_a_write_until_the_server_stops)
+    try:
+        for _ in range(2 * len(clients)):
+            assert progress.acquire(timeout=30), "the students got going"
+        armed.set()
+        assert mid_write.wait(timeout=30), "an RSVP is being written"
+        server.stop()
+        stopped.set()
+        server.start()
+    finally:
+        stopped.set()
+        restarted.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        sqlalchemy_event.remove(
+            db.engine, "before_cursor_execute", hold_a_write_until_the_server_stops
+        )
+
+    assert not crashed
+    statuses = [status for answered in answers for _, status in answered]
+    assert set(statuses) <= {302, 503}, statuses
+    assert 503 in statuses, "some RSVP met the restart"
+    kept = {(event_id, user_id) for event_id, user_id, _ in rsvp_rows()}
+    for person, answered in zip(people, answers, strict=True):
+        acknowledged = {event_id for event_id, status in answered if status == 302}
+        assert {(event_id, person.id) for event_id in acknowledged} <= kept
+        assert {event_id for event_id, user_id in kept if user_id == person.id} == acknowledged
+        mail = db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.recipient == person.email)
+        )
+        assert mail == len(acknowledged), "one confirmation per RSVP"
+    for event in db.session.scalars(select(Event)):
+        going = db.session.scalar(
+            select(func.count())
+            .select_from(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.status == GOING)
+        )
+        assert event.going_count == going <= event.capacity
 
 
 def test_on_sqlite_a_missing_table_is_a_500_and_a_missing_file_a_503(tmp_path):

@@ -1,4 +1,11 @@
-"""An advisor's availability: booking settings, weekly windows and days off."""
+"""An advisor's availability: booking settings, weekly windows and days off.
+
+The advisor's settings row is the lock for everything that decides their bookable time:
+every change here, and every booking or move (advising.services), first takes it with
+`SELECT … FOR UPDATE` (SQLite's `BEGIN IMMEDIATE` already runs writers one at a time),
+then reads what it checks. So the daily cap and the overlap rule are judged on what
+committed before, never on a read another request is about to make stale.
+"""
 
 from datetime import date
 
@@ -7,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from crp_portal.advising.models import AdvisorSettings, AvailabilityWindow, DayOff
 from crp_portal.auth.models import User
-from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
+from crp_portal.unit_of_work import lock
 
 
 def settings_for(advisor_id: int) -> AdvisorSettings:
@@ -29,6 +37,15 @@ def settings_for(advisor_id: int) -> AdvisorSettings:
         except IntegrityError:
             settings = db.session.get(AdvisorSettings, advisor_id)
     return settings
+
+
+def locked_settings(advisor_id: int) -> AdvisorSettings:
+    """The advisor's settings row under a row lock, saved with the defaults first if new.
+
+    Re-read once locked, so the caller sees what the request it waited for committed,
+    not a copy loaded before the wait.
+    """
+    return lock(settings_for(advisor_id))
 
 
 def windows_of(advisor_id: int) -> list[AvailabilityWindow]:
@@ -52,7 +69,9 @@ def days_off_of(advisor_id: int, since: date) -> list[DayOff]:
 
 
 def save_settings(advisor: User, **values) -> AdvisorSettings:
-    settings = settings_for(advisor.id)
+    """Change the booking settings. Locks the advisor's settings row, so a booking in
+    flight is judged wholly on the old settings or wholly on the new."""
+    settings = locked_settings(advisor.id)
     for name, value in values.items():
         setattr(settings, name, value)
     db.session.flush()
@@ -62,10 +81,16 @@ def save_settings(advisor: User, **values) -> AdvisorSettings:
 def add_window(
     advisor: User, weekday: int, start, end, mode: str, place: str
 ) -> AvailabilityWindow:
+    """Add a weekly window that overlaps none of the advisor's others that day.
+
+    Locks the advisor's settings row before reading their windows, so two windows added
+    at once cannot both pass the overlap check.
+    """
     if not 0 <= weekday <= 6:
         raise DomainError("Choose a day of the week.")
     if end <= start:
         raise DomainError("The window must end after it starts.")
+    locked_settings(advisor.id)
     for other in windows_of(advisor.id):
         if other.weekday == weekday and start < other.end_time and other.start_time < end:
             raise DomainError(
@@ -82,7 +107,15 @@ def add_window(
 
 
 def delete_window(advisor: User, window_id: int) -> None:
-    window = db.session.get(AvailabilityWindow, window_id)
+    """Remove a weekly window; booked appointments stay booked.
+
+    Locks the advisor's settings row, then the window's row: removing it twice at once
+    removes it once, and the second request finds no such window (404).
+    """
+    locked_settings(advisor.id)
+    window = db.session.scalar(
+        select(AvailabilityWindow).where(AvailabilityWindow.id == window_id).with_for_update()
+    )
     if window is None or window.advisor_id != advisor.id:
         raise NotFound("There is no such availability window in your list.")
     db.session.delete(window)
@@ -90,6 +123,13 @@ def delete_window(advisor: User, window_id: int) -> None:
 
 
 def add_day_off(advisor: User, day: date, note: str) -> DayOff:
+    """A day with no bookable times; booked appointments that day stay booked.
+
+    Locks the advisor's settings row; the unique (advisor, day) constraint turns the same
+    day twice into a clear conflict.
+    """
+    check_date_bounds(day)
+    locked_settings(advisor.id)
     day_off = DayOff(advisor_id=advisor.id, day=day, note=note.strip() or None)
     try:
         with db.session.begin_nested():
@@ -100,7 +140,10 @@ def add_day_off(advisor: User, day: date, note: str) -> DayOff:
 
 
 def delete_day_off(advisor: User, day_off_id: int) -> None:
-    day_off = db.session.get(DayOff, day_off_id)
+    """Open a day off again. Locks the advisor's settings row, then the day off's row:
+    removing it twice at once removes it once, and the second request gets a 404."""
+    locked_settings(advisor.id)
+    day_off = db.session.scalar(select(DayOff).where(DayOff.id == day_off_id).with_for_update())
     if day_off is None or day_off.advisor_id != advisor.id:
         raise NotFound("There is no such day off in your list.")
     db.session.delete(day_off)

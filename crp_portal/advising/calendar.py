@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from icalendar import Event as ICalEvent
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from crp_portal.advising.models import BOOKED, CANCELLED, COMPLETED, Appointment
 from crp_portal.events.calendars import finish, new_calendar, register_feed_source
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.timeutil import program_zone, utcnow
 
 
@@ -22,7 +23,7 @@ def _summary(appointment: Appointment, viewer) -> str:
 def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
     zone = program_zone()
     host = current_app.config.get("SERVER_NAME") or "crp-portal"
-    link = url_for("advising.appointment", appointment_id=appointment.id, _external=True)
+    link = portal_url("advising.appointment", appointment_id=appointment.id)
     component = ICalEvent()
     component.add("uid", f"appointment-{appointment.id}@{host}")
     component.add("dtstamp", utcnow())

@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 
 from crp_portal.advising.reminders import send_due_reminders
 from crp_portal.extensions import db
-from crp_portal.job_links import with_portal_links
+from crp_portal.links import with_portal_links
 from crp_portal.timeutil import utcnow
 
 advising_cli = AppGroup("advising", help="Advising jobs.")

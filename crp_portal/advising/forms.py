@@ -1,10 +1,17 @@
 """Advising forms."""
 
-from wtforms import DateField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
 from crp_portal.advising.models import MODES, TOPICS
-from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedDateField,
+    BoundedIntegerField,
+    PortalForm,
+    choices,
+    required_text,
+    strip_filter,
+)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -84,7 +91,7 @@ class WindowForm(PortalForm):
 
 
 class DayOffForm(PortalForm):
-    day = DateField("Day off", validators=[InputRequired(message="Enter the date.")])
+    day = BoundedDateField("Day off", validators=[InputRequired(message="Enter the date.")])
     note = StringField(
         "Note (optional)",
         validators=[Optional(), Length(max=120, message="Use at most 120 characters.")],

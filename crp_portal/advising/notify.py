@@ -1,8 +1,7 @@
 """Emails about appointments, to the student and the advisor, each with an .ics."""
 
-from flask import url_for
-
 from crp_portal.advising.calendar import appointment_ics
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.timeutil import format_datetime
 
@@ -30,6 +29,6 @@ def notify(appointment, kind: str, **context) -> None:
             ],
             person=person,
             appointment=appointment,
-            link=url_for("advising.appointment", appointment_id=appointment.id, _external=True),
+            link=portal_url("advising.appointment", appointment_id=appointment.id),
             **context,
         )

@@ -14,8 +14,10 @@ REMINDER_AHEAD = timedelta(hours=24)
 def send_due_reminders(now: datetime) -> int:
     """Queue a reminder for each booked appointment starting within 24 hours.
 
-    Each row is claimed with a conditional UPDATE, so two runs (or two hosts) at once
-    still remind each person once; a moved appointment is reminded again.
+    Each row is claimed with a conditional UPDATE that re-checks it is still booked, still
+    due and not yet reminded, so two runs (or two hosts) at once still remind each person
+    once, a cancel or a move committed meanwhile is respected, and a moved appointment is
+    reminded again.
     """
     due = db.session.scalars(
         select(Appointment.id).where(
@@ -29,7 +31,13 @@ def send_due_reminders(now: datetime) -> int:
     for appointment_id in due:
         claimed = db.session.execute(
             update(Appointment)
-            .where(Appointment.id == appointment_id, Appointment.reminder_sent_at.is_(None))
+            .where(
+                Appointment.id == appointment_id,
+                Appointment.status == BOOKED,
+                Appointment.reminder_sent_at.is_(None),
+                Appointment.starts_at > now,
+                Appointment.starts_at <= now + REMINDER_AHEAD,
+            )
             .values(reminder_sent_at=now)
         ).rowcount
         if claimed:

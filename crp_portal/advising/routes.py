@@ -10,16 +10,18 @@ from crp_portal.advising import bp, calendar, services
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
-from crp_portal.timeutil import local_today, program_zone, utcnow
+from crp_portal.timeutil import in_date_bounds, local_today, program_zone, utcnow
 from crp_portal.views import commit_or_form_error
 
 
 def slot_time(key: str | None) -> datetime | None:
-    """A slot key like 20261201T1400Z back to an aware datetime; junk gives None."""
+    """A slot key like 20261201T1400Z back to an aware datetime; junk (a year outside the
+    bounds too) gives None."""
     try:
-        return datetime.strptime(key or "", "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+        moment = datetime.strptime(key or "", "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
     except ValueError:
         return None
+    return moment if in_date_bounds(moment) else None
 
 
 def by_day(slots) -> dict:
@@ -119,7 +121,8 @@ def cancel(appointment_id: int):
     found = services.appointment_for(current_user, appointment_id)
     form = CancelForm()
     reason = form.reason.data if form.validate_on_submit() else ""
-    services.cancel(found, current_user, reason or "", utcnow())
+    seen = request.form.get("sequence", type=int)
+    services.cancel(found, current_user, reason or "", utcnow(), seen)
     db.session.commit()
     flash("The appointment is cancelled; both of you have been emailed.", "success")
     return redirect(url_for("advising.appointment", appointment_id=found.id))
@@ -134,7 +137,8 @@ def reschedule(appointment_id: int):
         starts_at = slot_time(request.form.get("start"))
         if starts_at is None:
             raise DomainError("Choose one of the listed times.")
-        services.reschedule(found, current_user, starts_at, now)
+        seen = request.form.get("sequence", type=int)
+        services.reschedule(found, current_user, starts_at, now, seen)
         db.session.commit()
         flash("The appointment is moved; both of you have been emailed.", "success")
         return redirect(url_for("advising.appointment", appointment_id=found.id))

@@ -1,14 +1,27 @@
-"""Advising rules: availability, booking that never double-books, reschedule, cancel, outcomes."""
+"""Advising rules: availability, booking that never double-books, reschedule, cancel, outcomes.
+
+Every change reads the row it changes under a lock and decides on what it finds after
+the wait: a booking locks the advisor's settings row (the owner of the daily cap), a
+move, a cancel or an outcome locks the appointment's row. So of requests racing for one
+change, one wins and the others get the same 409 a person gets a second later, and
+each acknowledged change sends its emails once. SQLite runs writers one at a time
+(`BEGIN IMMEDIATE`), which gives the same order.
+"""
 
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import ADVISOR, STAFF, STUDENT
-from crp_portal.advising.availability import days_off_of, settings_for, windows_of
+from crp_portal.advising.availability import (
+    days_off_of,
+    locked_settings,
+    settings_for,
+    windows_of,
+)
 from crp_portal.advising.models import (
     BOOKED,
     CANCELLED,
@@ -16,6 +29,7 @@ from crp_portal.advising.models import (
     COMPLETED,
     NO_SHOW,
     TOPICS,
+    AdvisorSettings,
     Appointment,
     AppointmentCell,
 )
@@ -24,15 +38,20 @@ from crp_portal.advising.slots import Busy, Slot, free_slots
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.follow_ups import open_for_missed_advising
 from crp_portal.members.models import ACTIVE, APPLICANT, ON_LEAVE, MemberProfile
 from crp_portal.members.services import record_view
 from crp_portal.search import like_pattern
+from crp_portal.timeutil import format_datetime, local_midnight, program_zone
+from crp_portal.unit_of_work import lock
 
 MEMBER_STATUSES = (ACTIVE, APPLICANT, ON_LEAVE)
 TAKEN = "That time was just taken. Choose another time."
+PASSED = "That time has passed. Choose a time in the future."
 LONGEST_APPOINTMENT = timedelta(days=1)  # slots are at most 240 minutes (AdvisorSettings)
+HOLDS_TIME = (BOOKED, COMPLETED, NO_SHOW)  # only cancelling gives the time (its cells) back
 
 
 class CutOffPassed(Conflict):
@@ -56,7 +75,7 @@ def list_advisors() -> list[User]:
 
 def _busy(column, person_id: int, since: datetime, moving_id: int | None) -> list[Busy]:
     statement = select(Appointment.starts_at, Appointment.ends_at).where(
-        column == person_id, Appointment.status == BOOKED, Appointment.ends_at > since
+        column == person_id, Appointment.status.in_(HOLDS_TIME), Appointment.ends_at > since
     )
     if moving_id is not None:
         statement = statement.where(Appointment.id != moving_id)
@@ -86,7 +105,7 @@ def _slot_at(
     advisor_id: int, student_id: int, starts_at: datetime, now: datetime, moving_id=None
 ) -> Slot:
     if starts_at <= now:
-        raise DomainError("That time has passed. Choose a time in the future.")
+        raise DomainError(PASSED)
     for slot in available_slots(advisor_id, student_id, now, moving_id):
         if slot.starts_at == starts_at:
             return slot
@@ -94,6 +113,35 @@ def _slot_at(
         "That time is not open for booking: it may be outside the advisor's hours, "
         "too soon, too far ahead, or already taken. Choose one of the listed times."
     )
+
+
+def _check_daily_cap(
+    settings: AdvisorSettings, starts_at: datetime, moving_id: int | None = None
+) -> None:
+    """The advisor's cap on appointments a day (in the program's zone), counted with
+    their settings row locked (`locked_settings`): a booking that waited for another
+    counts it, and never trusts a count read before the lock."""
+    if settings.max_per_day is None:
+        return
+    day = starts_at.astimezone(program_zone()).date()
+    statement = (
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.advisor_id == settings.advisor_id,
+            Appointment.status.in_(HOLDS_TIME),
+            Appointment.starts_at >= local_midnight(day),
+            Appointment.starts_at < local_midnight(day + timedelta(days=1)),
+        )
+    )
+    if moving_id is not None:
+        statement = statement.where(Appointment.id != moving_id)
+    if db.session.scalar(statement) >= settings.max_per_day:
+        cap = settings.max_per_day
+        raise Conflict(
+            f"That day is full: the advisor takes at most {cap} "
+            f"appointment{'s' if cap != 1 else ''} a day. Choose a time on another day."
+        )
 
 
 def _check_member(student: User) -> None:
@@ -161,7 +209,12 @@ def book(
     booked_by: User,
     now: datetime,
 ) -> Appointment:
-    """Book a listed free slot, by the student or by the advisor for them."""
+    """Book a listed free slot, by the student or by the advisor for them.
+
+    Locks the advisor's settings row before reading their day, so the daily cap holds
+    however many book at once; the appointment cells' unique constraints keep two
+    bookings off one time.
+    """
     if topic not in TOPICS:
         raise DomainError("Choose one of the listed topics.")
     _check_member(student)
@@ -169,6 +222,9 @@ def book(
         _check_self_booking_allowed(student)
     elif booked_by.id != advisor_id:
         raise Forbidden("Only the student or their advisor can book this appointment.")
+    if starts_at <= now:
+        raise DomainError(PASSED)
+    _check_daily_cap(locked_settings(advisor_id), starts_at)
     slot = _slot_at(advisor_id, student.id, starts_at, now)
     appointment = Appointment(
         advisor_id=advisor_id,
@@ -201,6 +257,16 @@ def appointment_for(user: User, appointment_id: int) -> Appointment:
     return appointment
 
 
+def _check_unchanged(appointment: Appointment, seen_sequence: int | None) -> None:
+    """A page shows the appointment as it was; if it has moved since, the person looks
+    at the new time before changing it (`seen_sequence` is what their page showed)."""
+    if seen_sequence is not None and seen_sequence != appointment.sequence:
+        raise Conflict(
+            "This appointment changed a moment ago: it is now on "
+            f"{format_datetime(appointment.starts_at)}. Check the new time, then choose again."
+        )
+
+
 def _check_cut_off(appointment: Appointment, user: User, now: datetime) -> None:
     if appointment.status != BOOKED:
         raise Conflict("This appointment is no longer booked, so it cannot change.")
@@ -216,10 +282,24 @@ def _check_cut_off(appointment: Appointment, user: User, now: datetime) -> None:
 
 
 def reschedule(
-    appointment: Appointment, user: User, starts_at: datetime, now: datetime
+    appointment: Appointment,
+    user: User,
+    starts_at: datetime,
+    now: datetime,
+    seen_sequence: int | None = None,
 ) -> Appointment:
-    """Move to another free slot in one transaction: the old time is freed only if the new one holds."""
+    """Move to another free slot in one transaction: the old time is freed only if the new one holds.
+
+    Locks the appointment's row, then the advisor's settings row (the daily cap). After
+    the wait it must still be booked and, if the page said which version it showed, be
+    that version: of several moves (or a move and a cancel) at once one wins.
+    """
+    lock(appointment)
     _check_cut_off(appointment, user, now)
+    _check_unchanged(appointment, seen_sequence)
+    if starts_at <= now:
+        raise DomainError(PASSED)
+    _check_daily_cap(locked_settings(appointment.advisor_id), starts_at, appointment.id)
     old_start = appointment.starts_at
     slot = _slot_at(appointment.advisor_id, appointment.student_id, starts_at, now, appointment.id)
     db.session.execute(
@@ -235,9 +315,21 @@ def reschedule(
     return appointment
 
 
-def cancel(appointment: Appointment, user: User, reason: str, now: datetime) -> Appointment:
-    """Cancel: students until the cut-off, advisors any time before it starts; both sides told."""
+def cancel(
+    appointment: Appointment,
+    user: User,
+    reason: str,
+    now: datetime,
+    seen_sequence: int | None = None,
+) -> Appointment:
+    """Cancel: students until the cut-off, advisors any time before it starts; both sides told.
+
+    Locks the appointment's row and re-checks after the wait that it is still booked
+    (and the version the page showed): cancelled once, emailed once, its cells freed.
+    """
+    lock(appointment)
     _check_cut_off(appointment, user, now)
+    _check_unchanged(appointment, seen_sequence)
     appointment.status = CANCELLED
     appointment.cancelled_by_id = user.id
     appointment.cancel_reason = reason.strip() or None
@@ -260,9 +352,15 @@ def record_outcome(
     action_items: str,
     now: datetime,
 ) -> Appointment:
-    """The advisor marks what happened; notes stay private, the summary is the student's."""
+    """The advisor marks what happened; notes stay private, the summary is the student's.
+
+    Locks the appointment's row (a cancel at the same moment wins or loses whole); a
+    new no-show also locks the student's user row before counting their no-shows, so
+    two recorded at once count each other and staff are asked to reach out once.
+    """
     if advisor.id != appointment.advisor_id:
         raise NotFound("There is no appointment with that number in your list.")
+    lock(appointment)
     if appointment.status == CANCELLED:
         raise Conflict("This appointment was cancelled.")
     if status in (COMPLETED, NO_SHOW) and appointment.starts_at > now:
@@ -270,6 +368,8 @@ def record_outcome(
     if status not in (BOOKED, COMPLETED, NO_SHOW):
         raise DomainError("Choose completed or no-show.")
     newly_missed = status == NO_SHOW and appointment.status != NO_SHOW
+    if newly_missed:
+        lock(appointment.student, key_share=True)
     appointment.status = status
     appointment.private_notes = private_notes.strip()
     appointment.summary = summary.strip()
@@ -301,7 +401,7 @@ def ask_staff_to_reach_out(student: User) -> None:
             person=person,
             student=student,
             missed=no_show_count(student.id),
-            link=url_for("members.member_record", user_id=student.id, _external=True),
+            link=portal_url("members.member_record", user_id=student.id),
         )
 
 

@@ -2,18 +2,32 @@
 
 Every change an admin makes to an account is written to the audit trail
 (`crp_portal.members.audit`) in the same transaction as the change.
+
+Account changes lock rows before they decide (`SELECT … FOR NO KEY UPDATE`; SQLite's
+`BEGIN IMMEDIATE` already runs writers one at a time), always in one order: the active
+admins' user rows first (by id), when the change could leave the portal without an
+admin, then the account's own row. After the wait they check again, so two admins
+deactivating one account at once write one audit row, the other gets a 409, and two
+admins deactivating each other cannot leave no admin at all.
 """
 
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app, url_for
+from flask import current_app
+from limits import parse as parse_limit
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from crp_portal import security
 from crp_portal.access import ROLES, STAFF, STUDENT
-from crp_portal.auth.models import Invitation, User
+from crp_portal.auth.models import (
+    RESET_LINK,
+    AccountMailRequest,
+    Invitation,
+    User,
+)
 from crp_portal.auth.passwords import hash_password, needs_rehash, verify_password
 from crp_portal.auth.tokens import (
     INVITATION_SALT,
@@ -24,13 +38,16 @@ from crp_portal.auth.tokens import (
     unsign,
 )
 from crp_portal.errors import Conflict, DomainError, NotFound
-from crp_portal.extensions import db
+from crp_portal.extensions import db, limiter
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members import audit
 from crp_portal.members.models import APPLICANT
 from crp_portal.members.services import ensure_profile
+from crp_portal.nudges.worker import announce
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import local_today, utcnow
+from crp_portal.unit_of_work import lock
 
 
 class WrongPassword(DomainError):
@@ -52,11 +69,22 @@ def get_user(user_id: int) -> User:
     return user
 
 
+def remembered_id(user: User) -> str:
+    """The id a "keep me signed in" cookie carries: the session id plus when it was issued,
+    so the server, not only the browser, ends it after REMEMBER_COOKIE_DURATION."""
+    return f"{user.get_id()}:{security.now()}"
+
+
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: the id must carry the account's current session version."""
-    user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    """Flask-Login's loader: the id must carry the account's current session version, and a
+    remembered id must be younger than REMEMBER_COOKIE_DURATION."""
+    user_id, version, *issued = session_id.split(":")
+    if not (user_id.isdigit() and version.isdigit()) or len(issued) > 1:
         return None
+    if issued:
+        lifetime = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
+        if not issued[0].isdigit() or security.now() - int(issued[0]) > lifetime:
+            return None
     user = db.session.get(User, int(user_id), options=[joinedload(User.profile)])
     if user is None or not user.active or user.session_version != int(version):
         return None
@@ -103,17 +131,65 @@ def reset_token_for(user: User) -> str:
     return sign({"u": user.id, "f": fingerprint}, RESET_SALT)
 
 
+ATTACK_NOTICE_LIMIT = parse_limit("1 per day")
+
+
 def request_password_reset(email: str) -> None:
-    """Email a reset link if an active account has this address; say nothing either way."""
-    user = find_user_by_email(email)
-    if user is None or not user.active:
-        return
-    send_password_link(user, template="reset_password", subject="Reset your CRP Portal password")
+    """Ask for a reset link to this address; the worker sends it if an active account has
+    the address. The request itself does the same work either way (see
+    `AccountMailRequest`), so neither its answer nor its timing tells."""
+    request_account_mail(email, RESET_LINK)
+
+
+def request_account_mail(email: str, kind: str) -> None:
+    db.session.add(AccountMailRequest(email=normalize_email(email)[:254], kind=kind))
+    announce()
+
+
+def first_attack_notice_today(email: str) -> bool:
+    """True once a day per address (counted in the rate-limit store, shared by hosts)."""
+    return limiter.limiter.hit(ATTACK_NOTICE_LIMIT, "attack-notice", email)
+
+
+def send_requested_account_mail(batch_size: int = 100) -> int:
+    """The outbox worker's part: turn requests by address into messages for the active
+    accounts that have those addresses, and forget the requests. Locks the request rows
+    (`SKIP LOCKED`, so two workers never take the same one); returns how many it handled."""
+    handled = 0
+    while True:
+        statement = select(AccountMailRequest).order_by(AccountMailRequest.id).limit(batch_size)
+        if db.session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        requests = db.session.scalars(statement).all()
+        for request in requests:
+            user = find_user_by_email(request.email)
+            if user is not None and user.active:
+                _send_account_mail(user, request.kind)
+            db.session.delete(request)
+        db.session.commit()
+        handled += len(requests)
+        if len(requests) < batch_size:
+            return handled
+
+
+def _send_account_mail(user: User, kind: str) -> None:
+    if kind == RESET_LINK:
+        send_password_link(
+            user, template="reset_password", subject="Reset your CRP Portal password"
+        )
+    else:
+        queue_mail(
+            user.email,
+            "Wrong passwords were typed for your account",
+            "attack_notice",
+            user=user,
+            link=portal_url("auth.request_reset"),
+        )
 
 
 def send_password_link(user: User, template: str, subject: str) -> None:
     minutes = current_app.config["CRP_RESET_TOKEN_MAX_AGE"] // 60
-    link = url_for("auth.reset_password", token=reset_token_for(user), _external=True)
+    link = portal_url("auth.reset_password", token=reset_token_for(user))
     queue_mail(user.email, subject, template, user=user, link=link, minutes=minutes)
 
 
@@ -142,7 +218,7 @@ def invitation_token(invitation: Invitation) -> str:
 
 def _send_invitation(invitation: Invitation) -> None:
     days = current_app.config["CRP_INVITATION_MAX_AGE"] // 86400
-    link = url_for("auth.accept_invitation", token=invitation_token(invitation), _external=True)
+    link = portal_url("auth.accept_invitation", token=invitation_token(invitation))
     queue_mail(
         invitation.email,
         f"You're invited to {current_app.config['CRP_PROGRAM_NAME']}",
@@ -282,24 +358,56 @@ def create_user(
     return user
 
 
-def _active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(User).where(User.is_admin, User.active)
+def _locked_admin_ids(acting: User) -> set[int]:
+    """The active admins' ids, their user rows locked in id order until the transaction
+    ends: every change that could take the last admin away takes these first.
+
+    PostgreSQL re-checks the condition on rows it waited for, so an admin deactivated
+    a moment ago is not counted. An acting admin who is not among them lost their rights
+    while this request waited: nothing they asked is done.
+    """
+    admin_ids = set(
+        db.session.scalars(
+            select(User.id)
+            .where(User.is_admin, User.active)
+            .order_by(User.id)
+            .with_for_update(key_share=True)
+        )
     )
+    if acting.id not in admin_ids:
+        raise Conflict(
+            "Your admin rights or your account changed a moment ago, so nothing was saved. "
+            "Sign in again to see what you may do."
+        )
+    return admin_ids
 
 
-def _guard_last_admin(user: User) -> None:
-    if user.is_admin and user.active and _active_admin_count() <= 1:
+def _lock_account(user: User) -> User:
+    """The account's own row locked and re-read. `OF users`: the signed-in admin's own
+    account was loaded with its member profile outer-joined, and PostgreSQL refuses to
+    lock the nullable side of an outer join."""
+    return lock(user, key_share=True, of=User)
+
+
+def _guard_last_admin(user: User, admin_ids: set[int]) -> None:
+    if user.is_admin and user.active and admin_ids <= {user.id}:
         raise Conflict("This is the only active admin account. Make another admin first.")
 
 
 def deactivate(user: User, acting: User) -> None:
-    """Stop an account signing in; its records stay."""
+    """Stop an account signing in; its records stay.
+
+    Locks the active admins' user rows, then the account's row, and checks after the
+    wait that it is still active (one deactivated a moment ago is a Conflict) and that
+    an admin remains.
+    """
     if user.id == acting.id:
         raise Conflict("You cannot deactivate your own account.")
+    admin_ids = _locked_admin_ids(acting)
+    _lock_account(user)
     if not user.active:
-        return
-    _guard_last_admin(user)
+        raise Conflict(f"{user.name}'s account is already deactivated.")
+    _guard_last_admin(user, admin_ids)
     user.active = False
     user.deactivated_at = utcnow()
     end_all_sessions(user)
@@ -307,9 +415,14 @@ def deactivate(user: User, acting: User) -> None:
 
 
 def reactivate(user: User, acting: User) -> None:
-    """Let a deactivated account sign in again; an erased one stays erased."""
+    """Let a deactivated account sign in again; an erased one stays erased.
+
+    Locks the account's row and checks after the wait that it is still deactivated;
+    one reactivated a moment ago is a Conflict.
+    """
+    _lock_account(user)
     if user.active:
-        return
+        raise Conflict(f"{user.name}'s account is already active.")
     if user.erased_at is not None:
         raise Conflict("This person was erased on request; their account cannot come back.")
     user.active = True
@@ -320,14 +433,21 @@ def reactivate(user: User, acting: User) -> None:
 
 def update_account(user: User, name: str, role: str, is_admin: bool, acting: User) -> User:
     """Rename an account or change its role or admin rights; a new role or admin status
-    signs the person out everywhere. Each change is its own audit row."""
+    signs the person out everywhere. Each change is its own audit row.
+
+    Locks the active admins' user rows when the result is not an admin, then the
+    account's row, and compares with what it reads after the wait, so two edits at once
+    are audited as the changes each made.
+    """
     if role not in ROLES:
         raise DomainError("Choose a role: student, advisor or staff.")
     is_admin = is_admin and role == STAFF
+    admin_ids = _locked_admin_ids(acting) if not is_admin else set()
+    _lock_account(user)
     if user.is_admin and not is_admin:
         if user.id == acting.id:
             raise Conflict("You cannot remove your own admin rights.")
-        _guard_last_admin(user)
+        _guard_last_admin(user, admin_ids)
     changes = _account_changes(user, name.strip(), role, is_admin)
     user.name = name.strip()
     user.role = role

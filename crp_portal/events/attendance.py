@@ -1,6 +1,14 @@
-"""Who came: staff's roster, self check-in with a short code, walk-ins and headcounts."""
+"""Who came: staff's roster, self check-in with a short code, walk-ins and headcounts.
+
+Students check themselves in from 15 minutes before the start; staff take attendance
+(roster, walk-ins, headcount) once the event has started. Check-ins and walk-ins only add
+a row, so they lock the event row shared and run side by side; a roster save or a
+headcount locks it for update, so it sees every check-in committed before it and the ones
+after it wait (see `locks`).
+"""
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -11,6 +19,7 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.dashboard import rollups
 from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.events.locks import locked_event
 from crp_portal.events.models import (
     FROM_ROSTER,
     GOING,
@@ -23,8 +32,10 @@ from crp_portal.events.models import (
 )
 from crp_portal.extensions import db
 from crp_portal.search import like_pattern
+from crp_portal.timeutil import format_datetime, utcnow
 
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
+NOT_ON_ROSTER = "Someone marked present is not on this event's roster."
 
 
 class WrongCode(DomainError):
@@ -35,10 +46,28 @@ def check_in_window_open(event: Event, now: datetime) -> bool:
     return event.starts_at - CHECK_IN_OPENS_BEFORE <= now <= event.ends_at
 
 
+def attendance_open(event: Event, now: datetime) -> bool:
+    """Staff take attendance once the event has started (and any time after)."""
+    return now >= event.starts_at
+
+
+def _check_attendance_open(event: Event, now: datetime) -> None:
+    if not attendance_open(event, now):
+        raise Conflict(
+            f"Attendance opens when the event starts, {format_datetime(event.starts_at)}. "
+            "Until then students can still RSVP or leave the list."
+        )
+
+
 def self_check_in(event: Event, user, code: str, now: datetime) -> Attendance:
-    """A student enters the code shown at the event, from 15 minutes before it starts."""
+    """A student enters the code shown at the event, from 15 minutes before it starts.
+
+    Locks the event row shared, then checks it again: a check-in never lands on an event
+    cancelled a moment earlier, and a roster save in progress finishes first.
+    """
     if user.role != STUDENT:
         raise DomainError("Only students check in to events.")
+    event = locked_event(event.id, shared=True)
     if event.is_cancelled:
         raise Conflict("This event is cancelled.")
     if event.headcount_only:
@@ -52,6 +81,11 @@ def self_check_in(event: Event, user, code: str, now: datetime) -> Attendance:
 
 
 def _record(event: Event, user_id: int, source: str, recorded_by) -> Attendance:
+    """Add the person as present unless they already are (the first record is kept).
+
+    Call with the event row locked, shared or for update; the unique (event, person)
+    constraint settles two shared holders adding the same person.
+    """
     existing = db.session.scalar(
         select(Attendance).where(Attendance.event_id == event.id, Attendance.user_id == user_id)
     )
@@ -96,29 +130,71 @@ def roster(event: Event) -> list[tuple[User, str | None, bool]]:
     return rows
 
 
-def save_roster(event: Event, present_ids: set[int], recorded_by) -> int:
-    """Mark exactly these people (from the roster) as present; returns how many came."""
+@dataclass
+class RosterSaved:
+    """What a roster save did, for the page that follows it."""
+
+    present: int  # everyone recorded as present once the save is done
+    arrived_meanwhile: list[User]  # present now, though the form showed them absent or not at all
+
+
+def save_roster(
+    event: Event,
+    present_ids: set[int],
+    recorded_by,
+    *,
+    shown_ids: set[int] | None = None,
+    was_present_ids: set[int] | None = None,
+    now: datetime | None = None,
+) -> RosterSaved:
+    """Save the roster form: of the people it showed, the ticked ones are present and the
+    ones it showed ticked but are now unticked are not; nobody else changes.
+
+    The form says whom it showed (`shown_ids`) and whom it showed as present
+    (`was_present_ids`), so a student who checked in with the code while staff had the
+    page open keeps the check-in they were told about, and is named in the result. A
+    caller with no form leaves both out: the roster and the attendance as they stand
+    under the lock count as shown.
+
+    Locks the event row, so check-ins and walk-ins (which lock it shared) wait for the
+    save, and reads the roster and the attendance after the lock.
+    """
+    event = locked_event(event.id)
     if event.headcount_only:
         raise Conflict("This meeting is headcount only: record a number, not names.")
-    on_roster = {user.id for user, _, _ in roster(event)}
-    unknown = present_ids - on_roster
-    if unknown:
-        raise DomainError("Someone marked present is not on this event's roster.")
-    db.session.execute(
-        delete(Attendance).where(
-            Attendance.event_id == event.id, Attendance.user_id.not_in(present_ids or {-1})
+    _check_attendance_open(event, now or utcnow())
+    rows = roster(event)
+    on_roster = {user.id for user, _, _ in rows}
+    attended = {user.id for user, _, came in rows if came}
+    shown = on_roster if shown_ids is None else set(shown_ids)
+    was_present = attended if was_present_ids is None else set(was_present_ids) & shown
+    added, removed = present_ids - was_present, was_present - present_ids
+    if not present_ids <= shown or not added <= on_roster:
+        raise DomainError(NOT_ON_ROSTER)
+    if removed:
+        db.session.execute(
+            delete(Attendance).where(
+                Attendance.event_id == event.id, Attendance.user_id.in_(removed)
+            )
         )
-    )
-    rollups.mark_attendance(event.id, on_roster - present_ids)
-    for user_id in sorted(present_ids):
+        rollups.mark_attendance(event.id, removed)
+    for user_id in sorted(added):
         _record(event, user_id, FROM_ROSTER, recorded_by)
     db.session.flush()
-    return len(present_ids)
+    present = (attended - removed) | added
+    arrived = [user for user, _, came in rows if came and user.id not in was_present | present_ids]
+    return RosterSaved(len(present), sorted(arrived, key=lambda user: user.display_name))
 
 
-def add_walk_in(event: Event, user_id: int, recorded_by) -> Attendance:
+def add_walk_in(event: Event, user_id: int, recorded_by, now: datetime) -> Attendance:
+    """Staff add someone who came without an RSVP, once the event has started.
+
+    Locks the event row shared, as a check-in does; the person is added at most once.
+    """
+    event = locked_event(event.id, shared=True)
     if event.headcount_only:
         raise Conflict("This meeting is headcount only: record a number, not names.")
+    _check_attendance_open(event, now)
     user = db.session.get(User, user_id)
     if user is None or user.role != STUDENT:
         raise NotFound("There is no student with that number.")
@@ -144,9 +220,15 @@ def find_students(query: str, limit: int = 10) -> list[User]:
     )
 
 
-def record_headcount(event: Event, count: int) -> None:
+def record_headcount(event: Event, count: int, now: datetime) -> None:
+    """Staff record how many came to a meeting that keeps no names, once it has started.
+
+    Locks the event row: the number replaces the last one saved.
+    """
+    event = locked_event(event.id)
     if not event.headcount_only:
         raise Conflict("This event takes attendance by name; use the roster.")
+    _check_attendance_open(event, now)
     if count < 0:
         raise DomainError("A headcount cannot be negative.")
     event.headcount = count

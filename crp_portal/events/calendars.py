@@ -8,15 +8,17 @@ import secrets
 from datetime import date, timedelta
 from functools import lru_cache
 
-from flask import current_app, url_for
+from flask import current_app
 from icalendar import Calendar, Timezone
 from icalendar import Event as ICalEvent
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crp_portal.auth.models import User
 from crp_portal.errors import NotFound
 from crp_portal.events.models import GOING, CalendarFeed, Event, Rsvp
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.timeutil import program_zone, utcnow
 
 FEED_PAST_DAYS = 60
@@ -51,7 +53,7 @@ def _event_component(event: Event, user) -> ICalEvent:
     component.add("dtend", event.ends_at.astimezone(zone))
     component.add("summary", title_for(event, user))
     component.add("sequence", event.sequence)
-    link = url_for("events.detail", event_id=event.id, _external=True)
+    link = portal_url("events.detail", event_id=event.id)
     component.add("url", link)
     component.add("description", f"Details: {link}")
     if event.location:
@@ -102,18 +104,35 @@ def event_ics(event: Event, user) -> bytes:
 
 
 def feed_for(user) -> CalendarFeed:
-    """The person's feed record, made on first use."""
+    """The person's feed record, made on first use.
+
+    Locks nothing: the primary key keeps one feed per person. Of two first visits at
+    once (two tabs), the second insert waits for the first, fails, and reads its row.
+    """
     feed = db.session.get(CalendarFeed, user.id)
     if feed is None:
-        feed = CalendarFeed(user_id=user.id, token=secrets.token_urlsafe(32))
-        db.session.add(feed)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                feed = CalendarFeed(user_id=user.id, token=secrets.token_urlsafe(32))
+                db.session.add(feed)
+        except IntegrityError:
+            feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     return feed
 
 
 def regenerate_feed(user) -> CalendarFeed:
-    """A new secret URL; calendars still holding the old one stop updating."""
-    feed = feed_for(user)
+    """A new secret URL; calendars still holding the old one stop updating.
+
+    Locks the person's feed row, so of two regenerations at once the later one's address
+    is the one that stays, and the page that showed it is right.
+    """
+    feed_for(user)
+    feed = db.session.scalar(
+        select(CalendarFeed)
+        .where(CalendarFeed.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     feed.token = secrets.token_urlsafe(32)
     feed.created_at = utcnow()
     db.session.flush()
@@ -121,7 +140,7 @@ def regenerate_feed(user) -> CalendarFeed:
 
 
 def feed_url(feed: CalendarFeed) -> str:
-    return url_for("events.calendar_feed", token=feed.token, _external=True)
+    return portal_url("events.calendar_feed", token=feed.token)
 
 
 def user_for_feed_token(token: str):

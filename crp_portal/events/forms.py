@@ -4,8 +4,6 @@ from urllib.parse import urlsplit
 
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     RadioField,
     SelectField,
     StringField,
@@ -16,7 +14,15 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crp_portal.events.models import KINDS
 from crp_portal.events.services import THIS_AND_FOLLOWING, THIS_ONE
-from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedDateField,
+    BoundedDateTimeLocalField,
+    BoundedIntegerField,
+    PortalForm,
+    choices,
+    required_text,
+    strip_filter,
+)
 
 
 def web_link(form, field):
@@ -43,7 +49,7 @@ class EventForm(PortalForm):
         validators=[Optional(), Length(max=5000, message="Use at most 5000 characters.")],
         description="Plain text or Markdown (links, lists, emphasis).",
     )
-    day = DateField("Date", validators=[InputRequired(message="Enter the date.")])
+    day = BoundedDateField("Date", validators=[InputRequired(message="Enter the date.")])
     start_time = TimeField("Starts", validators=[InputRequired(message="Enter the start time.")])
     end_time = TimeField("Ends", validators=[InputRequired(message="Enter the end time.")])
     location = StringField(
@@ -64,7 +70,7 @@ class EventForm(PortalForm):
         validators=[Optional()],
         description="Leave empty for no limit. Beyond it, people join a waitlist.",
     )
-    rsvp_deadline = DateTimeLocalField(
+    rsvp_deadline = BoundedDateTimeLocalField(
         "RSVP deadline", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     show_attendee_names = BooleanField(
@@ -85,7 +91,7 @@ class NewEventForm(EventForm):
         choices=choices([("", "Does not repeat"), ("1", "Every week"), ("2", "Every other week")]),
         validators=[Optional()],
     )
-    repeat_until = DateField("Last date of the series", validators=[Optional()])
+    repeat_until = BoundedDateField("Last date of the series", validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -7,7 +7,7 @@ from crp_portal.access import ADVISOR, STAFF, STUDENT, role_required
 from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
 from crp_portal.events.forms import CheckInForm, EventFilterForm
 from crp_portal.extensions import db, limiter
-from crp_portal.timeutil import local_today, utcnow
+from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
 
@@ -34,7 +34,7 @@ def month():
     today = local_today()
     year = request.args.get("year", type=int) or today.year
     month_number = request.args.get("month", type=int) or today.month
-    if not (2000 <= year <= 2100 and 1 <= month_number <= 12):
+    if not (EARLIEST_DATE.year <= year <= LATEST_DATE.year and 1 <= month_number <= 12):
         year, month_number = today.year, today.month
     form, filters = _filters()
     shown = queries.month(year, month_number, filters)

@@ -1,33 +1,40 @@
 """RSVPs: capacity, a first-come-first-served waitlist, and promotion when a seat frees.
 
-Every change locks the event row first (`SELECT … FOR UPDATE` on PostgreSQL; SQLite
-takes its write lock at BEGIN), so concurrent requests queue in commit order, and the
-`within_capacity` check constraint makes overbooking impossible even for a bug here.
+Every change locks the event row first (`locks.locked_event`: `SELECT … FOR UPDATE` on
+PostgreSQL; SQLite takes its write lock at BEGIN), so concurrent requests queue in commit
+order. Under the lock the going RSVPs are counted afresh rather than trusting a count read
+earlier, and the stored `going_count` is set from that count; the `within_capacity` check
+constraint makes overbooking impossible even for a bug here.
 """
 
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.calendars import event_ics, title_for
+from crp_portal.events.locks import locked_event
 from crp_portal.events.models import GOING, NOT_GOING, WAITLISTED, Event, Rsvp
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.timeutil import format_datetime
 
 
-def locked_event(event_id: int) -> Event:
-    event = db.session.scalar(select(Event).where(Event.id == event_id).with_for_update())
-    if event is None:
-        raise NotFound("There is no event with that number.")
-    return event
-
-
 def rsvp_of(event_id: int, user_id: int) -> Rsvp | None:
     return db.session.scalar(select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.user_id == user_id))
+
+
+def count_going(event_id: int) -> int:
+    """The going RSVPs as the database holds them (with this session's changes flushed);
+    call with the event row locked, so nobody else changes them until the commit."""
+    db.session.flush()
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Rsvp)
+        .where(Rsvp.event_id == event_id, Rsvp.status == GOING)
+    )
 
 
 def next_queue_number(event_id: int) -> int:
@@ -50,7 +57,8 @@ def check_open_for_rsvp(event: Event, now: datetime) -> None:
 def rsvp(event_id: int, user, now: datetime) -> Rsvp:
     """Say "I'm going": a seat if one is free, else the end of the waitlist.
 
-    Saying it twice changes nothing; someone who cancelled joins at the back.
+    Saying it twice changes nothing; someone who cancelled joins at the back. Locks the
+    event row, then checks that it still takes RSVPs and counts who is going.
     """
     if user.role != "student":
         raise DomainError("Only students RSVP to events.")
@@ -59,21 +67,24 @@ def rsvp(event_id: int, user, now: datetime) -> Rsvp:
     existing = rsvp_of(event.id, user.id)
     if existing is not None and existing.status in (GOING, WAITLISTED):
         return existing
-    status = GOING if event.capacity is None or event.going_count < event.capacity else WAITLISTED
+    going = count_going(event.id)
+    status = GOING if event.capacity is None or going < event.capacity else WAITLISTED
     number = next_queue_number(event.id)
     if existing is None:
         existing = Rsvp(event_id=event.id, user_id=user.id, status=status)
         db.session.add(existing)
     existing.status, existing.queue_number, existing.queued_at = status, number, now
-    if status == GOING:
-        event.going_count += 1
+    event.going_count = going + (1 if status == GOING else 0)
     db.session.flush()
     _confirm(existing, event, user)
     return existing
 
 
 def cancel_rsvp(event_id: int, user, now: datetime) -> Rsvp:
-    """Take oneself off the list; a freed seat goes to the first person waiting."""
+    """Take oneself off the list; a freed seat goes to the first person waiting.
+
+    Locks the event row, then reads the person's RSVP (a double tap finds it cancelled).
+    """
     event = locked_event(event_id)
     existing = rsvp_of(event.id, user.id)
     if existing is None or existing.status == NOT_GOING:
@@ -83,18 +94,23 @@ def cancel_rsvp(event_id: int, user, now: datetime) -> Rsvp:
     was_going = existing.status == GOING
     existing.status = NOT_GOING
     if was_going:
-        event.going_count -= 1
-        db.session.flush()
         promote_waitlisted(event)
     db.session.flush()
     return existing
 
 
 def promote_waitlisted(event: Event) -> list[Rsvp]:
-    """Give free seats to the waitlist in order; each promoted person is emailed."""
+    """Give free seats to the waitlist in order; each promoted person is emailed once.
+
+    The caller holds the event row lock (`locked_event`), as every RSVP change does, so
+    the seats are counted from the RSVPs as they stand now and the count stored here
+    cannot overwrite an RSVP committed after the caller first read the event.
+    """
+    going = count_going(event.id)
+    event.going_count = going
     if event.is_cancelled:
         return []
-    free = None if event.capacity is None else event.capacity - event.going_count
+    free = None if event.capacity is None else event.capacity - going
     if free is not None and free <= 0:
         return []
     statement = (
@@ -108,7 +124,6 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
     promoted = list(db.session.scalars(statement))
     for waiting in promoted:
         waiting.status = GOING
-        event.going_count += 1
         _mail(
             waiting.user,
             event,
@@ -116,6 +131,7 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
             "events/promoted",
             with_ics=True,
         )
+    event.going_count = going + len(promoted)
     db.session.flush()
     return promoted
 
@@ -134,6 +150,9 @@ def waitlist_position(event: Event, entry: Rsvp) -> int:
 
 
 def notify_cancellation(event: Event) -> None:
+    """Email everyone going or waitlisted. Call with the event row locked and the event
+    marked cancelled: an RSVP committed before the lock is on this list, and one after it
+    is refused, so each person on the list hears exactly once."""
     entries = db.session.scalars(
         select(Rsvp)
         .where(Rsvp.event_id == event.id, Rsvp.status.in_((GOING, WAITLISTED)))
@@ -165,6 +184,6 @@ def _mail(user, event: Event, prefix: str, template: str, with_ics: bool = False
         user=user,
         event=event,
         title=title,
-        link=url_for("events.detail", event_id=event.id, _external=True),
+        link=portal_url("events.detail", event_id=event.id),
         **context,
     )

@@ -1,4 +1,9 @@
-"""Creating, editing, cancelling and repeating events (staff)."""
+"""Creating, editing, cancelling and repeating events (staff).
+
+Edits and cancellations lock the rows they change (`locks`) and read the event again
+under the lock, so one that races an RSVP or another staff member's change sees what that
+change saved, as it would a second later.
+"""
 
 import secrets
 from dataclasses import dataclass, fields
@@ -7,7 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from dateutil.rrule import WEEKLY, rrule
 from sqlalchemy import select
 
-from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
+from crp_portal.events.locks import locked_event, locked_from_here_on
 from crp_portal.events.models import (
     CANCELLED,
     KINDS,
@@ -15,7 +21,7 @@ from crp_portal.events.models import (
     Event,
     EventSeries,
 )
-from crp_portal.events.rsvp import notify_cancellation, promote_waitlisted
+from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
 from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 
@@ -65,6 +71,7 @@ def to_wall_clock(moment: datetime) -> datetime:
 
 
 def _check(details: EventDetails) -> None:
+    check_date_bounds(details.day, details.rsvp_deadline_local)
     if details.kind not in KINDS:
         raise DomainError("Choose one of the listed kinds of event.")
     if details.local_end() <= details.local_start():
@@ -109,7 +116,10 @@ def create_event(
     repeat_weeks: int | None = None,
     repeat_until: date | None = None,
 ) -> list[Event]:
-    """Create one event, or every occurrence of a weekly (1) or fortnightly (2) series."""
+    """Create one event, or every occurrence of a weekly (1) or fortnightly (2) series.
+
+    Locks nothing: it only adds rows nobody else can see before the commit.
+    """
     _check(details)
     if details.capacity is not None and details.capacity < 1:
         raise DomainError("Capacity must be at least 1, or left empty for no limit.")
@@ -120,6 +130,7 @@ def create_event(
             raise DomainError("Repeat weekly or every other week.")
         if repeat_until is None or repeat_until <= details.day:
             raise DomainError("Choose the last date of the series, after the first meeting.")
+        check_date_bounds(repeat_until)
         if repeat_until > details.day + timedelta(days=366):
             raise DomainError("A series can run for at most a year; add another later.")
         starts = occurrence_starts(details.local_start(), repeat_weeks, repeat_until)
@@ -148,26 +159,18 @@ def create_event(
 
 
 def get_event(event_id: int, for_update: bool = False) -> Event:
-    statement = select(Event).where(Event.id == event_id)
     if for_update:
-        statement = statement.with_for_update()
-    event = db.session.scalar(statement)
+        return locked_event(event_id)
+    event = db.session.scalar(select(Event).where(Event.id == event_id))
     if event is None:
         raise NotFound("There is no event with that number.")
     return event
 
 
-def _following(event: Event) -> list[Event]:
-    if event.series_id is None:
-        return [event]
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(Event.series_id == event.series_id, Event.starts_at >= event.starts_at)
-            .order_by(Event.starts_at)
-            .with_for_update()
-        )
-    )
+def _locked_targets(event: Event, scope: str) -> tuple[Event, list[Event]]:
+    """The event and the occurrences a change applies to, each read under its row lock."""
+    event = locked_event(event.id)
+    return event, locked_from_here_on(event) if scope == THIS_AND_FOLLOWING else [event]
 
 
 def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> list[Event]:
@@ -175,9 +178,11 @@ def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> 
 
     For later occurrences the wall-clock shift is applied to each one's own local
     start, so moving a 7 pm meeting to 6 pm keeps it at 6 pm on both sides of DST.
+    Locks the event row (and, for "this and following", each later occurrence's, in start
+    order) before reading what it changes, so RSVPs and other edits queue behind it.
     """
     _check(details)
-    targets = _following(event) if scope == THIS_AND_FOLLOWING else [event]
+    event, targets = _locked_targets(event, scope)
     shift = details.local_start() - to_wall_clock(event.starts_at)
     for target in targets:
         _set_capacity(target, details.capacity)
@@ -193,23 +198,33 @@ def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> 
 
 
 def _set_capacity(event: Event, capacity: int | None) -> None:
-    """A capacity may not fall below the number already going; raising it promotes."""
+    """A capacity may not fall below the number already going; raising it promotes.
+
+    The caller holds the event row lock; the people going are counted under it, not
+    taken from a count read before an RSVP committed.
+    """
     if capacity is not None and capacity < 1:
         raise DomainError("Capacity must be at least 1, or left empty for no limit.")
-    if capacity is not None and capacity < event.going_count:
+    going = count_going(event.id)
+    if capacity is not None and capacity < going:
         raise Conflict(
-            f"{event.going_count} people are already going on "
+            f"{going} {'person is' if going == 1 else 'people are'} already going on "
             f"{to_wall_clock(event.starts_at):%a %d %b}; the capacity cannot be lower. "
             "Choose at least that many, or leave it empty."
         )
-    event.capacity = capacity
+    event.going_count, event.capacity = going, capacity
     db.session.flush()
     promote_waitlisted(event)
 
 
 def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
-    """Cancel this occurrence (or it and the rest of its series); everyone on the list is told."""
-    targets = _following(event) if scope == THIS_AND_FOLLOWING else [event]
+    """Cancel this occurrence (or it and the rest of its series); everyone on the list is told.
+
+    Locks the event row (and each later occurrence's) and reads the status again under
+    the lock: of two staff cancelling at once, the second is told it is already done and
+    nobody is emailed twice.
+    """
+    event, targets = _locked_targets(event, scope)
     cancelled = []
     for target in targets:
         if target.status == CANCELLED:
@@ -219,6 +234,12 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
         target.sequence += 1
         notify_cancellation(target)
         cancelled.append(target)
+    if not cancelled:
+        raise Conflict(
+            "This event is already cancelled; everyone on the list was told then."
+            if len(targets) == 1
+            else "These events are already cancelled; everyone on their lists was told then."
+        )
     db.session.flush()
     return cancelled
 

@@ -4,11 +4,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STAFF, role_required
+from crp_portal.errors import Conflict, DomainError
 from crp_portal.events import attendance, bp, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
 from crp_portal.extensions import db
 from crp_portal.forms import choices
 from crp_portal.housing.services import list_houses
+from crp_portal.timeutil import utcnow
 from crp_portal.views import commit_or_form_error, id_from_form
 
 
@@ -76,16 +78,21 @@ def edit_event(event_id: int):
     form = _with_houses(EditEventForm())
     if request.method == "GET":
         _fill(form, event)
+    status = 200
     if form.validate_on_submit():
-        changed = commit_or_form_error(
-            form,
-            "title",
-            lambda: services.update_event(event, _details(form), form.scope.data),
-        )
-        if changed:
+        try:
+            changed = services.update_event(event, _details(form), form.scope.data)
+        except DomainError as error:
+            # The form comes back with the reason; a clash with what is saved (fewer places
+            # than people going, perhaps since the form was opened) is answered 409.
+            db.session.rollback()
+            form.title.errors.append(error.message)
+            status = 409 if isinstance(error, Conflict) else 200
+        else:
+            db.session.commit()
             flash(f"Saved {len(changed)} event{'s' if len(changed) > 1 else ''}.", "success")
             return redirect(url_for("events.detail", event_id=event_id))
-    return render_template("events/event_form.html", form=form, event=event)
+    return render_template("events/event_form.html", form=form, event=event), status
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
@@ -101,22 +108,38 @@ def cancel_event(event_id: int):
     return render_template("events/cancel.html", form=form, event=event)
 
 
+def _ids_from_form(name: str) -> set[int]:
+    return {id_from_form(value) for value in request.form.getlist(name)}
+
+
 @bp.route("/events/<int:event_id>/attendance", methods=["GET", "POST"])
 @role_required(STAFF)
 def take_attendance(event_id: int):
     event = services.get_event(event_id)
     if request.method == "POST":
-        present = {id_from_form(value) for value in request.form.getlist("present")}
-        count = attendance.save_roster(event, present, current_user)
+        saved = attendance.save_roster(
+            event,
+            _ids_from_form("present"),
+            current_user,
+            shown_ids=_ids_from_form("shown"),
+            was_present_ids=_ids_from_form("was_present"),
+            now=utcnow(),
+        )
         db.session.commit()
-        flash(f"Attendance saved: {count} present.", "success")
+        message = f"Attendance saved: {saved.present} present."
+        if saved.arrived_meanwhile:
+            names = ", ".join(person.display_name for person in saved.arrived_meanwhile)
+            message += f" Checked in since you opened this page: {names}."
+        flash(message, "success")
         return redirect(url_for("events.take_attendance", event_id=event_id))
     query = request.args.get("q", "")[:100]
+    is_open = attendance.attendance_open(event, utcnow())
     return render_template(
         "events/attendance.html",
         event=event,
+        attendance_open=is_open,
         rows=[] if event.headcount_only else attendance.roster(event),
-        matches=attendance.find_students(query) if query else [],
+        matches=attendance.find_students(query) if query and is_open else [],
         query=query,
         headcount_form=HeadcountForm(obj=event),
         total=attendance.attendance_count(event),
@@ -127,7 +150,7 @@ def take_attendance(event_id: int):
 @role_required(STAFF)
 def add_walk_in(event_id: int):
     event = services.get_event(event_id)
-    attendance.add_walk_in(event, id_from_form(request.form.get("user_id")), current_user)
+    attendance.add_walk_in(event, id_from_form(request.form.get("user_id")), current_user, utcnow())
     db.session.commit()
     flash("Walk-in added.", "success")
     return redirect(url_for("events.take_attendance", event_id=event_id))
@@ -139,7 +162,7 @@ def headcount(event_id: int):
     event = services.get_event(event_id)
     form = HeadcountForm()
     if form.validate_on_submit():
-        attendance.record_headcount(event, form.headcount.data)
+        attendance.record_headcount(event, form.headcount.data, utcnow())
         db.session.commit()
         flash(f"Headcount saved: {form.headcount.data}.", "success")
     else:

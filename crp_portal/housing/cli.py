@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 
 from crp_portal.extensions import db
 from crp_portal.housing.offers import expire_offers
-from crp_portal.job_links import with_portal_links
+from crp_portal.links import with_portal_links
 from crp_portal.timeutil import local_today
 
 housing_cli = AppGroup("housing", help="Housing jobs.")

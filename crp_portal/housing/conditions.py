@@ -13,6 +13,7 @@ from crp_portal.housing.models import (
     BedAssignment,
     ConditionReport,
 )
+from crp_portal.unit_of_work import lock
 
 
 def reports_for(assignment: BedAssignment) -> dict[str, ConditionReport]:
@@ -25,9 +26,14 @@ def reports_for(assignment: BedAssignment) -> dict[str, ConditionReport]:
 def record(
     assignment: BedAssignment, kind: str, items: str, staff_notes: str, staff, now: datetime
 ) -> ConditionReport:
-    """Staff record (or correct) the room's condition for a residency."""
+    """Staff record (or correct) the room's condition for a residency.
+
+    Locks the assignment's row (`FOR NO KEY UPDATE`) before looking for the report, so
+    two staff saving at once edit one report instead of both adding it.
+    """
     if kind not in CONDITION_KINDS:
         raise NotFound("There is no such kind of condition report.")
+    lock(assignment, key_share=True)
     if assignment.status not in (ACCEPTED, "ended"):
         raise Conflict("Condition reports are for residents who accepted their bed.")
     if not items.strip():

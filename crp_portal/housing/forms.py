@@ -1,9 +1,9 @@
 """Housing forms."""
 
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crp_portal.forms import PortalForm, required_text, strip_filter
+from crp_portal.forms import BoundedDateField, PortalForm, required_text, strip_filter
 
 
 class HouseForm(PortalForm):
@@ -67,7 +67,7 @@ class ApplicationForm(PortalForm):
         "Accessibility needs (optional)",
         validators=[Optional(), Length(max=2000, message="Use at most 2000 characters.")],
     )
-    move_in_wish = DateField("Preferred move-in date (optional)", validators=[Optional()])
+    move_in_wish = BoundedDateField("Preferred move-in date (optional)", validators=[Optional()])
     acknowledge = BooleanField(
         "I have read the house agreement and agree to follow it",
         validators=[DataRequired(message="Acknowledge the house agreement to apply.")],
@@ -84,8 +84,10 @@ class DecisionForm(PortalForm):
 
 class OfferForm(PortalForm):
     bed_id = SelectField("Bed", coerce=int)
-    reply_by = DateField("Reply by", validators=[DataRequired(message="Enter the reply-by date.")])
-    move_in_on = DateField("Move-in date (optional)", validators=[Optional()])
+    reply_by = BoundedDateField(
+        "Reply by", validators=[DataRequired(message="Enter the reply-by date.")]
+    )
+    move_in_on = BoundedDateField("Move-in date (optional)", validators=[Optional()])
 
 
 class MoveForm(PortalForm):
@@ -113,4 +115,6 @@ class StudentConditionForm(PortalForm):
 
 
 class MoveOutForm(PortalForm):
-    move_out_on = DateField("Move-out date", validators=[DataRequired(message="Enter the date.")])
+    move_out_on = BoundedDateField(
+        "Move-out date", validators=[DataRequired(message="Enter the date.")]
+    )

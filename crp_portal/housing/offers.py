@@ -1,14 +1,20 @@
-"""Bed offers, acceptance, expiry, moves and move-outs; the assignment board."""
+"""Bed offers, acceptance, expiry, moves and move-outs; the assignment board.
+
+Every change locks the row it changes (`SELECT … FOR UPDATE`; SQLite's `BEGIN IMMEDIATE`
+already runs writers one at a time) and checks its status after the wait, so of an
+accept, a decline, a second accept or the expiry job racing for one offer exactly one
+wins, and the others get the 409 a person would get a second later. The partial unique
+indexes on live assignments keep one bed to one person and one person to one bed.
+"""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
     ACCEPTED,
@@ -23,9 +29,11 @@ from crp_portal.housing.models import (
     HousingApplication,
     Room,
 )
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.terms.models import Term
-from crp_portal.timeutil import format_date, utcnow
+from crp_portal.timeutil import clamp_date, format_date, utcnow
+from crp_portal.unit_of_work import lock
 
 TAKEN = (
     "That bed was just offered to someone else, or this student already holds a bed this "
@@ -62,6 +70,33 @@ def free_beds(term_id: int) -> list[Bed]:
     return [bed for bed in beds_in_use() if bed.id not in taken]
 
 
+def _lock_for_change(assignment: BedAssignment) -> None:
+    """Lock the assignment's row, then its application's, re-reading both: the state
+    the caller checks next is what the change it waited for committed."""
+    lock(assignment)
+    if assignment.application is not None:
+        lock(assignment.application)
+
+
+def _in_use_bed(bed_id: int) -> Bed | None:
+    """The bed under a share lock: taking it out of use (which locks it for update)
+    waits for an offer or a move into it, and they wait for that."""
+    bed = db.session.get(Bed, bed_id)
+    if bed is None:
+        return None
+    return bed if lock(bed, read=True).active else None
+
+
+def _not_open(assignment: BedAssignment) -> Conflict:
+    why = {
+        ACCEPTED: "You have accepted it.",
+        DECLINED: "You have declined it.",
+        EXPIRED: f"It expired on {format_date(assignment.reply_by)}.",
+        "ended": "That residency has ended.",
+    }.get(assignment.status, "")
+    return Conflict(f"This offer is no longer open. {why}".strip())
+
+
 def _save(assignment: BedAssignment) -> None:
     try:
         with db.session.begin_nested():
@@ -78,17 +113,24 @@ def offer_bed(
     staff,
     today: date,
 ) -> BedAssignment:
-    """Offer a specific free bed with a reply-by date; the student is emailed."""
+    """Offer a specific free bed with a reply-by date; the student is emailed.
+
+    Locks the application's row (re-checked after the wait: one offer per application)
+    and takes a share lock on the bed (still in use); the live-assignment unique indexes
+    refuse a bed already offered or a student already holding one.
+    """
+    check_date_bounds(reply_by, move_in_on)
+    lock(application)
     if application.status not in OPEN_STATUSES:
         raise Conflict("Only a submitted or waitlisted application can get an offer.")
-    bed = db.session.get(Bed, bed_id)
-    if bed is None or not bed.active or not bed.room.house.active:
+    bed = _in_use_bed(bed_id)
+    if bed is None or not bed.room.house.active:
         raise DomainError("Choose a bed that is in use from the list.")
     if reply_by < today:
         raise DomainError("The reply-by date cannot be in the past.")
     term: Term = application.term
     if move_in_on is not None and not (
-        term.starts_on - timedelta(days=30) <= move_in_on <= term.ends_on
+        clamp_date(term.starts_on) - timedelta(days=30) <= move_in_on <= term.ends_on
     ):
         raise DomainError("The move-in date must fall within the term (or up to 30 days before).")
     assignment = BedAssignment(
@@ -116,8 +158,14 @@ def offer_for(student, assignment_id: int) -> BedAssignment:
 
 
 def accept_offer(assignment: BedAssignment, today: date) -> BedAssignment:
+    """The student takes the bed by the reply-by date; they get one confirmation.
+
+    Locks the assignment's row, then its application's, and re-checks the offer is still
+    open after the wait: of several answers at once exactly one is acknowledged.
+    """
+    _lock_for_change(assignment)
     if assignment.status != OFFERED:
-        raise Conflict("This offer is no longer open.")
+        raise _not_open(assignment)
     if today > assignment.reply_by:
         raise Conflict(
             f"This offer expired on {format_date(assignment.reply_by)}. Ask housing staff "
@@ -133,8 +181,14 @@ def accept_offer(assignment: BedAssignment, today: date) -> BedAssignment:
 
 
 def decline_offer(assignment: BedAssignment) -> BedAssignment:
+    """The student turns the bed down, which frees it.
+
+    Locks the assignment's row, then its application's, and re-checks the offer is still
+    open after the wait, so an accept at the same moment cannot also be acknowledged.
+    """
+    _lock_for_change(assignment)
     if assignment.status != OFFERED:
-        raise Conflict("This offer is no longer open.")
+        raise _not_open(assignment)
     assignment.status = DECLINED
     assignment.answered_at = utcnow()
     if assignment.application is not None:
@@ -145,10 +199,27 @@ def decline_offer(assignment: BedAssignment) -> BedAssignment:
 
 
 def expire_offers(today: date) -> int:
-    """Offers past their reply-by date expire and free their beds (safe to run twice)."""
+    """Offers past their reply-by date expire and free their beds (safe to run twice).
+
+    Locks the stale offers' rows, then their applications'. PostgreSQL re-checks the
+    condition on rows it waited for, so an offer accepted a moment ago is left alone.
+    """
     stale = db.session.scalars(
-        select(BedAssignment).where(BedAssignment.status == OFFERED, BedAssignment.reply_by < today)
+        select(BedAssignment)
+        .where(BedAssignment.status == OFFERED, BedAssignment.reply_by < today)
+        .order_by(BedAssignment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
+    application_ids = [a.application_id for a in stale if a.application_id is not None]
+    if application_ids:
+        db.session.scalars(
+            select(HousingApplication)
+            .where(HousingApplication.id.in_(application_ids))
+            .order_by(HousingApplication.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
     for assignment in stale:
         assignment.status = EXPIRED
         if assignment.application is not None:
@@ -165,11 +236,16 @@ def get_assignment(assignment_id: int) -> BedAssignment:
 
 
 def move_resident(assignment: BedAssignment, bed_id: int) -> BedAssignment:
-    """Move an accepted resident to another free bed the same term."""
+    """Move an accepted resident to another free bed the same term.
+
+    Locks the assignment's row (still accepted after the wait) and takes a share lock on
+    the new bed (still in use); the live-assignment index refuses a bed someone holds.
+    """
+    lock(assignment)
     if assignment.status != ACCEPTED:
         raise Conflict("Only an accepted resident can be moved.")
-    bed = db.session.get(Bed, bed_id)
-    if bed is None or not bed.active:
+    bed = _in_use_bed(bed_id)
+    if bed is None:
         raise DomainError("Choose a bed that is in use from the list.")
     try:
         # Changed inside the savepoint: begin_nested() flushes pending changes first, and a
@@ -183,7 +259,12 @@ def move_resident(assignment: BedAssignment, bed_id: int) -> BedAssignment:
 
 
 def end_residency(assignment: BedAssignment, move_out_on: date) -> BedAssignment:
-    """A move-out date ends the residency; the bed is free for the rest of the term."""
+    """A move-out date ends the residency; the bed is free for the rest of the term.
+
+    Locks the assignment's row and re-checks it is still accepted after the wait.
+    """
+    check_date_bounds(move_out_on)
+    lock(assignment)
     if assignment.status != ACCEPTED:
         raise Conflict("Only an accepted residency can end.")
     if assignment.move_in_on is not None and move_out_on <= assignment.move_in_on:
@@ -253,9 +334,7 @@ def _tell(assignment: BedAssignment, subject: str, template: str) -> None:
         f"{subject} ({assignment.term.name})",
         f"housing/{template}",
         assignment=assignment,
-        link=url_for(
-            "housing.application", application_id=assignment.application_id, _external=True
-        )
+        link=portal_url("housing.application", application_id=assignment.application_id)
         if assignment.application_id
-        else url_for("housing.mine", _external=True),
+        else portal_url("housing.mine"),
     )

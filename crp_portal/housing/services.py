@@ -3,12 +3,11 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
-from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
     APPLICATION_STATUSES,
@@ -24,11 +23,12 @@ from crp_portal.housing.models import (
     Room,
 )
 from crp_portal.housing.offers import bed_is_held
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.models import ACTIVE, APPLICANT
 from crp_portal.members.services import record_view
 from crp_portal.terms.models import Term
-from crp_portal.unit_of_work import flush_or_conflict
+from crp_portal.unit_of_work import flush_or_conflict, lock
 
 
 def list_houses() -> list[House]:
@@ -83,10 +83,15 @@ def add_bed(room: Room, label: str, accessible: bool) -> Bed:
 
 
 def set_bed_active(bed_id: int, active: bool, today: date | None = None) -> Bed:
-    """Take a bed out of use (repairs) or back; a bed someone holds cannot be taken out."""
+    """Take a bed out of use (repairs) or back; a bed someone holds cannot be taken out.
+
+    Locks the bed's row before asking whether someone holds it; an offer or a move into
+    the bed share-locks it, so the two wait for each other instead of both going through.
+    """
     bed = db.session.get(Bed, bed_id)
     if bed is None:
         raise NotFound("There is no bed with that number.")
+    lock(bed, key_share=True)
     if not active and bed_is_held(bed.id, today or date.today()):
         raise Conflict(
             f"Bed {bed.label} is offered to or held by a resident. Move them or end the "
@@ -143,7 +148,12 @@ class ApplicationDetails:
 
 
 def apply(student, details: ApplicationDetails, today: date, now: datetime) -> HousingApplication:
-    """One application per student per term, acknowledging the current house agreement."""
+    """One application per student per term, acknowledging the current house agreement.
+
+    A new row, so nothing to lock: the unique (term, student) constraint turns a second
+    application sent at the same moment into the same 409 as one sent later.
+    """
+    check_date_bounds(details.move_in_wish)
     if student.role != STUDENT or student.profile is None:
         raise DomainError("Only program members apply for recovery housing.")
     if student.profile.status not in (ACTIVE, APPLICANT):
@@ -207,6 +217,12 @@ def application_for(student, application_id: int) -> HousingApplication:
 
 
 def withdraw(application: HousingApplication) -> HousingApplication:
+    """The student takes back an application not yet answered with an offer.
+
+    Locks the application's row and re-checks its status after the wait, so a withdrawal
+    and an offer at the same moment cannot both go through.
+    """
+    lock(application)
     if application.status not in OPEN_STATUSES:
         raise Conflict("Only a submitted or waitlisted application can be withdrawn.")
     application.status = WITHDRAWN
@@ -255,6 +271,11 @@ def application_for_staff(
 
 
 def waitlist(application: HousingApplication, note: str) -> HousingApplication:
+    """Staff put a submitted application on the waitlist; the student is emailed once.
+
+    Locks the application's row and re-checks its status after the wait.
+    """
+    lock(application)
     if application.status != SUBMITTED:
         raise Conflict("Only a submitted application can be waitlisted.")
     application.status = WAITLISTED
@@ -265,6 +286,11 @@ def waitlist(application: HousingApplication, note: str) -> HousingApplication:
 
 
 def decline(application: HousingApplication, reason: str) -> HousingApplication:
+    """Staff decline an open application with a reason; the student is emailed once.
+
+    Locks the application's row and re-checks its status after the wait.
+    """
+    lock(application)
     if application.status not in OPEN_STATUSES:
         raise Conflict("Only a submitted or waitlisted application can be declined.")
     if not reason.strip():
@@ -282,5 +308,5 @@ def _tell(application: HousingApplication, subject: str, template: str) -> None:
         f"{subject} ({application.term.name})",
         f"housing/{template}",
         application=application,
-        link=url_for("housing.application", application_id=application.id, _external=True),
+        link=portal_url("housing.application", application_id=application.id),
     )

@@ -1,6 +1,6 @@
 """Forms for the weekly check-in and the staff follow-up queue."""
 
-from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from crp_portal.forms import PortalForm, choices, required_text
@@ -83,6 +83,8 @@ class ResolveForm(PortalForm):
 
 class AssignForm(PortalForm):
     assignee_id = SelectField("Assign to", choices=[], validate_choice=False)
+    # Whom the page showed it assigned to ("" for nobody): a claim made since is a 409.
+    assigned_seen = HiddenField()
 
     def offer(self, staff) -> "AssignForm":
         self.assignee_id.choices = choices(

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STAFF, role_required
+from crp_portal.errors import Conflict, DomainError
 from crp_portal.extensions import db
 from crp_portal.members import bp, check_ins, follow_ups
 from crp_portal.members.care_forms import (
@@ -37,6 +38,8 @@ def _detail(follow_up_id: int, note_form=None, resolve_form=None, assign_form=No
     """
     follow_up = follow_ups.follow_up_for_staff(follow_up_id, current_user)
     shared = follow_ups.shares_check_ins(follow_up)
+    assign_form = assign_form or AssignForm(formdata=None)
+    assign_form.assigned_seen.data = str(follow_up.assigned_to_id or "")
     page = render_template(
         "follow_ups/detail.html",
         follow_up=follow_up,
@@ -45,7 +48,7 @@ def _detail(follow_up_id: int, note_form=None, resolve_form=None, assign_form=No
         recent=check_ins.recent_check_ins(follow_up.student_id) if shared else [],
         note_form=note_form or FollowUpNoteForm(formdata=None),
         resolve_form=resolve_form or ResolveForm(formdata=None),
-        assign_form=(assign_form or AssignForm(formdata=None)).offer(follow_ups.active_staff()),
+        assign_form=assign_form.offer(follow_ups.active_staff()),
     )
     db.session.commit()  # after rendering, so the page reads what was loaded, not reloads
     return page
@@ -71,11 +74,17 @@ def assign_follow_up(follow_up_id: int):
         return _detail(follow_up_id, assign_form=form)
     raw = form.assignee_id.data
     assignee_id = current_user.id if request.form.get("to_me") else id_from_form(raw)
-    assigned = commit_or_form_error(
-        form, "assignee_id", lambda: follow_ups.assign(follow_up, assignee_id)
-    )
-    if assigned is None:
-        return _detail(follow_up_id, assign_form=form)
+    seen = form.assigned_seen.data
+    seen = follow_ups.NOT_SEEN if seen is None else (id_from_form(seen) or None)
+    try:
+        assigned = follow_ups.assign(follow_up, assignee_id, seen)
+    except DomainError as error:
+        # A clash with what is saved (resolved, or claimed since the page was opened) is
+        # answered 409 with the reason beside the field; a bad choice is a plain re-show.
+        db.session.rollback()
+        form.assignee_id.errors.append(error.message)
+        return _detail(follow_up_id, assign_form=form), 409 if isinstance(error, Conflict) else 200
+    db.session.commit()
     who = "you" if assigned.assigned_to_id == current_user.id else assigned.assigned_to.name
     return _back(follow_up_id, f"Assigned to {who}.")
 

@@ -5,11 +5,15 @@ settings), when they reach the advising no-show limit, or by hand. It carries no
 check-in answers of its own: staff see those only where the student shares check-ins.
 Email about it names nobody and says nothing about recovery; the link leads into the
 portal, where opening the follow-up is audited.
+
+Every change to a follow-up (assigning, resolving, reopening) locks its row first
+(`SELECT … FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already runs writers one at a time)
+and checks its status after the wait: of two staff resolving it at once one resolves it,
+the other gets the 409 a second later would give.
 """
 
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -18,6 +22,7 @@ from crp_portal.access import STAFF, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.recovery_models import (
     FOLLOW_UP_NOTE_MAX,
@@ -32,6 +37,7 @@ from crp_portal.members.recovery_models import (
 )
 from crp_portal.members.services import record_view
 from crp_portal.timeutil import utcnow
+from crp_portal.unit_of_work import lock
 
 OPEN_VIEW, MINE, UNASSIGNED, RESOLVED_VIEW = "open", "mine", "unassigned", "resolved"
 QUEUE_VIEWS = {
@@ -149,7 +155,7 @@ def shares_check_ins(follow_up: FollowUp) -> bool:
 
 def _tell_staff(follow_up: FollowUp) -> None:
     """Every active staff member hears that a student asked; not who, and not why."""
-    link = url_for("members.follow_up", follow_up_id=follow_up.id, _external=True)
+    link = portal_url("members.follow_up", follow_up_id=follow_up.id)
     for person in active_staff():
         queue_mail(
             person.email,
@@ -165,10 +171,15 @@ def open_for_reach_out(check_in: CheckIn, asked_again: bool = True) -> FollowUp 
 
     Asking again (after unticking) reopens a resolved follow-up rather than opening a
     second one. Returns the follow-up when staff were told, None when nothing changed.
+    Reopening locks the follow-up's row and checks it is still resolved after the wait,
+    so two saves at once tell staff once.
     """
     follow_up = db.session.scalar(select(FollowUp).where(FollowUp.check_in_id == check_in.id))
     if follow_up is not None:
         if follow_up.status == OPEN or not asked_again:
+            return None
+        lock(follow_up)
+        if follow_up.status == OPEN:
             return None
         follow_up.status, follow_up.resolved_at, follow_up.resolved_by_id = OPEN, None, None
         db.session.flush()
@@ -227,10 +238,26 @@ def open_by_staff(student, staff, note: str = "") -> FollowUp:
     return follow_up
 
 
-def assign(follow_up: FollowUp, assignee_id: int) -> FollowUp:
-    """An open follow-up goes to one active staff member."""
+NOT_SEEN = object()
+
+
+def assign(follow_up: FollowUp, assignee_id: int, assigned_seen=NOT_SEEN) -> FollowUp:
+    """An open follow-up goes to one active staff member.
+
+    Locks the follow-up's row and checks after the wait that it is still open and, when
+    the page sent whom it showed it assigned to (`assigned_seen`, an id or None), that
+    nobody took it since: of two staff claiming it at once one has it, the other a 409.
+    """
+    lock(follow_up)
     if not follow_up.is_open:
         raise Conflict("This follow-up is resolved. Reopen it before assigning it.")
+    if assigned_seen is not NOT_SEEN and assigned_seen != follow_up.assigned_to_id:
+        holder = follow_up.assigned_to
+        who = f"{holder.name} took" if holder else "Someone changed who has"
+        raise Conflict(
+            f"{who} this follow-up since you opened it. "
+            "Reload the page, then assign it again if you still want to."
+        )
     assignee = db.session.get(User, assignee_id) if 0 < assignee_id <= LARGEST_ID else None
     if assignee is None or assignee.role != STAFF or not assignee.active:
         raise DomainError("Choose a staff member from the list.")
@@ -250,8 +277,13 @@ def add_note(follow_up: FollowUp, author, body: str) -> FollowUpNote:
 
 
 def resolve(follow_up: FollowUp, staff, closing_note: str, now: datetime | None = None):
-    """Close the follow-up, with an optional note on how it ended."""
+    """Close the follow-up, with an optional note on how it ended.
+
+    Locks the follow-up's row and checks it is still open after the wait: of two staff
+    resolving it at once one does (with their note), the other gets a Conflict.
+    """
     body = _clean_note(closing_note)
+    lock(follow_up)
     if not follow_up.is_open:
         raise Conflict("This follow-up is already resolved.")
     follow_up.status = RESOLVED
@@ -264,6 +296,11 @@ def resolve(follow_up: FollowUp, staff, closing_note: str, now: datetime | None 
 
 
 def reopen(follow_up: FollowUp) -> FollowUp:
+    """A resolved follow-up is open again; it keeps its assignee and notes.
+
+    Locks the follow-up's row and checks it is still resolved after the wait.
+    """
+    lock(follow_up)
     if follow_up.is_open:
         raise Conflict("This follow-up is already open.")
     follow_up.status, follow_up.resolved_at, follow_up.resolved_by_id = OPEN, None, None

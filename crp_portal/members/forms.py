@@ -1,7 +1,5 @@
 """Member profile forms."""
 
-from datetime import date
-
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crp_portal.forms import (
+    BoundedDateField,
     BoundedIntegerField,
     PortalForm,
     choices,
@@ -199,6 +198,9 @@ class DecisionForm(PortalForm):
         ],
         description="Needed to ask for a conversation or to decline: the student reads it.",
     )
+    # The status the page showed: a decision someone made since is refused (409), not
+    # silently followed by this one. Left out (None), the decision only needs it open.
+    status_seen = HiddenField()
 
 
 class AgreementForm(PortalForm):
@@ -230,13 +232,7 @@ class ApplicationSearchForm(PortalForm):
     )
 
 
-EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 BAD_DATE = "Enter a real date, for example 2026-03-14."
-
-
-def _plausible(form, field):
-    if field.data is not None and not EARLIEST <= field.data <= LATEST:
-        raise ValidationError("Enter a date between the years 2000 and 2099.")
 
 
 def _text(label: str) -> StringField:
@@ -253,10 +249,8 @@ class AuditSearchForm(PortalForm):
     who = _text("Who (name or email)")
     whose = _text("About whom (name or email)")
     what = _text("What was opened or done")
-    date_from = DateField(
-        "From", validators=[Optional(), _plausible], invalid_value_message=BAD_DATE
-    )
-    date_to = DateField("To", validators=[Optional(), _plausible], invalid_value_message=BAD_DATE)
+    date_from = BoundedDateField("From", validators=[Optional()], invalid_value_message=BAD_DATE)
+    date_to = BoundedDateField("To", validators=[Optional()], invalid_value_message=BAD_DATE)
 
     def validate_date_to(self, field):
         if self.date_from.data and field.data and field.data < self.date_from.data:

@@ -1,10 +1,15 @@
 """Joining the program: the versioned program agreement, the intake application, and
-staff's review of it (accept, ask for a conversation, decline with a note)."""
+staff's review of it (accept, ask for a conversation, decline with a note).
+
+Changes lock the student's member profile before their application (`SELECT … FOR
+UPDATE`; SQLite's `BEGIN IMMEDIATE` already runs writers one at a time), always in that
+order, and check the status again after the wait: of two staff deciding at once one
+decision is saved and emailed, and the other gets the 409 a second later would give.
+"""
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -12,6 +17,7 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.models import (
     ACCEPTED,
@@ -29,7 +35,7 @@ from crp_portal.members.models import (
 )
 from crp_portal.members.services import change_status, own_profile, record_view
 from crp_portal.timeutil import local_today, utcnow
-from crp_portal.unit_of_work import flush_or_conflict
+from crp_portal.unit_of_work import flush_or_conflict, lock
 
 GOALS_MAX, NOTE_MAX, AGREEMENT_MAX = 4000, 1000, 20000
 MAY_APPLY = (APPLICANT, INACTIVE)
@@ -98,8 +104,12 @@ def apply(
     agreement_version: int,
     acknowledged: bool,
 ) -> IntakeApplication:
-    """One open application per student; it records the agreement version they read."""
-    profile = own_profile(student)
+    """One open application per student; it records the agreement version they read.
+
+    Locks the student's member profile, whose status may change to applicant; the partial
+    unique index on open applications refuses a second one sent at the same moment.
+    """
+    profile = lock(own_profile(student))
     if profile.status not in MAY_APPLY:
         raise Conflict(f"You are already in the program ({profile.status_label.lower()}).")
     goals = goals.strip()
@@ -136,8 +146,15 @@ def apply(
 
 
 def withdraw(student: User, now: datetime) -> IntakeApplication:
+    """The student takes back an open application.
+
+    Locks the application's row and checks it is still open after the wait, so a
+    decision made at the same moment is either seen (409) or waits for the withdrawal.
+    """
     application = open_application(student)
-    if application is None:
+    if application is not None:
+        lock(application)
+    if application is None or not application.is_open:
         raise Conflict("You have no application waiting for review.")
     application.status = WITHDRAWN
     application.decided_at = now
@@ -163,16 +180,34 @@ def application_for_staff(application_id: int, viewer: User) -> IntakeApplicatio
 
 
 def decide(
-    staff: User, application: IntakeApplication, decision: str, note: str, today: date | None = None
+    staff: User,
+    application: IntakeApplication,
+    decision: str,
+    note: str,
+    today: date | None = None,
+    status_seen: str | None = None,
 ) -> IntakeApplication:
     """Accept (the student becomes an active member), ask for a conversation, or decline.
 
     Asking for a conversation or declining needs a note: the student reads it.
+
+    Locks the student's member profile, then the application's row, and checks after the
+    wait that the application is still open and, when the page sent the status it showed
+    (`status_seen`), still in that status: of two decisions at once exactly one is saved
+    and emailed, the other is a Conflict.
     """
     if decision not in DECISIONS:
         raise DomainError("Choose accept, ask for a conversation, or decline.")
+    if application.student.profile is not None:
+        lock(application.student.profile)
+    lock(application)
     if not application.is_open:
         raise Conflict(f"This application is already {application.status_label.lower()}.")
+    if status_seen is not None and status_seen != application.status:
+        raise Conflict(
+            "Someone else decided this application a moment ago: it is now "
+            f"“{application.status_label}”. Reload the page to see their note."
+        )
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise DomainError(f"Use at most {NOTE_MAX} characters.")
@@ -199,7 +234,7 @@ def decide(
         "An update on your application",
         "members/application_decided",
         student=application.student,
-        link=url_for("members.apply", _external=True),
+        link=portal_url("members.apply"),
     )
     return application
 

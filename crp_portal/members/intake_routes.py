@@ -91,7 +91,12 @@ def application(intake_id: int):
     if form.validate_on_submit():
         try:
             intake.decide(
-                current_user, application, form.decision.data, form.note.data or "", local_today()
+                current_user,
+                application,
+                form.decision.data,
+                form.note.data or "",
+                local_today(),
+                status_seen=form.status_seen.data,
             )
         except DomainError as error:
             db.session.rollback()
@@ -103,6 +108,7 @@ def application(intake_id: int):
             template = DECISION_FLASHES.get(form.decision.data, "{name}'s application is declined.")
             flash(template.format(name=application.student.name), "success")
             return redirect(url_for("members.applications"))
+    form.status_seen.data = application.status
     db.session.commit()
     return render_template("members/application.html", application=application, form=form)
 

@@ -4,6 +4,11 @@ Minimum necessary: a mentor sees a mentee's name, preferred name, pronouns, emai
 phone, nothing else (no status, no recovery data), and logs facts about a contact
 (date, mode, minutes, topics from a fixed list), never free text. Staff see the log.
 A mentor is a student marked `is_peer_mentor` whose membership and account are active.
+
+Assignments change under row locks (`SELECT … FOR UPDATE` / `FOR SHARE`; SQLite's
+`BEGIN IMMEDIATE` already runs writers one at a time): a new mentor's profile is read
+under a share lock, so unmarking them as a peer mentor (which locks it for update, then
+their mentees) waits for the assignment, sees the new mentee and unassigns them too.
 """
 
 from dataclasses import dataclass, field
@@ -25,6 +30,7 @@ from crp_portal.members.recovery_models import (
     MentorContact,
 )
 from crp_portal.members.services import ensure_profile, record_view
+from crp_portal.unit_of_work import lock
 
 CONTACT_LOOKBACK_DAYS = 365
 NOT_A_MENTOR = (
@@ -212,7 +218,12 @@ def set_peer_mentor(profile: MemberProfile, on: bool, acting=None) -> int:
     Only active members can be marked. A change made by staff (`acting`) goes on the
     audit trail: a mentor sees their mentees' records. Returns how many mentees were
     unassigned.
+
+    Locks the student's member profile, then (unmarking) their mentees' profiles, and
+    decides from what it reads after the wait, so the audit row is written once and a
+    mentee assigned a moment ago is unassigned with the rest.
     """
+    lock(profile)
     if profile.user.role != STUDENT:
         raise DomainError("Only students can be peer mentors.")
     if on and not profile.is_peer_mentor and profile.status != ACTIVE:
@@ -220,7 +231,11 @@ def set_peer_mentor(profile: MemberProfile, on: bool, acting=None) -> int:
     unassigned = 0
     if profile.is_peer_mentor and not on:
         mentees = db.session.scalars(
-            select(MemberProfile).where(MemberProfile.mentor_id == profile.user_id)
+            select(MemberProfile)
+            .where(MemberProfile.mentor_id == profile.user_id)
+            .order_by(MemberProfile.user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).all()
         for mentee in mentees:
             mentee.mentor_id = None
@@ -234,16 +249,28 @@ def set_peer_mentor(profile: MemberProfile, on: bool, acting=None) -> int:
 
 def assign_mentor(profile: MemberProfile, mentor_id: int | None) -> MemberProfile:
     """Give a student a mentor (or none). A new mentor must be another student who is an
-    active member marked as a peer mentor; keeping the current mentor is always allowed."""
+    active member marked as a peer mentor; keeping the current mentor is always allowed.
+
+    Locks the mentee's member profile and takes a share lock on the new mentor's (in
+    user id order, so two staff pairing two students both ways queue, not deadlock), and
+    checks both after the wait: unmarking the mentor at the same moment either comes
+    first (this is refused) or waits and unassigns this mentee too.
+    """
     if profile.user.role != STUDENT:
         raise DomainError("Only students can have a peer mentor.")
-    mentor_id = mentor_id or None
+    mentor_id, mentor = mentor_id or None, None
+    to_lock = [(profile, False)]
+    if mentor_id is not None and mentor_id != profile.user_id:
+        mentor = db.session.get(User, mentor_id)
+        if mentor is not None and mentor.profile is not None:
+            to_lock.append((mentor.profile, True))
+    for locked, shared in sorted(to_lock, key=lambda pair: pair[0].user_id):
+        lock(locked, read=shared)
     if mentor_id == profile.mentor_id:
         return profile
     if mentor_id is not None:
         if mentor_id == profile.user_id:
             raise DomainError("A student cannot be their own mentor.")
-        mentor = db.session.get(User, mentor_id)
         if mentor is None or not is_mentor(mentor) or mentor.erased_at is not None:
             raise DomainError("Choose a mentor who is an active member marked as a peer mentor.")
     profile.mentor_id = mentor_id

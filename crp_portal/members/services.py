@@ -22,7 +22,7 @@ from crp_portal.members.models import (
 )
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import local_today, utcnow
-from crp_portal.unit_of_work import flush_or_conflict
+from crp_portal.unit_of_work import flush_or_conflict, lock
 
 
 def ensure_profile(
@@ -133,11 +133,17 @@ def change_status(
     note: str = "",
     today: date | None = None,
 ) -> MemberProfile:
-    """Move a member to a status and write it into their status history."""
+    """Move a member to a status and write it into their status history.
+
+    Locks the member profile's row and reads the status again after the wait, so two
+    changes at once are written one after the other: the second starts from the first's
+    status (or, wanting the same one, changes nothing), and the history stays a chain.
+    """
     if status not in STATUSES:
         raise DomainError("Choose one of the listed statuses.")
     if len(note) > 500:
         raise DomainError("Use at most 500 characters.")
+    lock(profile)
     if status == profile.status:
         return profile
     db.session.add(
@@ -160,7 +166,11 @@ def change_status(
 def set_membership(
     profile: MemberProfile, status: str, student_id: str, changed_by, note: str = ""
 ) -> MemberProfile:
-    """Staff set status (with an optional note for the history) and the student id."""
+    """Staff set status (with an optional note for the history) and the student id.
+
+    Locks the member profile's row (in `change_status`); the unique index on student ids
+    refuses one given to two members at once.
+    """
     change_status(profile, status, changed_by=changed_by, note=note)
     profile.student_id = student_id.strip() or None
     flush_or_conflict("That student id already belongs to another member.")

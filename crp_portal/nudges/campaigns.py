@@ -4,6 +4,10 @@ A campaign names when it fires (its trigger), whom it reaches (its audience), wh
 email category a student can opt out of, and the subject and body templates. Each
 trigger needs its own settings and no others, so the planner never meets a campaign
 it cannot read.
+
+Pausing and resuming lock the campaign's row (`SELECT … FOR UPDATE`; SQLite's `BEGIN
+IMMEDIATE` already runs writers one at a time) and check it after the wait: of two staff
+pausing at once one pauses it and the other gets the 409 a second later would give.
 """
 
 from dataclasses import dataclass
@@ -37,6 +41,8 @@ from crp_portal.nudges.models import (
 from crp_portal.nudges.unsubscribe import unsubscribe_line, unsubscribe_url
 from crp_portal.search import like_pattern
 from crp_portal.terms.models import PERIOD_KINDS
+from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds
+from crp_portal.unit_of_work import lock
 
 NAME_MAX, SUBJECT_MAX, BODY_MAX = 120, 200, 5000
 OFFSET_MAX = 90
@@ -194,6 +200,8 @@ def _validated(details: CampaignDetails) -> dict:
     )
     _check_template("body_template", details.body_template, BODY_MAX, "Write the email's text.")
     _require(details.active_from is not None, "active_from", "Enter the first day it may send.")
+    _require(in_date_bounds(details.active_from), "active_from", DATE_BOUNDS_MESSAGE)
+    _require(in_date_bounds(details.active_to), "active_to", DATE_BOUNDS_MESSAGE)
     _require(
         details.active_to is None or details.active_to >= details.active_from,
         "active_to",
@@ -259,13 +267,28 @@ def update_campaign(campaign: Campaign, details: CampaignDetails) -> Campaign:
 
 
 def pause_campaign(campaign: Campaign) -> Campaign:
-    """A paused campaign plans no new messages until it is resumed."""
+    """A paused campaign plans no new messages until it is resumed.
+
+    Locks the campaign's row and checks after the wait that it is still running; one
+    already paused (a moment ago, perhaps by someone else) is a Conflict.
+    """
+    lock(campaign)
+    if campaign.paused:
+        raise Conflict(f"{campaign.name} is already paused.")
     campaign.paused = True
     db.session.flush()
     return campaign
 
 
 def resume_campaign(campaign: Campaign) -> Campaign:
+    """A resumed campaign plans messages again from the planner's next run.
+
+    Locks the campaign's row and checks after the wait that it is still paused; one
+    already running (resumed a moment ago, perhaps by someone else) is a Conflict.
+    """
+    lock(campaign)
+    if not campaign.paused:
+        raise Conflict(f"{campaign.name} is already running.")
     campaign.paused = False
     db.session.flush()
     return campaign
@@ -350,5 +373,19 @@ def preview_email(campaign: Campaign, member: User, today: date, now) -> Preview
             campaign, member, templating.week_ahead(today, now), templating.links()
         )
     except (TemplateError, TypeError, ValueError) as error:
-        return PreviewEmail("", "", url, line, f"This template cannot be filled in: {error}.")
+        reason = str(error).rstrip(".")
+        return PreviewEmail("", "", url, line, f"This template cannot be sent: {reason}.")
     return PreviewEmail(subject, body, url, line)
+
+
+def template_problems(campaign: Campaign) -> list[str]:
+    """Why a stored campaign's templates cannot be sent (saved before today's rules, or
+    written around the editor), so the dry run and the editor can say planning skips it."""
+    return [
+        f"{part}: {problem}"
+        for part, source in (
+            ("Subject", campaign.subject_template),
+            ("Text", campaign.body_template),
+        )
+        for problem in templating.check_template(source)
+    ]

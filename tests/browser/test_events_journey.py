@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from crp_portal.auth.models import User
 from crp_portal.events import rsvp
-from crp_portal.events.models import SELF_CHECK_IN, WALK_IN, Attendance
+from crp_portal.events.models import SELF_CHECK_IN, WALK_IN, Attendance, Event
 from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 from tests.browser.axe import assert_accessible
@@ -228,6 +228,10 @@ def test_staff_takes_attendance_and_adds_a_walk_in(app, page):
     with app.test_request_context():
         # Mail goes to the log here: no `smtp` fixture, so MAIL_SERVER is empty.
         rsvp.rsvp(event.id, db.session.get(User, going_id), utcnow())
+        db.session.commit()
+        begun = db.session.get(Event, event.id)  # attendance opens when the event starts
+        begun.starts_at = utcnow() - timedelta(minutes=5)
+        begun.ends_at = begun.starts_at + timedelta(hours=1)
         db.session.commit()
         db.session.remove()
 

@@ -1,0 +1,55 @@
+"""How a change to an event takes its turn: it reads the event row under a lock first.
+
+The event row is the turnstile for everything hanging off it. Edits, cancellations,
+RSVPs, waitlist promotion, roster saves and headcounts lock it for update; check-ins and
+walk-ins, which only add an attendance row, lock it shared, so they run side by side but
+never beside one of those. Whatever a service decides after taking the lock (how many are
+going, whether the event is cancelled, who is present) it reads again under the lock, so
+a request that lost the race sees what the winner saved, as it would a second later.
+
+On PostgreSQL this is `SELECT … FOR UPDATE` (`FOR SHARE`); on SQLite, where SQLAlchemy
+leaves the clause out, state-changing requests begin with `BEGIN IMMEDIATE`
+(`crp_portal.database`) and so already run one at a time.
+
+The locked read refreshes an event the session loaded earlier (a view loads it to show
+its form, then calls the service): without `populate_existing` the session would hand
+back the values it read before the lock, which is exactly the stale read to avoid.
+"""
+
+from sqlalchemy import select
+
+from crp_portal.errors import NotFound
+from crp_portal.events.models import Event
+from crp_portal.extensions import db
+
+
+def locked_event(event_id: int, *, shared: bool = False) -> Event:
+    """The event, read under a row lock held until the transaction ends."""
+    event = db.session.scalar(
+        select(Event)
+        .where(Event.id == event_id)
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    )
+    if event is None:
+        raise NotFound("There is no event with that number.")
+    return event
+
+
+def locked_from_here_on(event: Event) -> list[Event]:
+    """This occurrence and every later one in its series, each locked for update.
+
+    Call with `event` itself locked. Rows are locked in start order, as every caller does,
+    so two staff changing overlapping parts of one series queue instead of deadlocking.
+    """
+    if event.series_id is None:
+        return [event]
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.series_id == event.series_id, Event.starts_at >= event.starts_at)
+            .order_by(Event.starts_at, Event.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
