@@ -1,17 +1,29 @@
-"""Dashboard tables as they may leave the program: counts below CRP_MIN_CELL shown as
-"<5" (zero too, as in the nudge report: "none of them" says something about each of
-them), and any rate computed from a suppressed count shown as "suppressed".
+"""Dashboard tables as they may leave the program: counts of people below CRP_MIN_CELL
+shown as "<5" (zero too, as in the nudge report: "none of them" says something about
+each of them), and any rate computed from a suppressed count shown as "suppressed".
+
+Counts of things that are not people (events held, beds) describe nobody and are shown
+exactly. Attendance is shown in parts (by name, by headcount) and in total; a total is
+held back ("suppressed") when it and the other part would give away a small part.
 
 The list of members whose participation fell names people and is never exported.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 
+from crp_portal import csv_export
 from crp_portal.dashboard.queries import Figures
 
 SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A count of people and its parts, as shown."""
+
+    total: str
+    named: str
+    headcount: str
 
 
 @dataclass(frozen=True)
@@ -25,7 +37,23 @@ class Formatter:
         return self.suppress and value < self.minimum
 
     def count(self, value: int) -> str:
+        """A count of people (or of what people did): small ones suppressed."""
         return f"<{self.minimum}" if self.hidden(value) else str(value)
+
+    def exact(self, value: int) -> str:
+        """A count of things that are not people, such as events held: always in full."""
+        return str(value)
+
+    def attendance(self, named: int, headcount: int) -> Parts:
+        """People recorded by name, counted by headcount, and both. When one part is
+        suppressed and the other shown, the total would give the small part away, so it
+        is suppressed too; unless that part is none at all (a kind whose meetings keep no
+        names has no attendance by name, which says nothing about anyone)."""
+        total = self.count(named + headcount)
+        small = [n for n in (named, headcount) if self.hidden(n)]
+        if len(small) == 1 and small[0] and not self.hidden(named + headcount):
+            total = SUPPRESSED
+        return Parts(total, self.count(named), self.count(headcount))
 
     def rate(self, numerator: int, denominator: int) -> str:
         """A percentage; "—" when there is nothing to divide by."""
@@ -67,12 +95,17 @@ def _status(figures: Figures, fmt: Formatter) -> Table:
 
 
 def _events_by_kind(figures: Figures, fmt: Formatter) -> Table:
-    rows = [
-        [row.label, fmt.count(row.events), fmt.count(row.attendance)]
-        for row in figures.events_by_kind
-    ]
+    rows = []
+    for row in figures.events_by_kind:
+        people = fmt.attendance(row.named_attendance, row.headcount)
+        rows.append(
+            [row.label, fmt.exact(row.events), people.total, people.named, people.headcount]
+        )
     return Table(
-        "events_by_kind", "Events held by kind", ["Kind", "Events held", "Attendance"], rows
+        "events_by_kind",
+        "Events held by kind",
+        ["Kind", "Events held", "Attendance", "Attendance by name", "Headcount"],
+        rows,
     )
 
 
@@ -101,7 +134,7 @@ def _advising(figures: Figures, fmt: Formatter) -> Table:
 
 def _housing(figures: Figures, fmt: Formatter) -> Table:
     rows = [
-        [row.name, fmt.count(row.occupied), fmt.count(row.beds), fmt.rate(row.occupied, row.beds)]
+        [row.name, fmt.count(row.occupied), fmt.exact(row.beds), fmt.rate(row.occupied, row.beds)]
         for row in figures.housing.houses
     ]
     term = figures.housing.term_name or "no term"
@@ -136,8 +169,4 @@ _BUILDERS = {
 def to_csv(figures: Figures, name: str, minimum: int) -> str:
     """The table as CSV with suppression applied (the range is in the file name)."""
     built = table(figures, name, Formatter(minimum, suppress=True))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(built.header)
-    writer.writerows(built.rows)
-    return out.getvalue()
+    return csv_export.to_csv(built.header, built.rows)

@@ -2,11 +2,11 @@
 
 from datetime import date
 
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 
 from crp_portal.dashboard.queries import MAX_RANGE_DAYS, DateRange
-from crp_portal.forms import PortalForm, choices
+from crp_portal.forms import BoundedDateField, PortalForm, choices
 
 
 class TermFilterForm(PortalForm):
@@ -28,8 +28,8 @@ class TermFilterForm(PortalForm):
 
 
 class DashboardFilterForm(TermFilterForm):
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
+    start = BoundedDateField("From", validators=[Optional()])
+    end = BoundedDateField("To", validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
         """Each field on its own, then the range as a whole (an empty field skips its
@@ -41,9 +41,7 @@ class DashboardFilterForm(TermFilterForm):
         if (start is None) != (end is None):
             problem = "Enter both dates of the range, or neither to use a term."
         elif start and end:
-            if start.year < 1900 or end.year > 2200:
-                problem = "Enter dates between the years 1900 and 2200."
-            elif start > end:
+            if start > end:
                 problem = "The range must end on or after the day it starts."
             elif (end - start).days + 1 > MAX_RANGE_DAYS:
                 problem = "Choose a range of at most 3 years."

@@ -13,8 +13,6 @@ for the suppression rules, which apply on screen as well as in the export: staff
 who attends, so a mean over three people would tell them those people's grades.
 """
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from crp_portal import csv_export
 from crp_portal.auth.models import User
 from crp_portal.dashboard.outcome_models import RegistrarRecord
 from crp_portal.dashboard.queries import TIERS, _touches
@@ -35,7 +34,7 @@ from crp_portal.errors import Conflict
 from crp_portal.extensions import db
 from crp_portal.members.models import APPLICANT, AuditEntry, MemberProfile
 from crp_portal.terms.models import Term
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import clamp_date, utcnow
 
 
 class TermsHaveRecords(Conflict):
@@ -289,7 +288,7 @@ class Outcomes:
 
 
 def _groups(term: Term) -> list[Group]:
-    touches = _touches(term.starts_on, term.ends_on)
+    touches = _touches(clamp_date(term.starts_on), clamp_date(term.ends_on))
     per_member = (
         select(touches.c.user_id, func.count().label("n")).group_by(touches.c.user_id).subquery()
     )
@@ -375,15 +374,9 @@ CSV_HEADER = [
 def outcomes_csv(outcomes: Outcomes) -> str:
     """The table as it may leave the program: one row per tier and all members, the same
     suppressed cells as on screen, no one named or numbered."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
     term = outcomes.term.name
-    if term.startswith(("=", "+", "-", "@")):
-        term = "'" + term  # a spreadsheet would run it as a formula
-    for row in outcomes.rows:
-        writer.writerow([term, row.tier, *(getattr(row, f) for f in FIGURES)])
-    return out.getvalue()
+    rows = ([term, row.tier, *(getattr(row, f) for f in FIGURES)] for row in outcomes.rows)
+    return csv_export.to_csv(CSV_HEADER, rows)
 
 
 def record_export(staff, term: Term) -> None:

@@ -25,6 +25,7 @@ from crp_portal.auth.models import User
 from crp_portal.dashboard import rollups
 from crp_portal.dashboard.rollup_models import DayTally, MemberWeek
 from crp_portal.dashboard.rollups import monday
+from crp_portal.errors import check_date_bounds
 from crp_portal.events.models import KINDS, SCHEDULED, Attendance, Event
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, House, Room
@@ -134,15 +135,46 @@ def members(date_range: DateRange) -> Members:
 # --- Rollup readers -------------------------------------------------------------------
 
 
-def day_totals(date_range: DateRange) -> dict[str, int]:
-    """The range's sums of every per-day count (events and attendance by kind, RSVPs,
-    appointments by status), in one statement over at most one row per day and figure."""
-    rows = db.session.execute(
-        select(DayTally.metric, func.sum(DayTally.value))
-        .where(DayTally.day >= date_range.start, DayTally.day <= date_range.end)
-        .group_by(DayTally.metric)
-    ).all()
-    return {metric: int(total) for metric, total in rows}
+HEADCOUNT = "headcount:"
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """The range's sum of each per-day figure, by name ("events:peer_support", "going"…),
+    and the headcounts of each Monday-based week (for the weekly trend)."""
+
+    sums: dict[str, int]
+    headcount_by_week: dict[date, int]
+
+    def get(self, metric: str, default: int = 0) -> int:
+        return self.sums.get(metric, default)
+
+    def starting_with(self, prefix: str) -> int:
+        return sum(n for metric, n in self.sums.items() if metric.startswith(prefix))
+
+
+def day_totals(date_range: DateRange) -> DayTotals:
+    """The range's sums of every per-day count (events, attendance by name and headcounts
+    by kind, RSVPs, appointments by status), in one statement over at most one row per day
+    and figure; headcounts come back per day too, for the weeks."""
+    headcount_day = case((DayTally.metric.startswith(HEADCOUNT), DayTally.day)).label(
+        "headcount_day"
+    )
+    rows = select(DayTally.metric, headcount_day, DayTally.value).where(
+        DayTally.day >= date_range.start, DayTally.day <= date_range.end
+    )
+    by_day = rows.subquery()
+    sums: dict[str, int] = {}
+    weeks: dict[date, int] = {}
+    for metric, day, total in db.session.execute(
+        select(by_day.c.metric, by_day.c.headcount_day, func.sum(by_day.c.value)).group_by(
+            by_day.c.metric, by_day.c.headcount_day
+        )
+    ):
+        sums[metric] = sums.get(metric, 0) + int(total)
+        if day is not None:
+            weeks[monday(day)] = weeks.get(monday(day), 0) + int(total)
+    return DayTotals(sums, weeks)
 
 
 def _day_columns(prefix: str, first: int, last: int):
@@ -178,34 +210,60 @@ def _is_active():
 
 @dataclass(frozen=True)
 class KindRow:
+    """Events held (not people: never suppressed) and the people at them: recorded by
+    name, and counted at meetings that keep no names."""
+
     kind: str
     label: str
     events: int
-    attendance: int
+    named_attendance: int
+    headcount: int
+
+    @property
+    def attendance(self) -> int:
+        return self.named_attendance + self.headcount
 
 
-def events_by_kind(totals: dict[str, int]) -> list[KindRow]:
-    """Scheduled events held in the range, by kind, with their attendance; every kind
-    is listed, zero or not."""
+def events_by_kind(totals: DayTotals) -> list[KindRow]:
+    """Scheduled events held in the range, by kind, with their attendance by name and
+    headcount; every kind is listed, zero or not."""
     return [
-        KindRow(kind, label, totals.get(f"events:{kind}", 0), totals.get(f"attendance:{kind}", 0))
+        KindRow(
+            kind,
+            label,
+            totals.get(f"events:{kind}", 0),
+            totals.get(f"attendance:{kind}", 0),
+            totals.get(f"{HEADCOUNT}{kind}", 0),
+        )
         for kind, label in KINDS.items()
     ]
 
 
 @dataclass(frozen=True)
 class Participation:
+    """People at events: `named_attendance` and `headcount` apart, `attendance` both.
+    Unique attendees and the per-member figures can only count people recorded by name."""
+
     going_rsvps: int
+    going_to_named_events: int
     going_and_attended: int
-    attendance: int
+    named_attendance: int
+    headcount: int
     unique_attendees: int
     active_members: int
     attendance_by_active_members: int
 
     @property
+    def attendance(self) -> int:
+        return self.named_attendance + self.headcount
+
+    @property
     def rsvp_attendance_rate(self) -> float | None:
-        """The share of "going" RSVPs whose person was recorded at the event."""
-        return self.going_and_attended / self.going_rsvps if self.going_rsvps else None
+        """The share of "going" RSVPs whose person was recorded at the event, over events
+        that take names: at a headcount-only meeting nobody can be recorded."""
+        if not self.going_to_named_events:
+            return None
+        return self.going_and_attended / self.going_to_named_events
 
     @property
     def events_per_active_member(self) -> float | None:
@@ -214,7 +272,7 @@ class Participation:
         return self.attendance_by_active_members / self.active_members
 
 
-def participation(date_range: DateRange, totals: dict[str, int]) -> Participation:
+def participation(date_range: DateRange, totals: DayTotals) -> Participation:
     """RSVPs and attendance at events held in the range: sums from the day totals,
     distinct people from the member-weeks, in one statement."""
     attended = _clipped("attended", date_range)
@@ -234,8 +292,10 @@ def participation(date_range: DateRange, totals: dict[str, int]) -> Participatio
     unique, by_active, active = (int(value or 0) for value in row)
     return Participation(
         going_rsvps=totals.get("going", 0),
+        going_to_named_events=totals.get("going_named", 0),
         going_and_attended=totals.get("going_attended", 0),
-        attendance=sum(n for metric, n in totals.items() if metric.startswith("attendance:")),
+        named_attendance=totals.starting_with("attendance:"),
+        headcount=totals.starting_with(HEADCOUNT),
         unique_attendees=unique,
         active_members=active,
         attendance_by_active_members=by_active,
@@ -246,12 +306,20 @@ def participation(date_range: DateRange, totals: dict[str, int]) -> Participatio
 class WeekRow:
     start: date
     end: date
-    attendance: int
+    named_attendance: int
+    headcount: int
     unique_attendees: int
 
+    @property
+    def attendance(self) -> int:
+        return self.named_attendance + self.headcount
 
-def weekly_trend(date_range: DateRange) -> list[WeekRow]:
-    """Attendance and unique attendees per local week, clipped to the range."""
+
+def weekly_trend(date_range: DateRange, totals: DayTotals | None = None) -> list[WeekRow]:
+    """Attendance (by name and by headcount) and unique attendees (by name) per local
+    week, clipped to the range, in one statement over member-weeks; the headcounts come
+    from the range's day totals (read here unless given)."""
+    headcounts = (totals or day_totals(date_range)).headcount_by_week
     attended = _clipped("attended", date_range)
     rows = db.session.execute(
         select(MemberWeek.week_start, func.sum(attended), func.count().filter(attended > 0))
@@ -259,10 +327,13 @@ def weekly_trend(date_range: DateRange) -> list[WeekRow]:
         .group_by(MemberWeek.week_start)
     ).all()
     counts = {week_start: (int(total or 0), unique) for week_start, total, unique in rows}
-    return [
-        WeekRow(week.start, week.end, *counts.get(monday(week.start), (0, 0)))
-        for week in date_range.weeks()
-    ]
+    weeks = []
+    for week in date_range.weeks():
+        named, unique = counts.get(monday(week.start), (0, 0))
+        weeks.append(
+            WeekRow(week.start, week.end, named, headcounts.get(monday(week.start), 0), unique)
+        )
+    return weeks
 
 
 # --- Advising, housing, check-ins ------------------------------------------------------
@@ -278,7 +349,7 @@ class AdvisingRow:
 ADVISING_STATUSES = (BOOKED, COMPLETED, NO_SHOW, APPOINTMENT_CANCELLED)
 
 
-def advising(totals: dict[str, int]) -> list[AdvisingRow]:
+def advising(totals: DayTotals) -> list[AdvisingRow]:
     """Appointments starting in the range, by status (booked means not yet marked)."""
     return [
         AdvisingRow(status, APPOINTMENT_LABELS[status], totals.get(f"appointments:{status}", 0))
@@ -546,7 +617,11 @@ def figures(
 
     Engagement and the falling list look back from the range's end or today, whichever
     comes first: mid-term, "the last three weeks" must be weeks that have happened.
+
+    The range lies within the years a program can use (`timeutil`), so it has at most
+    ~5,300 weeks and its date sums cannot overflow.
     """
+    check_date_bounds(date_range.start, date_range.end)
     today = today or local_today()
     generation, waiting = rollups.state()
     if waiting:
@@ -596,7 +671,7 @@ def _compute(date_range: DateRange, term: Term | None, with_falling: bool, today
         members=members(date_range),
         events_by_kind=events_by_kind(totals),
         participation=participation(date_range, totals),
-        weekly=weekly_trend(date_range),
+        weekly=weekly_trend(date_range, totals),
         advising=advising(totals),
         housing=housing(term),
         check_ins=check_ins(date_range),

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from crp_portal import text_rules
 from crp_portal.dashboard.outcome_models import CREDITS_MAX, GPA_MAX
 from crp_portal.errors import DomainError
 from crp_portal.terms.models import Term
@@ -208,7 +209,21 @@ def _cell(values: list[str], position: int) -> str:
     return values[position].strip() if position < len(values) else ""
 
 
+def _hidden_characters(values: list[str], positions: dict[str, int]) -> str | None:
+    """Each cell the import reads is held to `text_rules`, before anything else is said
+    about (or quoted from) the row."""
+    found = [
+        f"the {COLUMN_LABELS[column]} column contains {problem}"
+        for column, position in positions.items()
+        if (problem := text_rules.problem(_cell(values, position)))
+    ]
+    return "; ".join(found) + "." if found else None
+
+
 def _read_row(line, values, positions, matcher, reading, unknown_terms) -> RegistrarRow | None:
+    if hidden := _hidden_characters(values, positions):
+        reading.add(line, hidden)
+        return None
     student_id = _cell(values, positions["student_id"])
     term_text = _cell(values, positions["term"])
     gpa_text = _cell(values, positions["term_gpa"])
@@ -257,8 +272,9 @@ def read_registrar_csv(raw: bytes, terms: list[Term]) -> list[RegistrarRow]:
     """Every row of the file, checked; UploadError lists what to fix, by line.
 
     Refused: more than MAX_FILE_BYTES or MAX_ROWS, not UTF-8, not CSV, a header without
-    the five columns, a bad value, a term the portal does not have, and the same student
-    twice for one term (which of the two would be right?). Blank lines are skipped.
+    the five columns, a bad value or one `text_rules` refuses, a term the portal does not
+    have, and the same student twice for one term (which of the two would be right?).
+    Blank lines are skipped.
     """
     if len(raw) > MAX_FILE_BYTES:
         raise UploadError([TOO_BIG])
@@ -281,8 +297,9 @@ def read_registrar_csv(raw: bytes, terms: list[Term]) -> list[RegistrarRow]:
         if header is None:
             raise UploadError([EMPTY])
         positions = _column_positions(header)
-        count = 0
+        count, ended = 0, reader.line_num
         for values in reader:
+            line, ended = ended + 1, reader.line_num  # where the row starts
             if not any(value.strip() for value in values):
                 continue
             count += 1
@@ -290,7 +307,7 @@ def read_registrar_csv(raw: bytes, terms: list[Term]) -> list[RegistrarRow]:
                 raise UploadError(
                     [f"The file has more than {MAX_ROWS:,} students. Upload one term at a time."]
                 )
-            row = _read_row(reader.line_num, values, positions, matcher, reading, unknown_terms)
+            row = _read_row(line, values, positions, matcher, reading, unknown_terms)
             if row is None:
                 continue
             key = (row.student_id.casefold(), row.term.id)

@@ -1,9 +1,11 @@
 """Rollups behind the dashboard, so its cost follows the chosen dates, not the history.
 
-- `EventTally`: per event, its RSVPs and attendance (what `DayTally` sums).
-- `DayTally`: per local day, named counts (events and attendance by kind, "going"
-  RSVPs, RSVPs that came, appointments by status). A range reads one row per day and
-  figure, however many events or RSVPs the days had.
+- `EventTally`: per event, its RSVPs, its attendance by name and, for a meeting that
+  keeps no names, its headcount (what `DayTally` sums).
+- `DayTally`: per local day, named counts (events, attendance by name and headcounts by
+  kind, "going" RSVPs, those to events that take names, RSVPs that came, appointments by
+  status). A range reads one row per day and figure, however many events or RSVPs the
+  days had.
 - `MemberWeek`: per member and local Monday-based week, attendance and touches on each
   weekday, and whether they checked in. Distinct counts (unique attendees, engagement
   tiers, the falling list) read at most one row per member and week, and the weekday
@@ -57,6 +59,9 @@ class RollupState(db.Model):
 
 
 class EventTally(db.Model):
+    """`headcount` is the number staff recorded at a headcount-only meeting (0 until they
+    do); None for an event that takes attendance by name."""
+
     __tablename__ = "dashboard_event_tallies"
 
     event_id: Mapped[int] = mapped_column(
@@ -68,6 +73,7 @@ class EventTally(db.Model):
     going: Mapped[int] = mapped_column(Integer)
     attended: Mapped[int] = mapped_column(Integer)
     going_attended: Mapped[int] = mapped_column(Integer)
+    headcount: Mapped[int | None] = mapped_column(Integer)
 
 
 class DayTally(db.Model):

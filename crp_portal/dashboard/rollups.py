@@ -1,9 +1,9 @@
 """Keeping the dashboard's rollups (see `rollup_models`) in step with the data.
 
-Every flush that adds, changes or removes an RSVP, an attendance, an event's time, kind
-or status, an appointment's time or status, or a check-in writes marks naming what to
-recompute, in the same transaction: a write costs one INSERT more, and a rolled-back
-write leaves no mark. `refresh()` (run by the dashboard before it reads, and by
+Every flush that adds, changes or removes an RSVP, an attendance, an event's time, kind,
+status or headcount, an appointment's time or status, or a check-in writes marks naming
+what to recompute, in the same transaction: a write costs one INSERT more, and a
+rolled-back write leaves no mark. `refresh()` (run by the dashboard before it reads, and by
 `flask dashboard refresh`) claims the marks and recomputes just those rows from the
 source tables, so the rollups are exact, not estimates.
 
@@ -17,7 +17,19 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from itertools import chain, islice
 
-from sqlalchemy import and_, delete, event, exists, func, insert, select, text, true, update
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, attributes
 
 from crp_portal.advising.models import COMPLETED, Appointment
@@ -45,7 +57,7 @@ from crp_portal.timeutil import local_midnight, to_local
 
 REFRESH_LOCK_KEY = 0x43525044  # "CRPD": the dashboard's advisory lock on PostgreSQL
 CHUNK = 500
-EVENT_METRICS = ("events:", "attendance:", "going", "going_attended")
+EVENT_METRICS = ("events:", "attendance:", "headcount:", "going", "going_named", "going_attended")
 APPOINTMENT_PREFIX = "appointments:"
 
 
@@ -80,7 +92,9 @@ def _marks_for(instance, is_new_or_deleted: bool) -> Iterable[tuple]:
         yield (EVENT, instance.event_id, None, None)
     elif isinstance(instance, Attendance):
         yield (ATTENDEE, instance.event_id, instance.user_id, None)
-    elif isinstance(instance, Event) and changed("starts_at", "status", "kind"):
+    elif isinstance(instance, Event) and changed(
+        "starts_at", "status", "kind", "headcount_only", "headcount"
+    ):
         yield (EVENT, instance.id, None, None)
     elif isinstance(instance, Appointment) and changed("starts_at", "status"):
         for starts_at in _values_before_and_after(instance, "starts_at"):
@@ -224,9 +238,7 @@ def _refresh_event_tallies(
         counts = _event_counts(ids)
         rows = [
             _tally_row(row, counts)
-            for row in db.session.execute(
-                select(Event.id, Event.starts_at, Event.kind, Event.status).where(Event.id.in_(ids))
-            )
+            for row in db.session.execute(select(*_TALLIED).where(Event.id.in_(ids)))
         ]
         db.session.execute(delete(EventTally).where(EventTally.event_id.in_(ids)))
         if rows:
@@ -248,8 +260,21 @@ def _refresh_event_tallies(
     return days, weeks
 
 
+_TALLIED = (
+    Event.id,
+    Event.starts_at,
+    Event.kind,
+    Event.status,
+    Event.headcount_only,
+    Event.headcount,
+)
+
+
 def _tally_row(event_row, counts: dict) -> dict:
-    event_id, starts_at, kind, status = event_row
+    """A meeting that keeps no names counts its headcount (none recorded yet: 0); a
+    headcount left from before an event started taking names is not counted, as on the
+    event's own attendance page."""
+    event_id, starts_at, kind, status, headcount_only, headcount = event_row
     going, attended, going_attended = counts.get(event_id, (0, 0, 0))
     return {
         "event_id": event_id,
@@ -259,6 +284,7 @@ def _tally_row(event_row, counts: dict) -> dict:
         "going": going,
         "attended": attended,
         "going_attended": going_attended,
+        "headcount": (headcount or 0) if headcount_only else None,
     }
 
 
@@ -310,17 +336,21 @@ def _refresh_event_days(days: set[date]) -> None:
                 EventTally.kind,
                 func.count(),
                 func.sum(EventTally.attended),
+                func.coalesce(func.sum(EventTally.headcount), 0),
                 func.sum(EventTally.going),
+                func.sum(case((EventTally.headcount.is_(None), EventTally.going), else_=0)),
                 func.sum(EventTally.going_attended),
             )
             .where(EventTally.day.in_(chunk), EventTally.held)
             .group_by(EventTally.day, EventTally.kind)
         ).all()
         totals: dict[tuple[date, str], int] = defaultdict(int)
-        for day, kind, events, attended, going, going_attended in sums:
+        for day, kind, events, attended, headcount, going, going_named, going_attended in sums:
             totals[day, f"events:{kind}"] += events
             totals[day, f"attendance:{kind}"] += attended
+            totals[day, f"headcount:{kind}"] += headcount
             totals[day, "going"] += going
+            totals[day, "going_named"] += going_named
             totals[day, "going_attended"] += going_attended
         _insert_day_totals(totals)
 
@@ -447,10 +477,7 @@ def rebuild() -> None:
     db.session.execute(delete(DayTally))
     db.session.execute(delete(MemberWeek))
     counts = _event_counts(None)
-    tallies = [
-        _tally_row(row, counts)
-        for row in db.session.execute(select(Event.id, Event.starts_at, Event.kind, Event.status))
-    ]
+    tallies = [_tally_row(row, counts) for row in db.session.execute(select(*_TALLIED))]
     for chunk in _chunks(tallies, 5000):
         db.session.execute(insert(EventTally), chunk)
     _refresh_event_days({row["day"] for row in tallies})

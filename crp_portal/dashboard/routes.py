@@ -14,7 +14,13 @@ from crp_portal.extensions import db
 from crp_portal.members.audit import record_export
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import current_term
-from crp_portal.timeutil import local_today
+from crp_portal.timeutil import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    clamp_date,
+    in_date_bounds,
+    local_today,
+)
 
 DEFAULT_DAYS = 91  # with no term at all: the last 13 weeks
 
@@ -25,6 +31,7 @@ class Filter:
     date_range: queries.DateRange | None
     term: Term | None  # the term the figures are for (housing), if any
     args: dict[str, str]  # the same filter as query arguments, for links
+    notice: str = ""  # what the page says about the range, e.g. a term's dates clamped
 
     @property
     def valid(self) -> bool:
@@ -57,8 +64,24 @@ def _filter() -> Filter:
             form, queries.DateRange(today - timedelta(days=DEFAULT_DAYS - 1), today), None, {}
         )
     form.term.data = str(term.id)
-    return Filter(
-        form, queries.DateRange(term.starts_on, term.ends_on), term, {"term": str(term.id)}
+    span = _term_range(term)
+    return Filter(form, span, term, {"term": str(term.id)}, _clamped_notice(term, span))
+
+
+def _term_range(term: Term) -> queries.DateRange:
+    """The term's dates, inside the years a program can use: a term stored before dates
+    were bounded (say 0001 to 9999) is shown for the part a program can use, not a 500."""
+    return queries.DateRange(clamp_date(term.starts_on), clamp_date(term.ends_on))
+
+
+def _clamped_notice(term: Term, span: queries.DateRange) -> str:
+    if in_date_bounds(term.starts_on, term.ends_on):
+        return ""
+    return (
+        f"{term.name} is saved with dates outside {EARLIEST_DATE.year}–{LATEST_DATE.year} "
+        f"({term.starts_on.isoformat()} to {term.ends_on.isoformat()}), so these figures "
+        f"cover {span.start.isoformat()} to {span.end.isoformat()} only. Correct the "
+        "term's dates under Terms."
     )
 
 
