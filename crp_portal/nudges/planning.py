@@ -159,6 +159,8 @@ def after_quiet_hours(now: datetime) -> datetime:
 
 
 def running_campaigns(today: date) -> list[Campaign]:
+    """The campaigns to plan, each read under a share lock held until the plan commits: a
+    pause (which locks the row for update) waits for this run, or this run sees it."""
     return list(
         db.session.scalars(
             select(Campaign)
@@ -168,6 +170,7 @@ def running_campaigns(today: date) -> list[Campaign]:
                 or_(Campaign.active_to.is_(None), Campaign.active_to >= today),
             )
             .order_by(Campaign.id)
+            .with_for_update(read=True)
         )
     )
 
