@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# Emailed links point at the server `make run` starts, unless the environment says otherwise.
+CRP_BASE_URL ?= http://127.0.0.1:$(PORT)
+export CRP_BASE_URL
 export FLASK_APP := crp_portal
 # What bandit scans: the code that ships (tests, bench and migrations are excluded).
 BANDIT_TARGETS := crp_portal config.py wsgi.py gunicorn.conf.py
