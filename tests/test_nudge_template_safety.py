@@ -18,21 +18,11 @@ from crp_portal.nudges.models import Campaign, OutboxMessage
 from crp_portal.nudges.template_budget import Budget, NudgeEnvironment, TooCostly, fill_in
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_event, make_meeting, make_period, make_term, make_user
+from tests.test_nudge_campaigns import FORM as CAMPAIGN_FORM
 
 FORM = {
-    "name": "Finals week",
-    "trigger": "period",
-    "period_kind": "finals",
-    "anchor": "start",
-    "offset_amount": "3",
-    "offset_direction": "before",
-    "days": "",
-    "audience": "active_members",
-    "category": "academic",
-    "subject_template": "Finals are coming, {{ first_name }}",
+    **CAMPAIGN_FORM,
     "body_template": "Hi {{ first_name }},\n\nThis week:\n{{ this_week }}\n",
-    "active_from": "2026-08-01",
-    "active_to": "",
     "holdout_percent": "0",
 }
 NESTED_LOOPS = (
