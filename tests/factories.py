@@ -5,6 +5,7 @@ from datetime import date, time
 
 from crp_portal.auth.services import create_user
 from crp_portal.extensions import db
+from crp_portal.nudges.models import Campaign
 from crp_portal.support_meetings.services import MeetingDetails, create_meeting
 from crp_portal.terms.services import add_period, create_term
 
@@ -258,3 +259,26 @@ def make_support_person(student, name="Jordan Lee", emergency=False):
     )  # fmt: skip
     db.session.commit()
     return person
+
+
+def make_campaign(name: str = "Finals week", **fields) -> Campaign:
+    """A campaign written straight to the database (as an old or forged row would be),
+    three days before finals to active members unless `fields` say otherwise."""
+    campaign = Campaign(
+        **{
+            "name": name,
+            "trigger": "period",
+            "period_kind": "finals",
+            "anchor": "start",
+            "offset_days": -3,
+            "audience": "active_members",
+            "category": "academic",
+            "subject_template": "Finals are coming, {{ first_name }}",
+            "body_template": "Hi {{ first_name }}",
+            "active_from": date(2026, 1, 1),
+            **fields,
+        }
+    )
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign

@@ -20,6 +20,7 @@ from tests.conftest import sign_in_as
 from tests.factories import (
     make_application,
     make_appointment,
+    make_campaign,
     make_condition_report,
     make_day_off,
     make_event,
@@ -238,28 +239,6 @@ def _actors():
 
 
 _WORLD_NUMBERS = itertools.count()
-
-
-def make_campaign(name):
-    from datetime import date
-
-    from crp_portal.nudges.models import Campaign
-
-    campaign = Campaign(
-        name=name,
-        trigger="period",
-        period_kind="finals",
-        anchor="start",
-        offset_days=-3,
-        audience="active_members",
-        category="academic",
-        subject_template="Finals",
-        body_template="Hi {{ first_name }}",
-        active_from=date(2026, 1, 1),
-    )
-    db.session.add(campaign)
-    db.session.flush()
-    return campaign
 
 
 def _intake_application(admin):

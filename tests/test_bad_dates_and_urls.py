@@ -22,7 +22,7 @@ from crp_portal.nudges.models import Campaign, OutboxMessage
 from crp_portal.terms import ics_import
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import create_term
-from tests.factories import event_details, make_user
+from tests.factories import event_details, make_campaign, make_user
 
 BOUNDS_MESSAGE = "Enter a date between 2000 and 2100."
 EVENT_FORM = {
@@ -170,20 +170,18 @@ def forever_term(ctx):
     return term
 
 
-def make_campaign() -> Campaign:
-    campaign = Campaign(
-        name="Week four",
+def make_advising_campaign() -> Campaign:
+    return make_campaign(
+        "Week four",
         trigger="no_advising",
+        period_kind=None,
+        anchor=None,
         offset_days=28,
         audience="no_advising_this_term",
-        category="academic",
         subject_template="Have you met your advisor, {{ first_name }}?",
         body_template="Hi {{ first_name }}, book a time: {{ advising_link }}",
         active_from=date(2000, 1, 1),
     )
-    db.session.add(campaign)
-    db.session.commit()
-    return campaign
 
 
 def test_the_dashboard_and_its_csv_work_around_a_stored_extreme_term(forever_term, login):
@@ -212,7 +210,7 @@ def test_academic_outcomes_count_touches_within_the_years_of_such_a_term(forever
 
 def test_a_nudge_dry_run_works_around_a_stored_extreme_term(forever_term, login):
     make_user("student", name="Ana Reyes")
-    campaign = make_campaign()
+    campaign = make_advising_campaign()
     staff = login(make_user("staff"))
     page = staff.get(f"/nudges/campaigns/{campaign.id}/dry-run")
     assert page.status_code == 200
@@ -223,7 +221,7 @@ def test_a_nudge_dry_run_works_around_a_stored_extreme_term(forever_term, login)
 
 def test_flask_nudges_run_works_around_a_stored_extreme_term(app, forever_term):
     make_user("student", name="Ana Reyes")
-    make_campaign()
+    make_advising_campaign()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["nudges", "run", "--at", "2026-10-01T10:00"])
     assert result.exit_code == 0, result.output

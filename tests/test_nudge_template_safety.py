@@ -17,7 +17,14 @@ from crp_portal.nudges import templating
 from crp_portal.nudges.models import Campaign, OutboxMessage
 from crp_portal.nudges.template_budget import Budget, NudgeEnvironment, TooCostly, fill_in
 from crp_portal.timeutil import local_today, utcnow
-from tests.factories import make_event, make_meeting, make_period, make_term, make_user
+from tests.factories import (
+    make_campaign,
+    make_event,
+    make_meeting,
+    make_period,
+    make_term,
+    make_user,
+)
 from tests.test_nudge_campaigns import FORM as CAMPAIGN_FORM
 
 FORM = {
@@ -51,22 +58,7 @@ def save(client, **fields):
 
 
 def stored_campaign(name: str, body: str) -> Campaign:
-    """A campaign written straight to the database, as an old or forged row would be."""
-    campaign = Campaign(
-        name=name,
-        trigger="period",
-        period_kind="finals",
-        anchor="start",
-        offset_days=-3,
-        audience="active_members",
-        category="academic",
-        subject_template="Finals are coming, {{ first_name }}",
-        body_template=body,
-        active_from=date(2027, 1, 1),
-    )
-    db.session.add(campaign)
-    db.session.commit()
-    return campaign
+    return make_campaign(name, body_template=body, active_from=date(2027, 1, 1))
 
 
 def active_member(name: str = "Riley Stone"):
