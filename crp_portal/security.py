@@ -28,7 +28,7 @@ per request, and idle time is measured to the minute.
 import time
 
 from flask import current_app, flash, g, redirect, request, session, url_for
-from flask_login import current_user
+from flask_login import UserMixin, current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 SIGNED_IN_AT = "_signed_in_at"
@@ -109,11 +109,13 @@ def _signed_in_session() -> bool:
 def note_session_use(response):
     """Stamp a signed-in session with its start and (to the minute) its last use.
 
-    Not on an error answer: a 503 because the database is down must not turn into a
-    500 by loading the user here."""
+    Only when this request loaded a real account, and without touching the account's
+    columns: after the view commits they are expired, and reading one would go back to
+    the database, which may be gone by now. An acknowledged change must not turn into a
+    500 here, nor a 503 into one by loading the user."""
     if response.status_code >= 500 or not _signed_in_session():
         return response
-    if not current_user.is_authenticated:
+    if not isinstance(g.get("_login_user"), UserMixin):
         return response
     moment = now()
     if not isinstance(session.get(SIGNED_IN_AT), int):

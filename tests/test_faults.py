@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from flask import Flask
+from flask import Flask, redirect
 from flask_login import current_user
 from playwright.sync_api import expect
 from sqlalchemy import event as sqlalchemy_event
@@ -107,12 +107,22 @@ def add_fault_routes(application: Flask, server: Server) -> None:
         server.terminate_backends(db.session.execute(text("SELECT pg_backend_pid()")).scalar())
         return f"{count} check-ins"  # the session still holds the dead connection
 
+    def commit_then_lose_the_server():
+        answers = check_ins.Answers(mood=3, stress=2, sleep=4)
+        check_ins.save_check_in(current_user, answers, local_today())
+        db.session.commit()  # acknowledged; the signed-in account's columns are now expired
+        server.stop()
+        return redirect("/me/check-in")
+
     def bad_statement():
         db.session.execute(text("SELECT * FROM no_such_table"))
         return "unreachable"
 
     application.add_url_rule("/test/save-then-lose-connection", view_func=save_then_lose_connection)
     application.add_url_rule("/test/read-then-lose-connection", view_func=read_then_lose_connection)
+    application.add_url_rule(
+        "/test/commit-then-lose-the-server", view_func=commit_then_lose_the_server
+    )
     application.add_url_rule("/test/bad-statement", view_func=bad_statement)
 
 
@@ -196,6 +206,19 @@ def test_a_connection_lost_after_the_page_was_read_still_delivers_the_page(ctx, 
     response = client.get("/test/read-then-lose-connection")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "0 check-ins"
+    assert client.get("/me/check-in").status_code == 200, "the next request reconnects"
+
+
+def test_a_server_lost_after_the_commit_keeps_the_answer_it_acknowledged(ctx, login, server):
+    """Nothing after the view (the session stamp, the teardown) goes back to the database
+    for the signed-in account, so a saved change is still answered as saved."""
+    client = login(make_user("student"))
+    try:
+        response = client.get("/test/commit-then-lose-the-server")
+    finally:
+        server.start()
+    assert response.status_code == 302
+    assert check_in_count() == 1
     assert client.get("/me/check-in").status_code == 200, "the next request reconnects"
 
 

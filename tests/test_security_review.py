@@ -137,11 +137,37 @@ def test_production_answers_the_extra_trusted_hosts(production_env, database_url
 # 2. Nothing tells whether an address has an account
 
 
-def median_ms(client, path: str, data: dict) -> float:
+def elapsed_ms(client, path: str, data: dict) -> float:
     started = time.perf_counter()
     response = client.post(path, data=data)
     assert response.status_code in (200, 302)
     return (time.perf_counter() - started) * 1000
+
+
+def timing_gap(client, path: str, known: dict, stranger: dict, pairs: int = 50) -> float:
+    """How far apart the median times of `pairs` requests of each kind are, relative to
+    the faster. The pairs alternate which goes first, so neither pays for going first."""
+    for _ in range(5):  # warm up templates and connections
+        elapsed_ms(client, path, known)
+        elapsed_ms(client, path, stranger)
+    times: dict[str, list[float]] = {"known": [], "stranger": []}
+    for pair in range(pairs):
+        order = ("known", "stranger") if pair % 2 == 0 else ("stranger", "known")
+        for kind in order:
+            times[kind].append(elapsed_ms(client, path, known if kind == "known" else stranger))
+    known_ms, stranger_ms = (statistics.median(times[kind]) for kind in ("known", "stranger"))
+    return abs(known_ms - stranger_ms) / min(known_ms, stranger_ms)
+
+
+def assert_indistinguishable(client, path: str, known: dict, stranger: dict) -> None:
+    """The medians differ by less than 10%. A difference in the work done shows in every
+    measurement; a busy machine only in some, so up to three are taken."""
+    gaps = []
+    for _ in range(3):
+        gaps.append(timing_gap(client, path, known, stranger))
+        if gaps[-1] < 0.10:
+            return
+    pytest.fail(f"an account's requests take a different time from a stranger's: gaps {gaps}")
 
 
 def test_a_reset_for_an_account_takes_as_long_as_one_for_a_stranger(app, ctx, smtp):
@@ -150,36 +176,46 @@ def test_a_reset_for_an_account_takes_as_long_as_one_for_a_stranger(app, ctx, sm
     make_user("student", email="kai@example.edu")
     client = app.test_client()
     app.config.update(CRP_RESET_LIMIT="1000 per hour", CRP_RESET_LIMIT_ACCOUNT="1000 per hour")
-    for _ in range(5):  # warm up templates and connections
-        median_ms(client, "/reset-password", {"email": "kai@example.edu"})
-        median_ms(client, "/reset-password", {"email": "nobody@example.edu"})
-    known, stranger = [], []
-    for _ in range(50):
-        known.append(median_ms(client, "/reset-password", {"email": "kai@example.edu"}))
-        stranger.append(median_ms(client, "/reset-password", {"email": "nobody@example.edu"}))
-    known_ms, stranger_ms = statistics.median(known), statistics.median(stranger)
-    assert abs(known_ms - stranger_ms) / min(known_ms, stranger_ms) < 0.10, (known_ms, stranger_ms)
+    assert_indistinguishable(
+        client, "/reset-password", {"email": "kai@example.edu"}, {"email": "nobody@example.edu"}
+    )
     assert smtp.received == []
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    assert len(smtp.to("kai@example.edu")) == 55 and len(smtp.messages) == 55
+    assert len(smtp.to("kai@example.edu")) >= 55
+    assert len(smtp.messages) == len(smtp.to("kai@example.edu"))
 
 
-def test_a_wrong_password_takes_as_long_as_an_unknown_address(app, ctx):
+OWASP_ARGON2 = {"CRP_ARGON2_TIME_COST": 2, "CRP_ARGON2_MEMORY_KIB": 19456}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # hashing, not storage
+@pytest.mark.parametrize(
+    ("password", "hashed_before_the_parameters_were_raised"),
+    [("x", False), ("x", True), ("ﬁne ligature", False)],
+    ids=["current-hash", "older-cheaper-hash", "password-that-normalizes"],
+)
+def test_a_wrong_password_takes_as_long_as_an_unknown_address(
+    app, ctx, password, hashed_before_the_parameters_were_raised
+):
+    """With Argon2 at the smallest cost a deployment may set (OWASP's 19 MiB, 2 passes),
+    since hashing is most of a real sign-in. Also for an account whose hash was made with
+    the cheaper parameters of an earlier release, and for a password whose normalized
+    form differs from what was typed (two checks for an account)."""
+    if not hashed_before_the_parameters_were_raised:
+        app.config.update(OWASP_ARGON2)
     make_user("student", email="kai@example.edu")
-    client = app.test_client()
     app.config.update(
+        OWASP_ARGON2,
         CRP_SIGNIN_LIMIT_ACCOUNT="1000 per hour",
         CRP_SIGNIN_LIMIT_ACCOUNT_ADDRESS="1000 per hour",
         CRP_SIGNIN_LIMIT_ADDRESS="1000 per hour",
     )
-    known, stranger = [], []
-    for _ in range(50):
-        known.append(median_ms(client, "/sign-in", {"email": "kai@example.edu", "password": "x"}))
-        stranger.append(
-            median_ms(client, "/sign-in", {"email": "nobody@example.edu", "password": "x"})
-        )
-    known_ms, stranger_ms = statistics.median(known), statistics.median(stranger)
-    assert abs(known_ms - stranger_ms) / min(known_ms, stranger_ms) < 0.10, (known_ms, stranger_ms)
+    assert_indistinguishable(
+        app.test_client(),
+        "/sign-in",
+        {"email": "kai@example.edu", "password": password},
+        {"email": "nobody@example.edu", "password": password},
+    )
 
 
 # 3. No public key ever signs a real session

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 
@@ -76,22 +76,38 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Check a password; with no hash, burn the same time so timing reveals nothing.
+    """Check a password in the time a check against a current hash takes, whether or not
+    there is a hash, so the time taken tells nothing about which addresses have accounts.
 
     A hash made before passwords were normalized is still accepted with the raw text.
+    Without a hash, as many hashes are made as there would have been checks. A wrong
+    password for a hash made with cheaper parameters (they were raised since) also pays
+    for one hash at today's, as a stranger's attempt does.
     """
     hasher = _hasher()
-    if not password_hash:
-        hasher.hash(password)
-        return False
     candidates = dict.fromkeys((normalize(password), password))
+    if not password_hash:
+        for candidate in candidates:
+            hasher.hash(candidate)
+        return False
     for candidate in candidates:
         try:
             if hasher.verify(password_hash, candidate):
                 return True
         except (VerificationError, InvalidHashError):
             continue
+    if _cheaper_than_today(hasher, password_hash):
+        hasher.hash(password)
     return False
+
+
+def _cheaper_than_today(hasher: PasswordHasher, password_hash: str) -> bool:
+    try:
+        made_with = extract_parameters(password_hash)
+    except InvalidHashError:
+        return True
+    today = hasher.time_cost * hasher.memory_cost
+    return made_with.time_cost * made_with.memory_cost < today
 
 
 def needs_rehash(password_hash: str) -> bool:
