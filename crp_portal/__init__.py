@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from config import CONFIGS
 from crp_portal import database, extensions, links, request_checks
+from crp_portal.access import may
 from crp_portal.errors import register_error_pages
 from crp_portal.markup import render_markdown
 from crp_portal.navigation import navigation_for
@@ -154,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_context(app: Flask) -> None:
+    app.jinja_env.globals["may"] = may
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["reject_page"] = lambda args: {
         key: value for key, value in args.items() if key != "page"
@@ -164,6 +166,7 @@ def _register_template_context(app: Flask) -> None:
         return {
             "navigation": navigation_for(current_user),
             "program_name": app.config["CRP_PROGRAM_NAME"],
+            "public_name": app.config["CRP_PUBLIC_NAME"],
             "campus_crisis_line": app.config["CRP_CAMPUS_CRISIS_LINE"],
         }
 

@@ -1,4 +1,10 @@
-"""Who may use a view. Ownership (whose record is this?) is checked in services."""
+"""Who may use a view: one vocabulary for routes, navigation and templates.
+
+A role says what kind of account this is. A staff account also holds *scopes*, one per
+staff job, granted by an admin (minimum necessary: the housing coordinator does not read
+check-in notes). `may(user, scope)` answers for navigation and templates; `scope_required`
+guards a view. Ownership (whose record is this?) is checked in services.
+"""
 
 from functools import wraps
 
@@ -10,6 +16,41 @@ from crp_portal.extensions import login_manager
 STUDENT, ADVISOR, STAFF = "student", "advisor", "staff"
 ROLES = (STUDENT, ADVISOR, STAFF)
 ROLE_LABELS = {STUDENT: "Student", ADVISOR: "Advisor", STAFF: "Staff"}
+
+RECOVERY, EVENTS, HOUSING, REPORTS, NUDGES, ADMIN = (
+    "recovery",
+    "events",
+    "housing",
+    "reports",
+    "nudges",
+    "admin",
+)
+SCOPES = (RECOVERY, EVENTS, HOUSING, REPORTS, NUDGES, ADMIN)
+GRANTED_SCOPES = SCOPES[:-1]  # kept in users.staff_scopes; admin is users.is_admin
+SCOPE_LABELS = {
+    RECOVERY: "Recovery: member records, shared recovery items, check-ins, follow-ups, "
+    "mentoring, intake",
+    EVENTS: "Events: events, attendance, the meeting directory",
+    HOUSING: "Housing: houses, applications, offers, the board, condition reports",
+    REPORTS: "Reports: the dashboard and outcomes (figures only, no names)",
+    NUDGES: "Nudges: campaigns and the delivery log",
+    ADMIN: "Admin: accounts, invitations and the audit trail",
+}
+
+
+def scopes_of(user) -> frozenset[str]:
+    """The staff jobs this account may do; empty for anyone who is not staff."""
+    if not getattr(user, "is_authenticated", False) or user.role != STAFF:
+        return frozenset()
+    return user.scopes
+
+
+def may(user, *scopes: str) -> bool:
+    """Staff holding any one of `scopes`."""
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scopes {sorted(unknown)}")
+    return not scopes_of(user).isdisjoint(scopes)
 
 
 def role_required(*roles: str):
@@ -32,18 +73,28 @@ def role_required(*roles: str):
     return decorator
 
 
-def admin_required(view):
-    """Staff accounts marked admin: they manage other accounts."""
+def scope_required(*scopes: str, also: tuple[str, ...] = ()):
+    """Staff holding one of `scopes` (and, if named, accounts whose role is in `also`)
+    get through; everyone else signed in gets 403."""
+    unknown = (set(scopes) - set(SCOPES)) | (set(also) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown scopes or roles {sorted(unknown)}")
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if not current_user.is_admin_staff:
-            abort(403)
-        return view(*args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in also and not may(current_user, *scopes):
+                abort(403)
+            return view(*args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
+
+
+admin_required = scope_required(ADMIN)
 
 
 def signed_in_required(view):

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from crp_portal import demo
-from crp_portal.access import STAFF
+from crp_portal.access import SCOPES, STAFF
 from crp_portal.auth.passwords import password_problem
 from crp_portal.auth.services import create_user, find_user_by_email
 from crp_portal.errors import DomainError
@@ -56,7 +56,7 @@ def create_admin_command(email: str, name: str, password: str):
         user = create_user(email, name, STAFF, password=password)
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    user.is_admin = True
+    user.scopes = SCOPES  # the first account sets up the program; it grants others less
     db.session.commit()
     click.echo(f"Admin account created for {user.email}.")
 

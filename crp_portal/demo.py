@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from crp_portal.access import ADVISOR, STAFF, STUDENT
+from crp_portal.access import ADVISOR, EVENTS, HOUSING, REPORTS, SCOPES, STAFF, STUDENT
 from crp_portal.advising.demo import seed_advising
 from crp_portal.auth.models import User
 from crp_portal.auth.services import create_user
@@ -20,9 +20,11 @@ from crp_portal.terms.services import current_term
 from crp_portal.timeutil import utcnow
 
 DEMO_PASSWORD = "recovery-demo"  # noqa: S105 - published in the README on purpose  # nosec B105
-STAFF_PEOPLE = [
-    ("staff@example.edu", "Morgan Ellis", True),
-    ("housing@example.edu", "Jordan Blake", False),
+STAFF_PEOPLE = [  # each staff job's account holds only that job's areas
+    ("staff@example.edu", "Morgan Ellis", SCOPES),
+    ("housing@example.edu", "Jordan Blake", (HOUSING,)),
+    ("events@example.edu", "Sam Whitaker", (EVENTS,)),
+    ("reports@example.edu", "Robin Castillo", (REPORTS,)),
 ]
 ADVISOR_PEOPLE = [
     ("advisor@example.edu", "Priya Shah"),
@@ -169,8 +171,8 @@ def seed(today: date) -> dict[str, int]:
                     term=term, kind=kind, name=label, starts_on=period_start, ends_on=period_end
                 )
             )
-    for email, name, is_admin in STAFF_PEOPLE:
-        create_user(email, name, STAFF, password=DEMO_PASSWORD).is_admin = is_admin
+    for email, name, scopes in STAFF_PEOPLE:
+        create_user(email, name, STAFF, password=DEMO_PASSWORD).scopes = scopes
     for email, name in ADVISOR_PEOPLE:
         create_user(email, name, ADVISOR, password=DEMO_PASSWORD)
     students = [("student@example.edu", "Alex Morgan", ACTIVE, "she/her", "Alex")]

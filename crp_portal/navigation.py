@@ -4,8 +4,20 @@ from dataclasses import dataclass
 
 from flask import request, url_for
 
-from crp_portal.access import ADVISOR, STAFF, STUDENT
+from crp_portal.access import (
+    ADMIN,
+    ADVISOR,
+    EVENTS,
+    HOUSING,
+    NUDGES,
+    RECOVERY,
+    REPORTS,
+    STAFF,
+    STUDENT,
+    may,
+)
 from crp_portal.members.mentoring import is_mentor
+from crp_portal.members.services import is_applicant
 
 # Staff pages without a nav item of their own mark their area's item as current.
 AREA_HOMES = frozenset(
@@ -17,6 +29,7 @@ AREA_HOMES = frozenset(
 class NavItem:
     endpoint: str
     label: str
+    scopes: tuple[str, ...] = ()  # for staff: shown to holders of any of these
 
     @property
     def url(self) -> str:
@@ -49,6 +62,9 @@ STUDENT_ITEMS = [
     NavItem("members.own_profile", "My profile"),
 ]
 MENTOR_ITEMS = [NavItem("members.my_mentees", "Mentees")]
+# Until staff accept them, applicants apply instead of using advising or housing.
+APPLICANT_HIDDEN = frozenset({"advising.advisors", "housing.mine"})
+APPLICANT_ITEMS = [NavItem("members.apply", "Your application")]
 ADVISOR_ITEMS = [
     NavItem("home.index", "Home"),
     NavItem("advising.agenda", "Agenda"),
@@ -58,28 +74,35 @@ ADVISOR_ITEMS = [
 ]
 STAFF_ITEMS = [
     NavItem("home.index", "Home"),
-    NavItem("dashboard.overview", "Dashboard"),
-    NavItem("events.upcoming", "Events"),
-    NavItem("members.member_list", "Members"),
-    NavItem("members.applications", "Applications"),
-    NavItem("members.follow_up_queue", "Follow-ups"),
-    NavItem("members.mentoring_overview", "Mentoring"),
-    NavItem("advising.overview", "Advising"),
-    NavItem("housing.queue", "Housing"),
-    NavItem("nudges.campaigns", "Nudges"),
-    NavItem("support_meetings.directory", "Support meetings"),
-    NavItem("terms.term_list", "Terms"),
+    NavItem("dashboard.overview", "Dashboard", (REPORTS,)),
+    NavItem("events.upcoming", "Events", (EVENTS, HOUSING)),
+    NavItem("members.member_list", "Members", (RECOVERY,)),
+    NavItem("members.applications", "Applications", (RECOVERY,)),
+    NavItem("members.follow_up_queue", "Follow-ups", (RECOVERY,)),
+    NavItem("members.mentoring_overview", "Mentoring", (RECOVERY,)),
+    NavItem("advising.overview", "Advising", (REPORTS,)),
+    NavItem("housing.queue", "Housing", (HOUSING,)),
+    NavItem("nudges.campaigns", "Nudges", (NUDGES,)),
+    NavItem("support_meetings.directory", "Support meetings", (EVENTS,)),
+    NavItem("terms.term_list", "Terms", (NUDGES,)),
 ]
 ADMIN_ITEMS = [
-    NavItem("auth.accounts", "Accounts"),
-    NavItem("auth.invitations", "Invitations"),
-    NavItem("auth.import_roster", "Import roster"),
-    NavItem("members.audit_log", "Audit log"),
+    NavItem("auth.accounts", "Accounts", (ADMIN,)),
+    NavItem("auth.invitations", "Invitations", (ADMIN,)),
+    NavItem("auth.import_roster", "Import roster", (ADMIN,)),
+    NavItem("members.audit_log", "Audit log", (ADMIN,)),
 ]
 ACCOUNT_ITEMS = [NavItem("auth.change_password", "Password")]
 NAV_ENDPOINTS = frozenset(
     item.endpoint
-    for items in (STUDENT_ITEMS, MENTOR_ITEMS, ADVISOR_ITEMS, STAFF_ITEMS, ADMIN_ITEMS)
+    for items in (
+        STUDENT_ITEMS,
+        MENTOR_ITEMS,
+        APPLICANT_ITEMS,
+        ADVISOR_ITEMS,
+        STAFF_ITEMS,
+        ADMIN_ITEMS,
+    )
     for item in items
 )
 
@@ -87,9 +110,12 @@ NAV_ENDPOINTS = frozenset(
 def navigation_for(user) -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
         return [NavItem("home.index", "Home"), NavItem("auth.sign_in", "Sign in")]
-    items = {STUDENT: STUDENT_ITEMS, ADVISOR: ADVISOR_ITEMS, STAFF: STAFF_ITEMS}[user.role]
+    items = {STUDENT: STUDENT_ITEMS, ADVISOR: ADVISOR_ITEMS, STAFF: STAFF_ITEMS + ADMIN_ITEMS}[
+        user.role
+    ]
     if is_mentor(user):
         items = items + MENTOR_ITEMS
-    if user.is_admin_staff:
-        items = items + ADMIN_ITEMS
-    return items + ACCOUNT_ITEMS
+    if is_applicant(user):
+        kept = [item for item in items if item.endpoint not in APPLICANT_HIDDEN]
+        items = kept[:1] + APPLICANT_ITEMS + kept[1:]
+    return [item for item in items if not item.scopes or may(user, *item.scopes)] + ACCOUNT_ITEMS

@@ -1,8 +1,10 @@
 """Arrange helpers: accounts and terms made through the services, committed."""
 
 import itertools
+from collections.abc import Iterable
 from datetime import date, time
 
+from crp_portal.access import GRANTED_SCOPES
 from crp_portal.auth.services import create_user
 from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
@@ -23,7 +25,9 @@ def make_user(
     active: bool = True,
     status: str = "active",
     student_id: str | None = None,
+    scopes: Iterable[str] = GRANTED_SCOPES,
 ):
+    """An account; staff hold every scope but admin unless `scopes` says otherwise."""
     number = next(_numbers)
     user = create_user(
         email or f"{role}{number}@example.edu",
@@ -32,8 +36,9 @@ def make_user(
         password=password,
         student_id=student_id,
         member_status=status,
+        scopes=scopes,
     )
-    user.is_admin = is_admin
+    user.is_admin = is_admin and role == "staff"
     user.active = active
     db.session.commit()
     return user

@@ -4,13 +4,15 @@ A new route without a row here fails `test_every_route_has_a_row`.
 """
 
 import itertools
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cached_property
 
 import pytest
 from flask import url_for
 
 from crp_portal import create_app
+from crp_portal.access import ADMIN as ADMIN_SCOPE
+from crp_portal.access import EVENTS, HOUSING, NUDGES, RECOVERY, REPORTS, SCOPES
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups, intake, plan
@@ -42,13 +44,28 @@ ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN = (
     "staff",
     "admin",
 )
-VISITORS = (ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN)
+# Staff holding one area each ("recovery staff" …); STAFF holds every area but admin,
+# ADMIN every area and admin.
+SCOPE_STAFF = {scope: f"{scope} staff" for scope in SCOPES}
+VISITORS = (ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN, *SCOPE_STAFF.values())
 EVERYONE = frozenset(VISITORS)
 SIGNED_IN = EVERYONE - {ANONYMOUS}
 STUDENTS = frozenset({STUDENT, OTHER_STUDENT})
-STAFF_ONLY = frozenset({STAFF, ADMIN})
-ADMIN_ONLY = frozenset({ADMIN})
 ADVISOR_ONLY = frozenset({ADVISOR})
+
+
+def holders(*scopes: str) -> frozenset[str]:
+    """The visitors holding any of `scopes`."""
+    everything = {ADMIN} | ({STAFF} if set(scopes) - {ADMIN_SCOPE} else set())
+    return frozenset(everything | {SCOPE_STAFF[scope] for scope in scopes})
+
+
+RECOVERY_STAFF = holders(RECOVERY)
+EVENTS_STAFF = holders(EVENTS)
+HOUSING_STAFF = holders(HOUSING)
+REPORTS_STAFF = holders(REPORTS)
+NUDGES_STAFF = holders(NUDGES)
+ADMIN_ONLY = holders(ADMIN_SCOPE)
 # The appointment in each world is between STUDENT and ADVISOR.
 APPOINTMENT_PARTIES = frozenset({STUDENT, ADVISOR})
 
@@ -92,54 +109,55 @@ ACCESS = {
     "members.edit_support_person": {STUDENT},
     "members.remove_support_person": {STUDENT},
     "members.network_sharing": STUDENTS,
-    "members.member_list": STAFF_ONLY,
-    "members.member_record": STAFF_ONLY,
+    "members.member_list": RECOVERY_STAFF,
+    "members.member_record": RECOVERY_STAFF,
+    "members.assign_advisor": RECOVERY_STAFF,
     "members.apply": STUDENTS,
     "members.withdraw_application": STUDENTS,
-    "members.applications": STAFF_ONLY,
-    "members.application": STAFF_ONLY,
-    "members.program_agreement": STAFF_ONLY,
+    "members.applications": RECOVERY_STAFF,
+    "members.application": RECOVERY_STAFF,
+    "members.program_agreement": RECOVERY_STAFF,
     "members.check_in": STUDENTS,
-    "members.follow_up_queue": STAFF_ONLY,
-    "members.follow_up": STAFF_ONLY,
-    "members.assign_follow_up": STAFF_ONLY,
-    "members.add_follow_up_note": STAFF_ONLY,
-    "members.resolve_follow_up": STAFF_ONLY,
-    "members.reopen_follow_up": STAFF_ONLY,
-    "members.open_follow_up": STAFF_ONLY,
+    "members.follow_up_queue": RECOVERY_STAFF,
+    "members.follow_up": RECOVERY_STAFF,
+    "members.assign_follow_up": RECOVERY_STAFF,
+    "members.add_follow_up_note": RECOVERY_STAFF,
+    "members.resolve_follow_up": RECOVERY_STAFF,
+    "members.reopen_follow_up": RECOVERY_STAFF,
+    "members.open_follow_up": RECOVERY_STAFF,
     "members.plan": STUDENTS,
     "members.edit_plan": STUDENTS,
     "members.plan_version": {STUDENT},
-    "members.member_mentoring": STAFF_ONLY,
-    "members.mentoring_overview": STAFF_ONLY,
+    "members.member_mentoring": RECOVERY_STAFF,
+    "members.mentoring_overview": RECOVERY_STAFF,
     # STUDENT is a peer mentor and the world's subject is their mentee; OTHER_STUDENT is not.
     "members.my_mentees": {STUDENT},
     "members.mentee": {STUDENT},
     "members.audit_log": ADMIN_ONLY,
     "members.my_data": STUDENTS,
-    "terms.import_calendar": STAFF_ONLY,
-    "dashboard.overview": STAFF_ONLY,
-    "dashboard.printable": STAFF_ONLY,
-    "dashboard.export": STAFF_ONLY,
-    "dashboard.outcomes_page": STAFF_ONLY,
-    "dashboard.export_outcomes": STAFF_ONLY,
-    "dashboard.upload_outcomes": STAFF_ONLY,
-    "nudges.campaigns": STAFF_ONLY,
-    "nudges.new_campaign": STAFF_ONLY,
-    "nudges.campaign": STAFF_ONLY,
-    "nudges.pause_campaign": STAFF_ONLY,
-    "nudges.resume_campaign": STAFF_ONLY,
-    "nudges.preview": STAFF_ONLY,
-    "nudges.dry_run": STAFF_ONLY,
-    "nudges.report": STAFF_ONLY,
-    "nudges.delivery_log": STAFF_ONLY,
-    "nudges.retry_failed": STAFF_ONLY,
-    "nudges.resend": STAFF_ONLY,
+    "terms.import_calendar": NUDGES_STAFF,
+    "dashboard.overview": REPORTS_STAFF,
+    "dashboard.printable": REPORTS_STAFF,
+    "dashboard.export": REPORTS_STAFF,
+    "dashboard.outcomes_page": REPORTS_STAFF,
+    "dashboard.export_outcomes": REPORTS_STAFF,
+    "dashboard.upload_outcomes": REPORTS_STAFF,
+    "nudges.campaigns": NUDGES_STAFF,
+    "nudges.new_campaign": NUDGES_STAFF,
+    "nudges.campaign": NUDGES_STAFF,
+    "nudges.pause_campaign": NUDGES_STAFF,
+    "nudges.resume_campaign": NUDGES_STAFF,
+    "nudges.preview": NUDGES_STAFF,
+    "nudges.dry_run": NUDGES_STAFF,
+    "nudges.report": NUDGES_STAFF,
+    "nudges.delivery_log": NUDGES_STAFF,
+    "nudges.retry_failed": NUDGES_STAFF,
+    "nudges.resend": NUDGES_STAFF,
     "nudges.unsubscribe": EVERYONE,
-    "events.upcoming": STUDENTS | STAFF_ONLY,
-    "events.month": STUDENTS | STAFF_ONLY,
-    "events.detail": STUDENTS | STAFF_ONLY,
-    "events.ics": STUDENTS | STAFF_ONLY,
+    "events.upcoming": STUDENTS | EVENTS_STAFF | HOUSING_STAFF,
+    "events.month": STUDENTS | EVENTS_STAFF | HOUSING_STAFF,
+    "events.detail": STUDENTS | EVENTS_STAFF | HOUSING_STAFF,
+    "events.ics": STUDENTS | EVENTS_STAFF | HOUSING_STAFF,
     "events.mine": STUDENTS,
     "events.rsvp_going": STUDENTS,
     "events.cancel_rsvp": STUDENTS,
@@ -147,13 +165,13 @@ ACCESS = {
     "events.calendar_settings": STUDENTS | {ADVISOR},
     "events.regenerate_feed": STUDENTS | {ADVISOR},
     "events.calendar_feed": EVERYONE,
-    "events.new_event": STAFF_ONLY,
-    "events.duplicate": STAFF_ONLY,
-    "events.edit_event": STAFF_ONLY,
-    "events.cancel_event": STAFF_ONLY,
-    "events.take_attendance": STAFF_ONLY,
-    "events.add_walk_in": STAFF_ONLY,
-    "events.headcount": STAFF_ONLY,
+    "events.new_event": EVENTS_STAFF,
+    "events.duplicate": EVENTS_STAFF,
+    "events.edit_event": EVENTS_STAFF,
+    "events.cancel_event": EVENTS_STAFF,
+    "events.take_attendance": EVENTS_STAFF,
+    "events.add_walk_in": EVENTS_STAFF,
+    "events.headcount": EVENTS_STAFF,
     "advising.advisors": STUDENTS,
     "advising.advisor_slots": STUDENTS,
     "advising.book": STUDENTS,
@@ -172,40 +190,40 @@ ACCESS = {
     "advising.find_student": ADVISOR_ONLY,
     "advising.student": ADVISOR_ONLY,
     "advising.book_for": ADVISOR_ONLY,
-    "advising.overview": STAFF_ONLY,
+    "advising.overview": REPORTS_STAFF,
     "housing.mine": STUDENTS,
     "housing.apply": STUDENTS,
     "housing.application": {STUDENT},
     "housing.withdraw": {STUDENT},
-    "housing.houses": STAFF_ONLY,
-    "housing.new_house": STAFF_ONLY,
-    "housing.house": STAFF_ONLY,
-    "housing.add_room": STAFF_ONLY,
-    "housing.add_bed": STAFF_ONLY,
-    "housing.set_bed_active": STAFF_ONLY,
-    "housing.agreement": STAFF_ONLY,
-    "housing.queue": STAFF_ONLY,
-    "housing.review": STAFF_ONLY,
-    "housing.decide": STAFF_ONLY,
-    "housing.offer": STAFF_ONLY,
-    "housing.board": STAFF_ONLY,
-    "housing.move": STAFF_ONLY,
-    "housing.move_out": STAFF_ONLY,
+    "housing.houses": HOUSING_STAFF,
+    "housing.new_house": HOUSING_STAFF,
+    "housing.house": HOUSING_STAFF,
+    "housing.add_room": HOUSING_STAFF,
+    "housing.add_bed": HOUSING_STAFF,
+    "housing.set_bed_active": HOUSING_STAFF,
+    "housing.agreement": HOUSING_STAFF,
+    "housing.queue": HOUSING_STAFF,
+    "housing.review": HOUSING_STAFF,
+    "housing.decide": HOUSING_STAFF,
+    "housing.offer": HOUSING_STAFF,
+    "housing.board": HOUSING_STAFF,
+    "housing.move": HOUSING_STAFF,
+    "housing.move_out": HOUSING_STAFF,
     "housing.answer_offer": {STUDENT},
-    "housing.condition_report": STAFF_ONLY,
+    "housing.condition_report": HOUSING_STAFF,
     "housing.add_condition_notes": {STUDENT},
-    "terms.term_list": STAFF_ONLY,
-    "terms.new_term": STAFF_ONLY,
-    "terms.term_detail": STAFF_ONLY,
-    "terms.edit_term": STAFF_ONLY,
-    "terms.delete_term": STAFF_ONLY,
-    "terms.add_period": STAFF_ONLY,
-    "terms.edit_period": STAFF_ONLY,
-    "terms.delete_period": STAFF_ONLY,
-    "support_meetings.directory": STUDENTS | STAFF_ONLY,
-    "support_meetings.new_meeting": STAFF_ONLY,
-    "support_meetings.edit_meeting": STAFF_ONLY,
-    "support_meetings.delete_meeting": STAFF_ONLY,
+    "terms.term_list": NUDGES_STAFF,
+    "terms.new_term": NUDGES_STAFF,
+    "terms.term_detail": NUDGES_STAFF,
+    "terms.edit_term": NUDGES_STAFF,
+    "terms.delete_term": NUDGES_STAFF,
+    "terms.add_period": NUDGES_STAFF,
+    "terms.edit_period": NUDGES_STAFF,
+    "terms.delete_period": NUDGES_STAFF,
+    "support_meetings.directory": STUDENTS | EVENTS_STAFF,
+    "support_meetings.new_meeting": EVENTS_STAFF,
+    "support_meetings.edit_meeting": EVENTS_STAFF,
+    "support_meetings.delete_meeting": EVENTS_STAFF,
 }
 
 
@@ -228,7 +246,7 @@ def test_every_route_has_a_row():
 def _actors():
     student = make_user("student")
     student.profile.is_peer_mentor = True
-    return {
+    actors = {
         ANONYMOUS: None,
         STUDENT: student,
         OTHER_STUDENT: make_user("student"),
@@ -236,6 +254,10 @@ def _actors():
         STAFF: make_user("staff"),
         ADMIN: make_user("staff", is_admin=True),
     }
+    for scope, visitor in SCOPE_STAFF.items():
+        granted = [scope] if scope != ADMIN_SCOPE else []
+        actors[visitor] = make_user("staff", scopes=granted, is_admin=scope == ADMIN_SCOPE)
+    return actors
 
 
 _WORLD_NUMBERS = itertools.count()
@@ -266,7 +288,10 @@ class _World:
 
     def __init__(self, admin, student, advisor):
         self.admin, self.student, self.advisor = admin, student, advisor
-        self.ahead = 10 + next(_WORLD_NUMBERS) % 7  # a different weekday for each world
+        # Each visitor's world books a different day and keeps a window at a different
+        # weekday and half-day, so worlds of one test never collide.
+        self.number = next(_WORLD_NUMBERS) % 14
+        self.ahead = 10 + self.number
 
     def __getitem__(self, name: str):
         value = self.CONSTANTS[name] if name in self.CONSTANTS else getattr(self, name)
@@ -296,6 +321,8 @@ class _World:
 
     @property
     def student_id(self):
+        # The advisor's advisee (staff assigned them), so the advisor's pages open.
+        self.subject.profile.advisor_id = self.advisor.id
         return self.subject.id
 
     @cached_property
@@ -324,7 +351,8 @@ class _World:
 
     @cached_property
     def window_id(self):
-        return make_window(self.advisor, weekday=self.ahead % 7).id
+        start, end = (time(8), time(12)) if self.number < 7 else (time(13), time(17))
+        return make_window(self.advisor, weekday=self.number % 7, start=start, end=end).id
 
     @cached_property
     def day_off_id(self):

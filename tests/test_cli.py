@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crp_portal import create_app
+from crp_portal.access import SCOPES
 from crp_portal.auth.models import User
 from crp_portal.auth.services import authenticate
 from crp_portal.demo import DEMO_PASSWORD
@@ -16,6 +17,9 @@ from tests.factories import make_user
 
 DEMO_ACCOUNTS = [
     "staff@example.edu",
+    "housing@example.edu",
+    "events@example.edu",
+    "reports@example.edu",
     "advisor@example.edu",
     "student@example.edu",
     "student01@example.edu",
@@ -28,9 +32,12 @@ def test_seed_demo_builds_a_believable_program_around_today(app, ctx):
     assert result.exit_code == 0, result.output
     assert "recovery-demo" in result.output
     roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    assert roles == {"staff": 2, "advisor": 3, "student": 41}
-    staff = db.session.scalar(select(User).where(User.email == "staff@example.edu"))
-    assert staff.is_admin
+    assert roles == {"staff": 4, "advisor": 3, "student": 41}
+    scopes = {user.email: user.scopes for user in db.session.scalars(select(User))}
+    assert scopes["staff@example.edu"] == set(SCOPES)
+    assert scopes["housing@example.edu"] == {"housing"}
+    assert scopes["events@example.edu"] == {"events"}
+    assert scopes["reports@example.edu"] == {"reports"}
     term = current_term(local_today())
     assert term is not None and len(term.periods) >= 6
     statuses = set(db.session.scalars(select(MemberProfile.status)))
@@ -49,7 +56,7 @@ def test_seed_demo_twice_changes_nothing(app, ctx):
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0
     assert "already has accounts" in again.output
-    assert db.session.scalar(select(func.count()).select_from(User)) == 46
+    assert db.session.scalar(select(func.count()).select_from(User)) == 48
     assert db.session.scalar(select(func.count()).select_from(Term)) == 3
 
 

@@ -33,7 +33,12 @@ def account(user_id: int):
             form,
             "role",
             lambda: services.update_account(
-                user, form.name.data, form.role.data, form.is_admin.data, current_user
+                user,
+                form.name.data,
+                form.role.data,
+                form.is_admin.data,
+                current_user,
+                scopes=form.scopes.data,
             ),
         )
         if saved is not None:
@@ -74,7 +79,11 @@ def invitations():
             form,
             "email",
             lambda: services.invite(
-                form.email.data, form.role.data, form.is_admin.data, current_user
+                form.email.data,
+                form.role.data,
+                form.is_admin.data,
+                current_user,
+                scopes=form.scopes.data,
             ),
         )
         if invitation is not None:

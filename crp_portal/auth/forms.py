@@ -4,10 +4,18 @@ from collections.abc import Iterable
 
 from flask import current_app
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.access import ROLE_LABELS
+from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLE_LABELS, SCOPE_LABELS
 from crp_portal.auth.passwords import password_problem
 from crp_portal.forms import (
     PasswordLength,
@@ -111,10 +119,22 @@ class AcceptInvitationForm(NewPasswordFormBase):
         return [*self._personal, self.name.data or ""]
 
 
+def scopes_field() -> SelectMultipleField:
+    return SelectMultipleField(
+        "Staff areas (staff only)",
+        choices=choices((scope, SCOPE_LABELS[scope]) for scope in GRANTED_SCOPES),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description="Grant only what the job needs: each area opens its pages and nothing "
+        "else. Ignored for students and advisors.",
+    )
+
+
 class InviteForm(PortalForm):
     email = email_field(check_format=True)
     role = SelectField("Role", choices=choices(ROLE_CHOICES), default="student")
-    is_admin = BooleanField("Admin (staff only): may manage accounts")
+    scopes = scopes_field()
+    is_admin = BooleanField(SCOPE_LABELS[ADMIN] + " (staff only)")
 
 
 class AccountForm(PortalForm):
@@ -122,7 +142,8 @@ class AccountForm(PortalForm):
         "Full name", validators=required_text("Enter a name.", 120), filters=[strip_filter]
     )
     role = SelectField("Role", choices=choices(ROLE_CHOICES))
-    is_admin = BooleanField("Admin (staff only): may manage accounts")
+    scopes = scopes_field()
+    is_admin = BooleanField(SCOPE_LABELS[ADMIN] + " (staff only)")
 
 
 class RosterImportForm(PortalForm):

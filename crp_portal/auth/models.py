@@ -3,10 +3,19 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    literal,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.access import ROLE_LABELS, ROLES, STAFF
+from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLE_LABELS, ROLES, STAFF
 from crp_portal.extensions import db
 from crp_portal.timeutil import UTCDateTime, utcnow
 
@@ -26,6 +35,7 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    staff_scopes: Mapped[str] = mapped_column(String(120), default="", server_default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
@@ -48,6 +58,19 @@ class User(UserMixin, db.Model):
         return self.role == STAFF and self.is_admin
 
     @property
+    def scopes(self) -> frozenset[str]:
+        """The staff jobs granted to this account (see crp_portal.access)."""
+        if self.role != STAFF:
+            return frozenset()
+        granted = {scope for scope in (self.staff_scopes or "").split() if scope in GRANTED_SCOPES}
+        return frozenset(granted | ({ADMIN} if self.is_admin else set()))
+
+    @scopes.setter
+    def scopes(self, scopes) -> None:
+        self.staff_scopes = " ".join(scope for scope in GRANTED_SCOPES if scope in scopes)
+        self.is_admin = ADMIN in scopes
+
+    @property
     def role_label(self) -> str:
         label = ROLE_LABELS[self.role]
         return f"{label} (admin)" if self.is_admin_staff else label
@@ -63,6 +86,16 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+def holding_scope(scope: str):
+    """A WHERE clause for staff accounts holding `scope` (see User.scopes)."""
+    if scope == ADMIN:
+        return (User.role == STAFF) & User.is_admin
+    if scope not in GRANTED_SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    padded = literal(" ") + User.staff_scopes + literal(" ")
+    return (User.role == STAFF) & padded.contains(f" {scope} ", autoescape=True)
 
 
 class Invitation(db.Model):
@@ -86,6 +119,7 @@ class Invitation(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(16))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    staff_scopes: Mapped[str] = mapped_column(String(120), default="", server_default="")
     token_nonce: Mapped[str] = mapped_column(String(32))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

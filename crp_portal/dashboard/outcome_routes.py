@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import REPORTS, scope_required
 from crp_portal.dashboard import bp, outcomes, registrar_csv
 from crp_portal.dashboard.forms import TermFilterForm
 from crp_portal.errors import Conflict, render_error
@@ -61,7 +61,7 @@ def _chosen() -> Chosen:
 
 
 @bp.get("/outcomes")
-@role_required(STAFF)
+@scope_required(REPORTS)
 def outcomes_page():
     chosen = _chosen()
     term = chosen.records.term if chosen.records else None
@@ -77,7 +77,7 @@ def outcomes_page():
 
 
 @bp.get("/outcomes/export.csv")
-@role_required(STAFF)
+@scope_required(REPORTS)
 def export_outcomes():
     """One row per engagement tier and one for all members; nobody named or numbered."""
     chosen = _chosen()
@@ -98,7 +98,7 @@ def export_outcomes():
 
 
 @bp.route("/outcomes/upload", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(REPORTS)
 def upload_outcomes():
     form = OutcomesUploadForm()
     if form.validate_on_submit():

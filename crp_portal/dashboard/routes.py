@@ -7,7 +7,7 @@ from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import RECOVERY, REPORTS, may, scope_required
 from crp_portal.dashboard import bp, charts, exports, queries
 from crp_portal.dashboard.forms import DashboardFilterForm
 from crp_portal.extensions import db
@@ -125,20 +125,23 @@ def _page(template: str, *, suppress: bool, with_falling: bool):
 
 
 @bp.get("/")
-@role_required(STAFF)
+@scope_required(REPORTS)
 def overview():
-    return _page("dashboard/overview.html", suppress=False, with_falling=True)
+    """Figures for the reports area; the list of members whose participation fell names
+    people, so it is shown only to staff who also do recovery outreach."""
+    with_falling = may(current_user, RECOVERY)
+    return _page("dashboard/overview.html", suppress=False, with_falling=with_falling)
 
 
 @bp.get("/print")
-@role_required(STAFF)
+@scope_required(REPORTS)
 def printable():
     """The report as it may leave the program: small counts suppressed, nobody named."""
     return _page("dashboard/print.html", suppress=True, with_falling=False)
 
 
 @bp.get("/export/<table>.csv")
-@role_required(STAFF)
+@scope_required(REPORTS)
 def export(table: str):
     if table not in exports.TABLES:
         abort(404)

@@ -93,6 +93,9 @@ class Event(db.Model):
         Boolean, default=False, server_default=text("false")
     )
     headcount: Mapped[int | None] = mapped_column(Integer)
+    open_to_applicants: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     checkin_code: Mapped[str] = mapped_column(String(8))
     going_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

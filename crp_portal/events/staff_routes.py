@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import EVENTS, scope_required
 from crp_portal.errors import Conflict, DomainError
 from crp_portal.events import attendance, bp, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
@@ -41,7 +41,7 @@ def _fill(form, event) -> None:
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(EVENTS)
 def new_event():
     form = _with_houses(NewEventForm())
     if form.validate_on_submit():
@@ -63,7 +63,7 @@ def new_event():
 
 
 @bp.get("/events/<int:event_id>/duplicate")
-@role_required(STAFF)
+@scope_required(EVENTS)
 def duplicate(event_id: int):
     """A new-event form filled from an existing event; nothing is saved until submitted."""
     form = _with_houses(NewEventForm(formdata=None))
@@ -72,7 +72,7 @@ def duplicate(event_id: int):
 
 
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(EVENTS)
 def edit_event(event_id: int):
     event = services.get_event(event_id)
     form = _with_houses(EditEventForm())
@@ -96,7 +96,7 @@ def edit_event(event_id: int):
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(EVENTS)
 def cancel_event(event_id: int):
     event = services.get_event(event_id)
     form = CancelEventForm()
@@ -113,7 +113,7 @@ def _ids_from_form(name: str) -> set[int]:
 
 
 @bp.route("/events/<int:event_id>/attendance", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(EVENTS)
 def take_attendance(event_id: int):
     event = services.get_event(event_id)
     if request.method == "POST":
@@ -147,7 +147,7 @@ def take_attendance(event_id: int):
 
 
 @bp.post("/events/<int:event_id>/attendance/walk-in")
-@role_required(STAFF)
+@scope_required(EVENTS)
 def add_walk_in(event_id: int):
     event = services.get_event(event_id)
     attendance.add_walk_in(event, id_from_form(request.form.get("user_id")), current_user, utcnow())
@@ -157,7 +157,7 @@ def add_walk_in(event_id: int):
 
 
 @bp.post("/events/<int:event_id>/headcount")
-@role_required(STAFF)
+@scope_required(EVENTS)
 def headcount(event_id: int):
     event = services.get_event(event_id)
     form = HeadcountForm()

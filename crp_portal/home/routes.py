@@ -3,7 +3,7 @@
 from flask import render_template
 from flask_login import current_user
 
-from crp_portal.access import ADVISOR, STAFF
+from crp_portal.access import ADVISOR, EVENTS, HOUSING, RECOVERY, STAFF, may
 from crp_portal.events.queries import EventFilter, next_for, upcoming
 from crp_portal.extensions import db
 from crp_portal.home import bp, services
@@ -19,15 +19,7 @@ def index():
     today, now = local_today(), utcnow()
     outlook = services.term_outlook(today)
     if current_user.role == STAFF:
-        this_week = upcoming(now, today, EventFilter(this_week=True))[:8]
-        return render_template(
-            "home/staff.html",
-            outlook=outlook,
-            counts=status_counts(),
-            this_week=this_week,
-            waiting_applications=intake.open_application_count(),
-            open_follow_ups=follow_ups.open_follow_up_count(),
-        )
+        return render_template("home/staff.html", outlook=outlook, **_staff_figures(now, today))
     if current_user.role == ADVISOR:
         return render_template("home/advisor.html", outlook=outlook)
     profile = own_profile(current_user)
@@ -39,6 +31,20 @@ def index():
         may_apply=intake.may_apply(current_user),
         next_events=next_for(current_user, now),
     )
+
+
+def _staff_figures(now, today) -> dict:
+    """What the home page shows a staff member: only what their scopes may open."""
+    figures = {}
+    if may(current_user, RECOVERY):
+        figures.update(
+            counts=status_counts(),
+            waiting_applications=intake.open_application_count(),
+            open_follow_ups=follow_ups.open_follow_up_count(),
+        )
+    if may(current_user, EVENTS, HOUSING):
+        figures["this_week"] = upcoming(current_user, now, today, EventFilter(this_week=True))[:8]
+    return figures
 
 
 @bp.get("/healthz")

@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.access import HOUSING, STUDENT, role_required, scope_required
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.forms import choices
@@ -38,7 +38,7 @@ def offer_form_for(term_id: int) -> OfferForm:
 
 
 @bp.post("/queue/<int:application_id>/offer")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def offer(application_id: int):
     application = services.application_for_staff(application_id, current_user, for_update=True)
     form = offer_form_for(application.term_id)
@@ -65,7 +65,7 @@ def offer(application_id: int):
 
 
 @bp.get("/board")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def board():
     terms = services.open_terms(local_today())
     chosen = id_from_form(request.args.get("term"))
@@ -84,7 +84,7 @@ def board():
 
 
 @bp.post("/assignments/<int:assignment_id>/move")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def move(assignment_id: int):
     assignment = offers.get_assignment(assignment_id)
     offers.move_resident(assignment, id_from_form(request.form.get("bed_id")))
@@ -94,7 +94,7 @@ def move(assignment_id: int):
 
 
 @bp.post("/assignments/<int:assignment_id>/move-out")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def move_out(assignment_id: int):
     assignment = offers.get_assignment(assignment_id)
     form = MoveOutForm()
@@ -126,7 +126,7 @@ def answer_offer(assignment_id: int, answer: str):
     "/assignments/<int:assignment_id>/condition/<any(move_in, move_out):kind>",
     methods=["GET", "POST"],
 )
-@role_required(STAFF)
+@scope_required(HOUSING)
 def condition_report(assignment_id: int, kind: str):
     assignment = offers.get_assignment(assignment_id)
     existing = conditions.reports_for(assignment).get(kind)

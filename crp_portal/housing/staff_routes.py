@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import HOUSING, scope_required
 from crp_portal.extensions import db
 from crp_portal.housing import bp, services
 from crp_portal.housing.forms import AgreementForm, BedForm, DecisionForm, HouseForm, RoomForm
@@ -16,14 +16,14 @@ HOUSE_FIELDS = ("name", "address", "who_may_live", "meeting_schedule", "descript
 
 
 @bp.get("/houses")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def houses():
     found = services.list_houses()
     return render_template("housing/houses.html", houses=found, counts=services.bed_counts(found))
 
 
 @bp.route("/houses/new", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(HOUSING)
 def new_house():
     form = HouseForm()
     if form.validate_on_submit():
@@ -49,7 +49,7 @@ def _house_page(house, house_form=None, room_form=None, bed_form=None):
 
 
 @bp.route("/houses/<int:house_id>", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(HOUSING)
 def house(house_id: int):
     found = services.get_house(house_id)
     form = HouseForm()
@@ -67,7 +67,7 @@ def house(house_id: int):
 
 
 @bp.post("/houses/<int:house_id>/rooms")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def add_room(house_id: int):
     found = services.get_house(house_id)
     form = RoomForm()
@@ -80,7 +80,7 @@ def add_room(house_id: int):
 
 
 @bp.post("/rooms/<int:room_id>/beds")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def add_bed(room_id: int):
     room = services.get_room(room_id)
     form = BedForm(prefix=f"room{room_id}")
@@ -96,7 +96,7 @@ def add_bed(room_id: int):
 
 
 @bp.post("/beds/<int:bed_id>/active")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def set_bed_active(bed_id: int):
     bed = services.set_bed_active(bed_id, request.form.get("active") == "1", local_today())
     db.session.commit()
@@ -105,7 +105,7 @@ def set_bed_active(bed_id: int):
 
 
 @bp.route("/agreement", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(HOUSING)
 def agreement():
     current = services.current_agreement()
     form = AgreementForm(body=current.body if current else "")
@@ -120,7 +120,7 @@ def agreement():
 
 
 @bp.get("/queue")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def queue():
     terms = services.open_terms(local_today())
     chosen = id_from_form(request.args.get("term"))
@@ -139,7 +139,7 @@ def queue():
 
 
 @bp.get("/queue/<int:application_id>")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def review(application_id: int):
     found = services.application_for_staff(application_id, current_user)
     db.session.commit()
@@ -152,7 +152,7 @@ def review(application_id: int):
 
 
 @bp.post("/queue/<int:application_id>/<any(waitlist, decline):decision>")
-@role_required(STAFF)
+@scope_required(HOUSING)
 def decide(application_id: int, decision: str):
     found = services.application_for_staff(application_id, current_user, for_update=True)
     form = DecisionForm()

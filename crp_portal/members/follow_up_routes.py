@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import RECOVERY, scope_required
 from crp_portal.errors import Conflict, DomainError
 from crp_portal.extensions import db
 from crp_portal.members import bp, check_ins, follow_ups
@@ -18,7 +18,7 @@ from crp_portal.views import commit_or_form_error, id_from_form
 
 
 @bp.get("/follow-ups/")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def follow_up_queue():
     view = request.args.get("view", follow_ups.OPEN_VIEW)
     view = view if view in follow_ups.QUEUE_VIEWS else follow_ups.OPEN_VIEW
@@ -55,7 +55,7 @@ def _detail(follow_up_id: int, note_form=None, resolve_form=None, assign_form=No
 
 
 @bp.get("/follow-ups/<int:follow_up_id>")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def follow_up(follow_up_id: int):
     return _detail(follow_up_id)
 
@@ -66,7 +66,7 @@ def _back(follow_up_id: int, message: str):
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/assign")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def assign_follow_up(follow_up_id: int):
     follow_up = follow_ups.get_follow_up(follow_up_id)
     form = AssignForm()
@@ -90,7 +90,7 @@ def assign_follow_up(follow_up_id: int):
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/notes")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def add_follow_up_note(follow_up_id: int):
     follow_up = follow_ups.get_follow_up(follow_up_id)
     form = FollowUpNoteForm()
@@ -105,7 +105,7 @@ def add_follow_up_note(follow_up_id: int):
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/resolve")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def resolve_follow_up(follow_up_id: int):
     follow_up = follow_ups.get_follow_up(follow_up_id)
     form = ResolveForm()
@@ -117,7 +117,7 @@ def resolve_follow_up(follow_up_id: int):
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/reopen")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def reopen_follow_up(follow_up_id: int):
     follow_ups.reopen(follow_ups.get_follow_up(follow_up_id))
     db.session.commit()
@@ -125,7 +125,7 @@ def reopen_follow_up(follow_up_id: int):
 
 
 @bp.post("/members/<int:user_id>/follow-ups")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def open_follow_up(user_id: int):
     student = follow_ups.student_for_follow_up(user_id)
     form = OpenFollowUpForm()

@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.access import RECOVERY, STUDENT, role_required, scope_required
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.members import bp, intake
@@ -75,7 +75,7 @@ def withdraw_application():
 
 
 @bp.get("/members/applications")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def applications():
     form = ApplicationSearchForm(request.args)
     filters = intake.ApplicationFilter(status=form.status.data or "open")
@@ -84,7 +84,7 @@ def applications():
 
 
 @bp.route("/members/applications/<int:intake_id>", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def application(intake_id: int):
     application = intake.application_for_staff(intake_id, current_user)
     form = DecisionForm()
@@ -114,7 +114,7 @@ def application(intake_id: int):
 
 
 @bp.route("/members/agreement", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def program_agreement():
     current = intake.current_agreement()
     form = AgreementForm(body=current.body if current else "")

@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.access import RECOVERY, STUDENT, role_required, scope_required
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.forms import choices
@@ -56,7 +56,7 @@ def _save_mentoring(profile, form) -> int | None:
 
 
 @bp.route("/members/<int:user_id>/mentoring", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def member_mentoring(user_id: int):
     profile = mentoring.student_for_staff(user_id)
     form = MentoringForm(
@@ -86,7 +86,7 @@ def member_mentoring(user_id: int):
 
 
 @bp.get("/members/mentoring")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def mentoring_overview():
     summaries = mentoring.mentor_summaries()
     form = ContactFilterForm(request.args)
@@ -132,7 +132,10 @@ def mentee(mentee_id: int):
             ),
         )
         if contact is not None:
-            flash(f"Logged your contact on {format_date(contact.contact_date)}.", "success")
+            message = f"Logged your contact on {format_date(contact.contact_date)}."
+            if mentoring.REFERRED_TO_STAFF in contact.topic_codes:
+                message += " The program staff have your referral in their follow-up queue."
+            flash(message, "success")
             return redirect(url_for("members.mentee", mentee_id=profile.user_id))
     return render_template(
         "mentoring/mentee.html",

@@ -83,11 +83,16 @@ class MemberProfile(db.Model):
     mentor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The advisor staff assigned to this student: the advisor may find and book for them.
+    advisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     user = relationship("User", back_populates="profile", foreign_keys=[user_id])
     mentor = relationship("User", foreign_keys=[mentor_id])
+    advisor = relationship("User", foreign_keys=[advisor_id])
 
     @property
     def status_label(self) -> str:
@@ -249,8 +254,9 @@ class AuditEntry(db.Model):
     actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    subject_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor = relationship("User", foreign_keys=[actor_id])

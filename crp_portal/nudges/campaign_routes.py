@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import Conflict, NotFound
 from crp_portal.extensions import db
 from crp_portal.nudges import bp, campaigns, templating
@@ -45,7 +45,7 @@ def _editor(form: CampaignForm, campaign):
 
 
 @bp.get("/nudges/", endpoint="campaigns")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def campaign_list():
     today = local_today()
     counts = campaigns.outbox_counts()
@@ -62,7 +62,7 @@ def campaign_list():
 
 
 @bp.route("/nudges/campaigns/new", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(NUDGES)
 def new_campaign():
     form = CampaignForm(active_from=local_today())
     if form.validate_on_submit():
@@ -76,7 +76,7 @@ def new_campaign():
 
 
 @bp.route("/nudges/campaigns/<int:campaign_id>", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(NUDGES)
 def campaign(campaign_id: int):
     campaign = campaigns.get_campaign(campaign_id)
     form = CampaignForm(obj=campaign)
@@ -93,7 +93,7 @@ def campaign(campaign_id: int):
 
 
 @bp.post("/nudges/campaigns/<int:campaign_id>/pause")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def pause_campaign(campaign_id: int):
     campaign = campaigns.pause_campaign(campaigns.get_campaign(campaign_id))
     db.session.commit()
@@ -102,7 +102,7 @@ def pause_campaign(campaign_id: int):
 
 
 @bp.post("/nudges/campaigns/<int:campaign_id>/resume")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def resume_campaign(campaign_id: int):
     campaign = campaigns.resume_campaign(campaigns.get_campaign(campaign_id))
     db.session.commit()
@@ -111,7 +111,7 @@ def resume_campaign(campaign_id: int):
 
 
 @bp.get("/nudges/campaigns/<int:campaign_id>/preview")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def preview(campaign_id: int):
     """The email one member would get. Only names and the week's events are used, no
     recovery data, so opening a preview is not a record view and is not audited."""

@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from wtforms import SelectField
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.forms import PortalForm, choices
@@ -41,7 +41,7 @@ def _log_url(filters: delivery.LogFilter):
 
 
 @bp.get("/nudges/outbox")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def delivery_log():
     filters = _filters(request.args)
     form = LogFilterForm(
@@ -65,7 +65,7 @@ def delivery_log():
 
 
 @bp.post("/nudges/outbox/retry")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def retry_failed():
     filters = _filters(request.form)
     selected = [id_from_form(value) for value in request.form.getlist("ids")]
@@ -82,7 +82,7 @@ def retry_failed():
 
 
 @bp.post("/nudges/outbox/<int:message_id>/resend")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def resend(message_id: int):
     try:
         message = delivery.resend(message_id, utcnow())

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from flask import render_template, request
 from wtforms.validators import Optional
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import NotFound
 from crp_portal.extensions import db
 from crp_portal.forms import BoundedDateField, PortalForm
@@ -65,7 +65,7 @@ def _moment(form: DryRunForm) -> datetime:
 
 
 @bp.get("/nudges/campaigns/<int:campaign_id>/dry-run")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def dry_run(campaign_id: int):
     campaign = campaign_or_404(campaign_id)
     form = DryRunForm(request.args)

@@ -2,14 +2,14 @@
 
 from flask import render_template
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import NUDGES, scope_required
 from crp_portal.nudges import bp
 from crp_portal.nudges.dry_run_routes import campaign_or_404
 from crp_portal.nudges.report import campaign_report
 
 
 @bp.get("/nudges/campaigns/<int:campaign_id>/report")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def report(campaign_id: int):
     campaign = campaign_or_404(campaign_id)
     return render_template(

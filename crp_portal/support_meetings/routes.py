@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.access import EVENTS, STUDENT, may, scope_required
 from crp_portal.extensions import db
 from crp_portal.support_meetings import bp, services
 from crp_portal.support_meetings.forms import MeetingFilterForm, MeetingForm
@@ -11,10 +11,10 @@ from crp_portal.views import commit_or_form_error
 
 
 @bp.get("/support-meetings/")
-@role_required(STUDENT, STAFF)
+@scope_required(EVENTS, also=(STUDENT,))
 def directory():
     form = MeetingFilterForm(request.args)
-    can_manage = current_user.role == STAFF
+    can_manage = may(current_user, EVENTS)
     meetings = services.list_meetings(form.meeting_filter(), include_inactive=can_manage)
     return render_template(
         "support_meetings/directory.html", form=form, meetings=meetings, can_manage=can_manage
@@ -22,7 +22,7 @@ def directory():
 
 
 @bp.route("/support-meetings/new", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(EVENTS)
 def new_meeting():
     form = MeetingForm()
     if form.validate_on_submit():
@@ -36,7 +36,7 @@ def new_meeting():
 
 
 @bp.route("/support-meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(EVENTS)
 def edit_meeting(meeting_id: int):
     meeting = services.get_meeting(meeting_id)
     form = MeetingForm(obj=meeting)
@@ -51,7 +51,7 @@ def edit_meeting(meeting_id: int):
 
 
 @bp.post("/support-meetings/<int:meeting_id>/delete")
-@role_required(STAFF)
+@scope_required(EVENTS)
 def delete_meeting(meeting_id: int):
     meeting = services.get_meeting(meeting_id)
     name = meeting.name

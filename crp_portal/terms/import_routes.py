@@ -2,7 +2,7 @@
 
 from flask import flash, redirect, render_template, request, url_for
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import NUDGES, scope_required
 from crp_portal.extensions import db
 from crp_portal.terms import bp, ics_import
 from crp_portal.terms.import_forms import ImportCalendarForm, SaveImportForm
@@ -10,7 +10,7 @@ from crp_portal.terms.models import PERIOD_KINDS
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(NUDGES)
 def import_calendar():
     """POST action=preview shows what saving would do; action=save does it."""
     if request.form.get("action") == "save":

@@ -2,7 +2,7 @@
 
 from flask import flash, redirect, render_template, url_for
 
-from crp_portal.access import STAFF, role_required
+from crp_portal.access import NUDGES, scope_required
 from crp_portal.extensions import db
 from crp_portal.terms import bp, services
 from crp_portal.terms.forms import PeriodForm, TermForm
@@ -11,7 +11,7 @@ from crp_portal.views import commit_or_form_error
 
 
 @bp.get("/")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def term_list():
     terms = services.list_terms()
     current = services.current_term(local_today())
@@ -19,7 +19,7 @@ def term_list():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(NUDGES)
 def new_term():
     form = TermForm()
     if form.validate_on_submit():
@@ -35,14 +35,14 @@ def new_term():
 
 
 @bp.get("/<int:term_id>")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def term_detail(term_id: int):
     term = services.get_term(term_id)
     return render_template("terms/detail.html", term=term, form=PeriodForm())
 
 
 @bp.route("/<int:term_id>/edit", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(NUDGES)
 def edit_term(term_id: int):
     term = services.get_term(term_id)
     form = TermForm(obj=term)
@@ -61,7 +61,7 @@ def edit_term(term_id: int):
 
 
 @bp.post("/<int:term_id>/delete")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def delete_term(term_id: int):
     term = services.get_term(term_id)
     name = term.name
@@ -72,7 +72,7 @@ def delete_term(term_id: int):
 
 
 @bp.post("/<int:term_id>/periods")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def add_period(term_id: int):
     term = services.get_term(term_id)
     form = PeriodForm()
@@ -92,7 +92,7 @@ def add_period(term_id: int):
 
 
 @bp.route("/periods/<int:period_id>/edit", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(NUDGES)
 def edit_period(period_id: int):
     period = services.get_period(period_id)
     form = PeriodForm(obj=period)
@@ -111,7 +111,7 @@ def edit_period(period_id: int):
 
 
 @bp.post("/periods/<int:period_id>/delete")
-@role_required(STAFF)
+@scope_required(NUDGES)
 def delete_period(period_id: int):
     period = services.get_period(period_id)
     term_id, name = period.term_id, period.name
