@@ -35,6 +35,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     CRP_PROGRAM_NAME = os.environ.get("CRP_PROGRAM_NAME", "Collegiate Recovery Program")
+    # What tab titles, emails, calendars and signed-out pages show instead of the program
+    # name: they are seen on shared screens, in inboxes and in family calendars.
+    CRP_PUBLIC_NAME = os.environ.get("CRP_PUBLIC_NAME", "Student Portal")
     CRP_BASE_URL = os.environ.get("CRP_BASE_URL", "http://127.0.0.1:5000")  # every emailed link
     # Host names besides CRP_BASE_URL's that production answers (e.g. a health checker's).
     CRP_TRUSTED_HOSTS = _env_list("CRP_TRUSTED_HOSTS")
@@ -85,7 +88,7 @@ class Config:
     MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "CRP Portal <crp@example.edu>")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "portal@example.edu")
     MAIL_SUPPRESS_SEND = False  # tests use a real SMTP server; no server means the log
 
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024

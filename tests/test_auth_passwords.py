@@ -29,7 +29,7 @@ def test_reset_email_arrives_and_its_link_sets_a_new_password(client, ctx, smtp)
     assert SAME_ANSWER in response.data
 
     [message] = smtp.to("kai@example.edu")
-    assert message["Subject"] == "Reset your CRP Portal password"
+    assert message["Subject"] == "Reset your Student Portal password"
     assert "60 minutes" in smtp.text_of(message)
     path = link_path(message)
     assert client.get(path).status_code == 200

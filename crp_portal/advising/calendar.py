@@ -39,7 +39,7 @@ def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
 
 
 def appointment_ics(appointment: Appointment, viewer) -> bytes:
-    calendar = new_calendar("Advising")
+    calendar = new_calendar()
     calendar.add("method", "PUBLISH")
     calendar.add_component(appointment_component(appointment, viewer))
     return finish(calendar)

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
 
 from crp_portal import text_rules
@@ -161,10 +162,11 @@ def import_roster(raw: bytes, send_welcome: bool) -> RosterResult:
     result = parse_roster(raw)
     if result.problems:
         return result
+    subject = f"Your {current_app.config['CRP_PUBLIC_NAME']} account is ready"
     for row in result.rows:
         user = create_user(row.email, row.name, row.role, student_id=row.student_id or None)
         if send_welcome:
             db.session.flush()
-            send_password_link(user, template="welcome", subject="Your CRP Portal account is ready")
+            send_password_link(user, template="welcome", subject=subject)
     db.session.flush()
     return result

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from crp_portal.auth.models import User
 from crp_portal.errors import NotFound
 from crp_portal.events.models import GOING, CalendarFeed, Event, Rsvp
+from crp_portal.events.queries import visible_to
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
-from crp_portal.timeutil import program_zone, utcnow
+from crp_portal.timeutil import local_today, program_zone, utcnow
 
 FEED_PAST_DAYS = 60
 _feed_sources = []
@@ -62,12 +63,15 @@ def _event_component(event: Event, user) -> ICalEvent:
     return component
 
 
-def new_calendar(name: str) -> Calendar:
+def new_calendar() -> Calendar:
+    """Named with the public name: a calendar app lists it beside family calendars."""
+    public_name = current_app.config["CRP_PUBLIC_NAME"]
     calendar = Calendar()
-    calendar.add("prodid", "-//CRP Portal//Events//EN")
+    calendar.add("prodid", f"-//{public_name}//Calendar//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("name", public_name)
+    calendar.add("x-wr-calname", public_name)
     return calendar
 
 
@@ -97,7 +101,7 @@ def finish(calendar: Calendar) -> bytes:
 
 
 def event_ics(event: Event, user) -> bytes:
-    calendar = new_calendar("Event")
+    calendar = new_calendar()
     calendar.add("method", "PUBLISH")
     calendar.add_component(_event_component(event, user))
     return finish(calendar)
@@ -154,15 +158,17 @@ def user_for_feed_token(token: str):
 
 
 def personal_feed_ics(user) -> bytes:
-    """Events the person is going to (and other areas' entries), from two months back."""
+    """Events the person is going to and may still see (a resident who moved out loses the
+    house's meetings), and other areas' entries, from two months back."""
     since = utcnow() - timedelta(days=FEED_PAST_DAYS)
     events = db.session.scalars(
         select(Event)
         .join(Rsvp, Rsvp.event_id == Event.id)
         .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.starts_at >= since)
+        .where(visible_to(user, local_today()))
         .order_by(Event.starts_at)
     )
-    calendar = new_calendar("Campus events")
+    calendar = new_calendar()
     for event in events:
         calendar.add_component(_event_component(event, user))
     for source in _feed_sources:

@@ -18,7 +18,7 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -234,6 +234,12 @@ def _message_domain() -> str:
     return urlsplit(current_app.config["CRP_BASE_URL"]).hostname or "localhost"
 
 
+def _sender() -> str:
+    """MAIL_DEFAULT_SENDER's address under the public name, whatever name it carries."""
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    return formataddr((current_app.config["CRP_PUBLIC_NAME"], address))
+
+
 def _email(row, files) -> Message:
     body = row.body_text
     headers = {}
@@ -249,6 +255,7 @@ def _email(row, files) -> Message:
     message = PortalMessage(
         subject=row.subject,
         recipients=[row.recipient],
+        sender=_sender(),
         body=body,
         html=html,
         extra_headers=headers or None,

@@ -159,7 +159,7 @@ def test_each_role_can_use_every_page_in_its_navigation(demo_today, page, role):
 
 
 ANONYMOUS_PAGES = [
-    ("/", 200, "Collegiate Recovery Program"),
+    ("/", 200, "Student Portal"),
     ("/sign-in", 200, "Sign in"),
     ("/reset-password", 200, "Reset your password"),
     ("/no-such-page", 404, "Page not found"),
