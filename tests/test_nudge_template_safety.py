@@ -149,9 +149,10 @@ def test_a_nested_loop_is_refused_at_save_at_once(ctx, login):
 
 
 def test_a_loop_is_measured_against_a_full_week_not_a_short_sample(ctx, login):
-    """Forty characters a letter is little for a one-line week and far too much for a
-    week of twelve events and twelve meetings, all with long names."""
-    body = "{% for letter in this_week %}" + "Come along to everything this week! " + "{% endfor %}"
+    """Fifty characters a letter is little for a one-line week and far too much for a
+    week of twelve events, all with long titles."""
+    sentence = "Come along to everything this week! See you there. "
+    body = "{% for letter in this_week %}" + sentence + "{% endfor %}"
     response = save(login(make_user("staff")), body_template=body)
     error = field_error(text(response), "body_template")
     assert "Line 1: with a full week and the longest names" in error
@@ -160,8 +161,8 @@ def test_a_loop_is_measured_against_a_full_week_not_a_short_sample(ctx, login):
 
 
 def test_the_save_check_uses_a_week_at_least_as_long_as_any_real_one(ctx):
-    """Twelve events with the longest titles and twelve meetings with the longest names
-    (more than the week fetches) still come to no more than the sample the check uses."""
+    """Fourteen events with the longest titles (more than the week fetches) and fourteen
+    meetings (counted, never named) still come to no more than the sample the check uses."""
     today, now = local_today(), utcnow()
     member = make_user("student", name="N" * 120)
     member.profile.show_real_titles = True

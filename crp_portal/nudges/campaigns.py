@@ -38,7 +38,7 @@ from crp_portal.nudges.models import (
     Campaign,
     OutboxMessage,
 )
-from crp_portal.nudges.unsubscribe import unsubscribe_line, unsubscribe_url
+from crp_portal.nudges.unsubscribe import INERT_UNSUBSCRIBE, unsubscribe_line
 from crp_portal.search import like_pattern
 from crp_portal.terms.models import PERIOD_KINDS
 from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds
@@ -355,27 +355,26 @@ def preview_member(user_id: int) -> User:
 class PreviewEmail:
     subject: str
     body: str
-    unsubscribe_url: str
-    unsubscribe_line: str
+    unsubscribe_line: str = unsubscribe_line(INERT_UNSUBSCRIBE)
     problem: str = ""
 
 
 def preview_email(campaign: Campaign, member: User, today: date, now) -> PreviewEmail:
-    """The nudge as `member` would get it now, with the unsubscribe link it would carry.
+    """The nudge as `member` would get it now, its unsubscribe link an inert stand-in.
 
-    A template that was fine when saved can still fail on real data; the problem is
-    reported for staff to fix rather than raised.
+    The real link opts the member out for whoever opens it, so a preview (pasted into a
+    ticket, opened by a link checker) never carries one. A template that was fine when
+    saved can still fail on real data; the problem is reported for staff to fix rather
+    than raised.
     """
-    url = unsubscribe_url(member.id, campaign.category)
-    line = unsubscribe_line(url)
     try:
         subject, body = templating.render_nudge(
             campaign, member, templating.week_ahead(today, now), templating.links()
         )
     except (TemplateError, TypeError, ValueError) as error:
         reason = str(error).rstrip(".")
-        return PreviewEmail("", "", url, line, f"This template cannot be sent: {reason}.")
-    return PreviewEmail(subject, body, url, line)
+        return PreviewEmail("", "", problem=f"This template cannot be sent: {reason}.")
+    return PreviewEmail(subject, body)
 
 
 def template_problems(campaign: Campaign) -> list[str]:

@@ -9,8 +9,10 @@ in `flask nudges run`, has a hard budget (`template_budget`: 0.5 s, 100,000 char
 10,000 loop turns); a template that slipped past the first two is stopped, not run on.
 
 Mail carries no recovery details: the placeholders are a first name, the week's
-program events and support meetings (events under their neutral titles unless the
-student chose real ones), and links into the portal.
+program events (under their neutral titles unless the student chose real ones), how many
+support meetings are on, and links into the portal. An outside meeting is never named:
+its name says which fellowship the reader belongs to, so the email gives a count and a
+link to the directory, which is read signed in.
 """
 
 import functools
@@ -18,16 +20,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app, has_app_context, url_for
+from flask import current_app, has_app_context
 from jinja2 import TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SecurityError
 from markupsafe import escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crp_portal.auth.models import User
 from crp_portal.events.calendars import title_for
 from crp_portal.events.models import Event
 from crp_portal.extensions import db
+from crp_portal.links import portal_url
 from crp_portal.members.models import MemberProfile
 from crp_portal.nudges.template_budget import (
     LOOP_STEPS_MAX,
@@ -43,8 +46,11 @@ from crp_portal.timeutil import format_datetime, local_midnight
 
 PLACEHOLDERS = {
     "first_name": "the member's preferred name, or their first name",
-    "program_name": "the program's name",
-    "this_week": "the next seven days of program events and support meetings, one per line",
+    "program_name": "the portal's public name (never the program's own name)",
+    "this_week": (
+        "the next seven days of program events, one per line, and how many support "
+        "meetings are on, with a link to their directory (never their names)"
+    ),
     "events_link": "a link to the program's events",
     "advising_link": "a link to book an advisor",
     "portal_link": "a link to the portal's home page",
@@ -62,7 +68,8 @@ BUDGET = {  # as the editor's help shows it
     "loop_steps": f"{LOOP_STEPS_MAX:,}",
 }
 _environment = NudgeEnvironment(FILTERS)
-WEEK_EVENTS_MAX = WEEK_MEETINGS_MAX = 12
+WEEK_EVENTS_MAX = 12
+MEETINGS_COUNT_MAX = 999_999  # more than any directory lists; the save check's sample
 NOTHING_THIS_WEEK = "- Nothing is scheduled yet; see the portal for updates."
 # Longer than any time format_datetime writes ("Wed 30 Sep 2026, 12:00 PM EDT").
 LONGEST_WHEN = "Wednesday 30 September 2026, 12:00 PM GMT+05:30"
@@ -83,17 +90,16 @@ def _column_length(column) -> int:
 
 def largest_context() -> dict[str, str]:
     """Every placeholder at the longest the real data can make it: the longest names and
-    a week with as many events and meetings as `week_ahead` fetches, all titles long."""
+    a week with as many events as `week_ahead` fetches, all titles long."""
     name = max(_column_length(User.name), _column_length(MemberProfile.preferred_name))
     title = max(_column_length(Event.title), _column_length(Event.public_title))
-    program = current_app.config["CRP_PROGRAM_NAME"] if has_app_context() else ""
+    program = current_app.config["CRP_PUBLIC_NAME"] if has_app_context() else ""
     events = [_event_line(LONGEST_WHEN, "T" * title)] * WEEK_EVENTS_MAX
-    meeting = _meeting_line("Wednesday", "12:00 PM", "M" * _column_length(SupportMeeting.name))
     link = "https://portal.example.edu/".ljust(LONGEST_LINK, "x")
     return {
         "first_name": "N" * name,
         "program_name": program.ljust(name, "P"),
-        "this_week": "\n".join([*events, *[meeting] * WEEK_MEETINGS_MAX]),
+        "this_week": "\n".join([*events, _meetings_line(MEETINGS_COUNT_MAX, link)]),
         "events_link": link,
         "advising_link": link,
         "portal_link": link,
@@ -176,8 +182,8 @@ def _event_line(when: str, title: str) -> str:
     return f"- {when}: {title}"
 
 
-def _meeting_line(weekday: str, starts: str, name: str) -> str:
-    return f"- {weekday} {starts}: {name}"
+def _meetings_line(count: int, directory_link: str) -> str:
+    return f"- {count:,} support meeting{'' if count == 1 else 's'} this week: {directory_link}"
 
 
 @dataclass(frozen=True)
@@ -185,44 +191,42 @@ class WeekAhead:
     """What is on in the coming week, fetched once for a whole planning run."""
 
     events: list
-    meetings: list
+    meeting_count: int
+    directory_link: str
 
     def lines_for(self, user) -> str:
         lines = [
             _event_line(format_datetime(event.starts_at), title_for(event, user))
             for event in self.events
         ]
-        lines += [
-            _meeting_line(meeting.weekday_name, meeting.starts_label, meeting.name)
-            for meeting in self.meetings
-        ]
+        if self.meeting_count:
+            lines.append(_meetings_line(self.meeting_count, self.directory_link))
         return "\n".join(lines) or NOTHING_THIS_WEEK
 
 
 def week_ahead(today: date, now: datetime) -> WeekAhead:
+    """The next seven days: program events, and how many support meetings are on (each
+    active directory entry meets weekly, so once in any seven days)."""
     until = local_midnight(today + timedelta(days=7))
     events = db.session.scalars(
         select(Event)
         .where(Event.starts_at >= now, Event.starts_at < until, Event.status == "scheduled")
+        .where(Event.house_id.is_(None))  # house meetings are for residents, not every member
         .order_by(Event.starts_at, Event.id)
         .limit(WEEK_EVENTS_MAX)
     ).all()
-    weekdays = {(today + timedelta(days=offset)).weekday() for offset in range(7)}
-    meetings = db.session.scalars(
-        select(SupportMeeting)
-        .where(SupportMeeting.active, SupportMeeting.weekday.in_(weekdays))
-        .order_by(SupportMeeting.weekday, SupportMeeting.starts_at)
-        .limit(WEEK_MEETINGS_MAX)
-    ).all()
-    return WeekAhead(list(events), list(meetings))
+    meeting_count = db.session.scalar(
+        select(func.count()).select_from(SupportMeeting).where(SupportMeeting.active)
+    )
+    return WeekAhead(list(events), meeting_count, portal_url("support_meetings.directory"))
 
 
 def links() -> dict[str, str]:
-    """Absolute links for email; built once per run (needs SERVER_NAME outside a request)."""
+    """Absolute links for email, on `CRP_BASE_URL`; built once per run."""
     return {
-        "events_link": url_for("events.upcoming", _external=True),
-        "advising_link": url_for("advising.advisors", _external=True),
-        "portal_link": url_for("home.index", _external=True),
+        "events_link": portal_url("events.upcoming"),
+        "advising_link": portal_url("advising.advisors"),
+        "portal_link": portal_url("home.index"),
     }
 
 
@@ -230,7 +234,7 @@ def context_for(user, week: WeekAhead, portal_links: dict[str, str]) -> dict:
     preferred = user.profile.preferred_name if user.profile is not None else None
     return {
         "first_name": preferred or user.name.split()[0],
-        "program_name": current_app.config["CRP_PROGRAM_NAME"],
+        "program_name": current_app.config["CRP_PUBLIC_NAME"],
         "this_week": week.lines_for(user),
         **portal_links,
     }

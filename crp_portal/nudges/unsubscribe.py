@@ -14,6 +14,7 @@ from crp_portal.links import portal_url
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
 
 SALT = "crp-unsubscribe"
+INERT_UNSUBSCRIBE = "(unsubscribe link — works only in the sent email)"
 
 
 def _serializer() -> URLSafeSerializer:
@@ -40,7 +41,8 @@ def unsubscribe_url(user_id: int, category: str) -> str:
 
 
 def unsubscribe_line(url: str) -> str:
-    """The footer under every nudge, in the email and in staff's preview alike."""
+    """The footer under every nudge: with the member's own link in the email, with
+    `INERT_UNSUBSCRIBE` wherever staff see the message."""
     return f"--\nStop emails like this: {url}"
 
 
