@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import ADVISOR, STAFF, STUDENT, role_required
+from crp_portal.access import ADVISOR, REPORTS, STUDENT, role_required, scope_required
 from crp_portal.advising import bp, calendar, services
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
-from crp_portal.errors import DomainError
+from crp_portal.errors import DomainError, Forbidden
 from crp_portal.extensions import db
 from crp_portal.timeutil import in_date_bounds, local_today, program_zone, utcnow
 from crp_portal.views import commit_or_form_error
@@ -38,6 +38,7 @@ def advisors():
         "advising/advisors.html",
         advisors=services.list_advisors(),
         upcoming=services.appointments_of(current_user, True, utcnow(), limit=5),
+        closed=services.opens_later(current_user),
     )
 
 
@@ -45,6 +46,9 @@ def advisors():
 @role_required(STUDENT)
 def advisor_slots(advisor_id: int):
     advisor = services.get_advisor(advisor_id)
+    closed = services.opens_later(current_user)
+    if closed is not None:
+        return render_template("advising/slots.html", advisor=advisor, closed=closed)
     if services.self_booking_paused(current_user):
         return render_template("advising/slots.html", advisor=advisor, paused=services.PAUSED)
     slots = services.available_slots(advisor.id, current_user.id, utcnow())
@@ -60,6 +64,11 @@ def book(advisor_id: int):
     if starts_at is None:
         flash("Choose one of the listed times.", "error")
         return redirect(url_for("advising.advisor_slots", advisor_id=advisor.id))
+    closed = services.opens_later(current_user)
+    if closed is not None:
+        if request.method == "POST":
+            raise Forbidden(closed)
+        return render_template("advising/book.html", advisor=advisor, closed=closed)
     form = BookForm()
     if form.validate_on_submit():
         appointment = services.book(
@@ -172,7 +181,7 @@ def record_outcome(appointment_id: int):
 
 
 @bp.get("/overview")
-@role_required(STAFF)
+@scope_required(REPORTS)
 def overview():
     today = local_today()
     start = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=program_zone())

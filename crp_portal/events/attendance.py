@@ -30,9 +30,10 @@ from crp_portal.events.models import (
     Event,
     Rsvp,
 )
+from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.search import like_pattern
-from crp_portal.timeutil import format_datetime, utcnow
+from crp_portal.timeutil import format_datetime, to_local, utcnow
 
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
 NOT_ON_ROSTER = "Someone marked present is not on this event's roster."
@@ -62,11 +63,13 @@ def _check_attendance_open(event: Event, now: datetime) -> None:
 def self_check_in(event: Event, user, code: str, now: datetime) -> Attendance:
     """A student enters the code shown at the event, from 15 minutes before it starts.
 
-    Locks the event row shared, then checks it again: a check-in never lands on an event
-    cancelled a moment earlier, and a roster save in progress finishes first.
+    An event the student may not see (`queries.visible_to`) is no event to them. Locks the
+    event row shared, then checks it again: a check-in never lands on an event cancelled a
+    moment earlier, and a roster save in progress finishes first.
     """
     if user.role != STUDENT:
         raise DomainError("Only students check in to events.")
+    visible_event(event.id, user, to_local(now).date())
     event = locked_event(event.id, shared=True)
     if event.is_cancelled:
         raise Conflict("This event is cancelled.")

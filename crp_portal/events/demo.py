@@ -20,7 +20,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
                 "all_recovery", "All-recovery meeting", "Tuesday group",
                 "An open, all-pathways recovery meeting. Come as you are; no names are kept.",
                 tuesday, time(19, 0), time(20, 0), location="Wellness Center, Room 110",
-                headcount_only=True,
+                headcount_only=True, open_to_applicants=True,
             ),
             1, tuesday + timedelta(weeks=10),
         ),

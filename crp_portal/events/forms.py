@@ -81,7 +81,13 @@ class EventForm(PortalForm):
         "Recovery house (for house meetings)",
         coerce=int,
         validators=[Optional()],
-        description="Residents of this house see the event on their housing page.",
+        description="Only residents of this house, and staff who run events or housing, "
+        "see a house meeting.",
+    )
+    open_to_applicants = BooleanField(
+        "Open to applicants",
+        description="Students still waiting for their application to be accepted see and "
+        "RSVP only to events marked open to them.",
     )
 
 

@@ -7,10 +7,12 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
+from crp_portal.access import EVENTS, HOUSING, STUDENT, may
 from crp_portal.auth.models import User
+from crp_portal.errors import NotFound
 from crp_portal.events.models import (
     CANCELLED,
     GOING,
@@ -21,12 +23,45 @@ from crp_portal.events.models import (
     Rsvp,
 )
 from crp_portal.extensions import db
-from crp_portal.members.models import MemberProfile
+from crp_portal.housing.residency import current_house_ids
+from crp_portal.members.models import APPLICANT, INACTIVE, MemberProfile
 from crp_portal.timeutil import local_midnight, program_zone
 
 ONLINE, IN_PERSON = "online", "in_person"
 LIST_LIMIT = 100
 LONGEST_EVENT = timedelta(days=1)
+NOT_YET_MEMBERS = (APPLICANT, INACTIVE)  # a declined applicant becomes inactive
+
+
+def visible_to(user, today: date) -> ColumnElement[bool]:
+    """The events `user` may see, RSVP to, download and check in to: the one rule every
+    list, event page and calendar applies.
+
+    A house meeting (an event with a house) tells where a recovery house is, so it is for
+    that house's current residents (`housing.residency`) and for staff who run events or
+    housing. A student who is not a member, an applicant or an inactive student, sees only
+    events staff opened to applicants.
+    """
+    if may(user, EVENTS, HOUSING):
+        return true()
+    if user.role != STUDENT:
+        return Event.house_id.is_(None)
+    rule = or_(Event.house_id.is_(None), Event.house_id.in_(current_house_ids(user.id, today)))
+    if user.profile is None or user.profile.status in NOT_YET_MEMBERS:
+        rule = and_(rule, Event.open_to_applicants)
+    return rule
+
+
+def visible_event(event_id: int, user, today: date) -> Event:
+    """One event as `user` may see it; one they may not see is no event at all (404)."""
+    event = db.session.scalar(select(Event).where(Event.id == event_id, visible_to(user, today)))
+    if event is None:
+        raise NotFound("There is no event with that number.")
+    return event
+
+
+def _local_day(now: datetime) -> date:
+    return now.astimezone(program_zone()).date()
 
 
 @dataclass(frozen=True)
@@ -46,8 +81,9 @@ def _filtered(statement, filters: EventFilter):
     return statement
 
 
-def upcoming(now: datetime, today: date, filters: EventFilter) -> list[Event]:
-    """Events not yet over, soonest first; "this week" runs to the coming Sunday.
+def upcoming(viewer, now: datetime, today: date, filters: EventFilter) -> list[Event]:
+    """Events not yet over that `viewer` may see, soonest first; "this week" runs to the
+    coming Sunday.
 
     An event ends on the day it starts (see services.EventDetails), so one not yet over
     started less than a day ago: that bound lets the starts_at index skip the past
@@ -56,6 +92,7 @@ def upcoming(now: datetime, today: date, filters: EventFilter) -> list[Event]:
     statement = (
         select(Event)
         .where(Event.ends_at >= now, Event.starts_at > now - LONGEST_EVENT)
+        .where(visible_to(viewer, today))
         .order_by(Event.starts_at, Event.id)
     )
     if filters.this_week:
@@ -96,12 +133,12 @@ class Month:
         return (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
 
 
-def month(year: int, month_number: int, filters: EventFilter) -> Month:
+def month(viewer, today: date, year: int, month_number: int, filters: EventFilter) -> Month:
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month_number)
     start, end = local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1] + timedelta(days=1))
     statement = (
         select(Event)
-        .where(Event.starts_at >= start, Event.starts_at < end)
+        .where(Event.starts_at >= start, Event.starts_at < end, visible_to(viewer, today))
         .order_by(Event.starts_at, Event.id)
     )
     by_day: dict[date, list[Event]] = {}
@@ -118,6 +155,7 @@ class MyEvents:
 
 
 def my_events(user, now: datetime) -> MyEvents:
+    visible = visible_to(user, _local_day(now))
     upcoming_rows = db.session.execute(
         select(Event, Rsvp.status)
         .join(Rsvp, Rsvp.event_id == Event.id)
@@ -125,13 +163,14 @@ def my_events(user, now: datetime) -> MyEvents:
             Rsvp.user_id == user.id,
             Rsvp.status.in_((GOING, WAITLISTED)),
             Event.ends_at >= now,
+            visible,
         )
         .order_by(Event.starts_at)
     ).all()
     attended = db.session.scalars(
         select(Event)
         .join(Attendance, Attendance.event_id == Event.id)
-        .where(Attendance.user_id == user.id, Event.starts_at < now)
+        .where(Attendance.user_id == user.id, Event.starts_at < now, visible)
         .order_by(Event.starts_at.desc())
         .limit(50)
     ).all()
@@ -149,18 +188,20 @@ def next_for(user, now: datetime, limit: int = 3) -> list[Event]:
             select(Event)
             .join(Rsvp, Rsvp.event_id == Event.id)
             .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.ends_at >= now)
+            .where(visible_to(user, _local_day(now)))
             .order_by(Event.starts_at)
             .limit(limit)
         )
     )
 
 
-def house_meetings(house_id: int, now: datetime, limit: int = 5) -> list[Event]:
-    """Upcoming events linked to a recovery house, for its residents."""
+def house_meetings(viewer, house_id: int, now: datetime, limit: int = 5) -> list[Event]:
+    """Upcoming events linked to a recovery house, for its residents (none for anyone else)."""
     return list(
         db.session.scalars(
             select(Event)
             .where(Event.house_id == house_id, Event.ends_at >= now, Event.status != CANCELLED)
+            .where(visible_to(viewer, _local_day(now)))
             .order_by(Event.starts_at)
             .limit(limit)
         )

@@ -3,7 +3,14 @@
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import ADVISOR, STAFF, STUDENT, role_required
+from crp_portal.access import (
+    ADVISOR,
+    EVENTS,
+    HOUSING,
+    STUDENT,
+    role_required,
+    scope_required,
+)
 from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
 from crp_portal.events.forms import CheckInForm, EventFilterForm
 from crp_portal.extensions import db, limiter
@@ -20,16 +27,16 @@ def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
 
 
 @bp.get("/events/")
-@role_required(STUDENT, STAFF)
+@scope_required(EVENTS, HOUSING, also=(STUDENT,))
 def upcoming():
     form, filters = _filters()
-    events = queries.upcoming(utcnow(), local_today(), filters)
+    events = queries.upcoming(current_user, utcnow(), local_today(), filters)
     statuses = queries.my_statuses(current_user, events)
     return render_template("events/upcoming.html", form=form, events=events, statuses=statuses)
 
 
 @bp.get("/events/month")
-@role_required(STUDENT, STAFF)
+@scope_required(EVENTS, HOUSING, also=(STUDENT,))
 def month():
     today = local_today()
     year = request.args.get("year", type=int) or today.year
@@ -37,7 +44,7 @@ def month():
     if not (EARLIEST_DATE.year <= year <= LATEST_DATE.year and 1 <= month_number <= 12):
         year, month_number = today.year, today.month
     form, filters = _filters()
-    shown = queries.month(year, month_number, filters)
+    shown = queries.month(current_user, today, year, month_number, filters)
     return render_template("events/month.html", month=shown, form=form, today=today)
 
 
@@ -48,9 +55,9 @@ def mine():
 
 
 @bp.get("/events/<int:event_id>")
-@role_required(STUDENT, STAFF)
+@scope_required(EVENTS, HOUSING, also=(STUDENT,))
 def detail(event_id: int):
-    event = services.get_event(event_id)
+    event = queries.visible_event(event_id, current_user, local_today())
     now = utcnow()
     entry = rsvp.rsvp_of(event.id, current_user.id)
     position = (
@@ -72,9 +79,9 @@ def detail(event_id: int):
 
 
 @bp.get("/events/<int:event_id>.ics")
-@role_required(STUDENT, STAFF)
+@scope_required(EVENTS, HOUSING, also=(STUDENT,))
 def ics(event_id: int):
-    event = services.get_event(event_id)
+    event = queries.visible_event(event_id, current_user, local_today())
     return _ics_response(calendars.event_ics(event, current_user), f"event-{event.id}.ics")
 
 

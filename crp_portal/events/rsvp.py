@@ -16,10 +16,11 @@ from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.calendars import event_ics, title_for
 from crp_portal.events.locks import locked_event
 from crp_portal.events.models import GOING, NOT_GOING, WAITLISTED, Event, Rsvp
+from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.timeutil import format_datetime
+from crp_portal.timeutil import format_datetime, to_local
 
 
 def rsvp_of(event_id: int, user_id: int) -> Rsvp | None:
@@ -57,11 +58,13 @@ def check_open_for_rsvp(event: Event, now: datetime) -> None:
 def rsvp(event_id: int, user, now: datetime) -> Rsvp:
     """Say "I'm going": a seat if one is free, else the end of the waitlist.
 
-    Saying it twice changes nothing; someone who cancelled joins at the back. Locks the
-    event row, then checks that it still takes RSVPs and counts who is going.
+    Saying it twice changes nothing; someone who cancelled joins at the back. An event the
+    person may not see (`queries.visible_to`) is no event to them. Locks the event row,
+    then checks that it still takes RSVPs and counts who is going.
     """
     if user.role != "student":
         raise DomainError("Only students RSVP to events.")
+    visible_event(event_id, user, to_local(now).date())
     event = locked_event(event_id)
     check_open_for_rsvp(event, now)
     existing = rsvp_of(event.id, user.id)

@@ -53,6 +53,7 @@ class EventDetails:
     show_attendee_names: bool = False
     headcount_only: bool = False
     house_id: int | None = None
+    open_to_applicants: bool = False
 
     def local_start(self) -> datetime:
         return datetime.combine(self.day, self.start_time)
@@ -95,6 +96,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.show_attendee_names = details.show_attendee_names
     event.headcount_only = details.headcount_only
     event.house_id = details.house_id or None
+    event.open_to_applicants = details.open_to_applicants
     if details.rsvp_deadline_local is None:
         event.rsvp_deadline = None
     else:
@@ -262,6 +264,7 @@ def details_of(event: Event) -> EventDetails:
         show_attendee_names=event.show_attendee_names,
         headcount_only=event.headcount_only,
         house_id=event.house_id,
+        open_to_applicants=event.open_to_applicants,
     )
 
 

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STUDENT, role_required
+from crp_portal.errors import Forbidden
 from crp_portal.events.queries import house_meetings
 from crp_portal.extensions import db
 from crp_portal.forms import choices
@@ -20,6 +21,7 @@ def mine():
         "housing/mine.html",
         applications=services.applications_of(current_user),
         agreement=services.current_agreement(),
+        closed=services.opens_later(current_user),
     )
 
 
@@ -38,6 +40,11 @@ def _application_form() -> ApplicationForm:
 @bp.route("/apply", methods=["GET", "POST"])
 @role_required(STUDENT)
 def apply():
+    closed = services.opens_later(current_user)
+    if closed is not None:
+        if request.method == "POST":
+            raise Forbidden(closed)
+        return render_template("housing/apply.html", closed=closed)
     form = _application_form()
     agreement = services.current_agreement()
     if form.validate_on_submit():
@@ -70,7 +77,9 @@ def application(application_id: int):
         application=found,
         assignment=assignment,
         today=local_today(),
-        meetings=house_meetings(assignment.bed.room.house_id, utcnow()) if resident else [],
+        meetings=house_meetings(current_user, assignment.bed.room.house_id, utcnow())
+        if resident
+        else [],
         reports=conditions.reports_for(assignment).values() if assignment else [],
         report_window_open=lambda report: conditions.student_window_open(report, utcnow()),
         note_form=StudentConditionForm(),

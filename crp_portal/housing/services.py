@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
-from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
+from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
     APPLICATION_STATUSES,
@@ -25,8 +25,8 @@ from crp_portal.housing.models import (
 from crp_portal.housing.offers import bed_is_held
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members.models import ACTIVE, APPLICANT
-from crp_portal.members.services import record_view
+from crp_portal.members.models import ACTIVE
+from crp_portal.members.services import is_applicant, record_view
 from crp_portal.terms.models import Term
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
@@ -130,6 +130,18 @@ def publish_agreement(body: str, staff) -> HouseAgreement:
     return agreement
 
 
+OPENS_WITH_MEMBERSHIP = (
+    "Recovery housing opens once your membership is active. The program staff will let "
+    "you know when your application is accepted."
+)
+
+
+def opens_later(student) -> str | None:
+    """Why applying is not open to this student yet, to say in place of the form: an
+    applicant applies for housing once their membership is active."""
+    return OPENS_WITH_MEMBERSHIP if is_applicant(student) else None
+
+
 def open_terms(today: date) -> list[Term]:
     return list(
         db.session.scalars(select(Term).where(Term.ends_on >= today).order_by(Term.starts_on))
@@ -156,7 +168,9 @@ def apply(student, details: ApplicationDetails, today: date, now: datetime) -> H
     check_date_bounds(details.move_in_wish)
     if student.role != STUDENT or student.profile is None:
         raise DomainError("Only program members apply for recovery housing.")
-    if student.profile.status not in (ACTIVE, APPLICANT):
+    if is_applicant(student):
+        raise Forbidden(OPENS_WITH_MEMBERSHIP)
+    if student.profile.status != ACTIVE:
         raise DomainError("Recovery housing is for current program members.")
     term = db.session.get(Term, details.term_id)
     if term is None or term.ends_on < today:
