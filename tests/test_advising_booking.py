@@ -169,6 +169,8 @@ def test_only_current_members_can_be_booked(ctx, login):
         response = book(login(former), advisor.id, key)
         assert response.status_code == 400
         assert MEMBERS_ONLY in text(response)
+        former.profile.advisor_id = advisor.id  # their advisor, so the rule is what refuses
+        db.session.commit()
         by_advisor = login(advisor).post(
             f"/advising/students/{former.id}/book?start={key}", data={"topic": "registration"}
         )
@@ -209,6 +211,8 @@ def test_a_student_cannot_see_move_or_cancel_someone_elses_appointment(ctx, logi
 def test_advisor_books_a_member_from_their_page(ctx, login, smtp):
     advisor = advisor_with_hours()
     student = make_user("student", email="noor@example.edu", name="Noor Haddad")
+    student.profile.advisor_id = advisor.id  # staff assigned Noor to this advisor
+    db.session.commit()
     client = login(advisor)
     found = client.get("/advising/students?q=noor")
     assert "Noor Haddad" in text(found)

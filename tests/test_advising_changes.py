@@ -187,6 +187,7 @@ def test_marking_completed_before_the_start_is_refused(ctx, login):
 def test_the_advisors_student_page_is_audited_and_shows_no_recovery_data(ctx, login):
     advisor = advisor_with_hours()
     student = make_user("student", name="Noor Haddad", student_id="A0012345")
+    student.profile.advisor_id = advisor.id  # staff assigned Noor to this advisor
     event = make_event(title="Recovery peer circle", public_title="Thursday circle")
     login(student).post(f"/events/{event.id}/rsvp")
 

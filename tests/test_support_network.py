@@ -69,7 +69,9 @@ def test_advisors_never_see_the_network_even_when_shared_with_staff(ctx, login):
     student = make_user("student")
     make_support_person(student, name="Jordan Lee")
     student.profile.share_network_with_staff = True
+    student.profile.advisor = make_user("advisor")  # their own advisor
     db.session.commit()
-    advisor = login(make_user("advisor"))
+    advisor = login(student.profile.advisor)
     assert advisor.get("/me/network").status_code == 403
-    assert "Jordan Lee" not in text(advisor.get(f"/advising/students/{student.id}"))
+    page = advisor.get(f"/advising/students/{student.id}")
+    assert page.status_code == 200 and "Jordan Lee" not in text(page)

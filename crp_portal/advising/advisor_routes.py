@@ -122,9 +122,12 @@ def delete_day_off(day_off_id: int):
 @bp.get("/students")
 @role_required(ADVISOR)
 def find_student():
-    query = request.args.get("q", "")[:100]
+    query = request.args.get("q", "")[:100].strip()
     return render_template(
-        "advising/find_student.html", query=query, matches=services.find_members(query)
+        "advising/find_student.html",
+        query=query,
+        matches=services.find_advisees(current_user, query),
+        listed=services.ADVISEES_LISTED,
     )
 
 
@@ -134,12 +137,7 @@ def student(student_id: int):
     member = services.student_for_advisor(student_id, current_user)
     now = utcnow()
     slots = services.available_slots(current_user.id, member.id, now)
-    history = [
-        a
-        for a in services.appointments_of(member, False, now)
-        + services.appointments_of(member, True, now)
-        if a.advisor_id == current_user.id
-    ]
+    history = services.appointments_with(current_user, member, now)
     db.session.commit()
     return render_template(
         "advising/student.html", member=member, days=by_day(slots), history=history

@@ -1,4 +1,5 @@
-"""Demo advising: weekly hours for each advisor, and a few past and upcoming appointments."""
+"""Demo advising: weekly hours for each advisor, a few past and upcoming appointments, and
+a few students staff assigned to each advisor (so "Book for a student" lists someone)."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -21,8 +22,12 @@ def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour)).replace(tzinfo=program_zone())
 
 
+ASSIGNED_PER_ADVISOR = 3
+
+
 def seed_advising(today: date, advisors, students) -> int:
-    """Give advisors hours and book a handful of appointments around today."""
+    """Give advisors hours, book a handful of appointments around today (students[:5]),
+    and assign each advisor a few more students (students[5:], in turn)."""
     for advisor, windows in zip(advisors, HOURS, strict=False):
         settings_for(advisor.id)
         for weekday, start, end, mode, place in windows:
@@ -56,5 +61,8 @@ def seed_advising(today: date, advisors, students) -> int:
                 )
             )  # fmt: skip
         made += 1
+    assigned = students[len(plan) : len(plan) + ASSIGNED_PER_ADVISOR * len(advisors)]
+    for index, student in enumerate(assigned):
+        student.profile.advisor_id = advisors[index % len(advisors)].id
     db.session.flush()
     return made

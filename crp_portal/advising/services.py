@@ -11,11 +11,11 @@ each acknowledged change sends its emails once. SQLite runs writers one at a tim
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from crp_portal.access import ADVISOR, STAFF, STUDENT
+from crp_portal.access import ADVISOR, RECOVERY, STUDENT
 from crp_portal.advising.availability import (
     days_off_of,
     locked_settings,
@@ -35,21 +35,26 @@ from crp_portal.advising.models import (
 )
 from crp_portal.advising.notify import notify
 from crp_portal.advising.slots import Busy, Slot, free_slots
-from crp_portal.auth.models import User
+from crp_portal.auth.models import User, holding_scope
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.follow_ups import open_for_missed_advising
-from crp_portal.members.models import ACTIVE, APPLICANT, ON_LEAVE, MemberProfile
-from crp_portal.members.services import record_view
+from crp_portal.members.models import ACTIVE, ON_LEAVE, MemberProfile
+from crp_portal.members.services import is_applicant, record_view
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import format_datetime, local_midnight, program_zone
 from crp_portal.unit_of_work import lock
 
-MEMBER_STATUSES = (ACTIVE, APPLICANT, ON_LEAVE)
+MEMBER_STATUSES = (ACTIVE, ON_LEAVE)  # an applicant books once accepted
+OPENS_WITH_MEMBERSHIP = (
+    "Advising opens once your membership is active. The program staff will let you know "
+    "when your application is accepted."
+)
 TAKEN = "That time was just taken. Choose another time."
 PASSED = "That time has passed. Choose a time in the future."
+NO_STUDENT = "There is no student with that number."
 LONGEST_APPOINTMENT = timedelta(days=1)  # slots are at most 240 minutes (AdvisorSettings)
 HOLDS_TIME = (BOOKED, COMPLETED, NO_SHOW)  # only cancelling gives the time (its cells) back
 
@@ -144,7 +149,15 @@ def _check_daily_cap(
         )
 
 
+def opens_later(student: User) -> str | None:
+    """Why booking is not open to this student yet, to say in place of the booking pages:
+    an applicant books once their membership is active."""
+    return OPENS_WITH_MEMBERSHIP if is_applicant(student) else None
+
+
 def _check_member(student: User) -> None:
+    if is_applicant(student):
+        raise Forbidden(OPENS_WITH_MEMBERSHIP)
     profile = student.profile
     if student.role != STUDENT or profile is None or profile.status not in MEMBER_STATUSES:
         raise DomainError("Advising appointments are for current program members only.")
@@ -209,7 +222,8 @@ def book(
     booked_by: User,
     now: datetime,
 ) -> Appointment:
-    """Book a listed free slot, by the student or by the advisor for them.
+    """Book a listed free slot, by the student or by the advisor for one of their
+    advisees (`is_advisee`; anyone else is no student as far as the advisor can tell).
 
     Locks the advisor's settings row before reading their day, so the daily cap holds
     however many book at once; the appointment cells' unique constraints keep two
@@ -217,11 +231,14 @@ def book(
     """
     if topic not in TOPICS:
         raise DomainError("Choose one of the listed topics.")
+    if booked_by.id != student.id:
+        if booked_by.id != advisor_id:
+            raise Forbidden("Only the student or their advisor can book this appointment.")
+        if not is_advisee(advisor_id, student.id):
+            raise NotFound(NO_STUDENT)
     _check_member(student)
     if booked_by.id == student.id:
         _check_self_booking_allowed(student)
-    elif booked_by.id != advisor_id:
-        raise Forbidden("Only the student or their advisor can book this appointment.")
     if starts_at <= now:
         raise DomainError(PASSED)
     _check_daily_cap(locked_settings(advisor_id), starts_at)
@@ -392,7 +409,7 @@ def ask_staff_to_reach_out(student: User) -> None:
     follow-up is open).
     """
     open_for_missed_advising(student)
-    staff = db.session.scalars(select(User).where(User.role == STAFF, User.active)).all()
+    staff = db.session.scalars(select(User).where(holding_scope(RECOVERY), User.active)).all()
     for person in staff:
         queue_mail(
             person.email,
@@ -458,36 +475,67 @@ def awaiting_outcome(advisor: User, now: datetime) -> list[Appointment]:
     )
 
 
-def find_members(query: str, limit: int = 20) -> list[User]:
-    """Students an advisor may book for: current members, by name or email."""
-    if len(query.strip()) < 2:
-        return []
-    pattern = like_pattern(query)
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(MemberProfile, MemberProfile.user_id == User.id)
-            .where(
-                User.role == STUDENT,
-                User.active,
-                MemberProfile.status.in_(MEMBER_STATUSES),
-                func.lower(User.name).like(pattern, escape="\\")
-                | User.email.like(pattern, escape="\\"),
-            )
-            .order_by(User.name)
-            .limit(limit)
+def _advisee_of(advisor_id: int):
+    """Whose advisor this is (a condition on MemberProfile): staff assigned the student
+    to them (`member_profiles.advisor_id`), or the student has an appointment with them
+    (any, past or future, whatever its status). Nobody else's name reaches an advisor."""
+    booked_with = select(Appointment.student_id).where(Appointment.advisor_id == advisor_id)
+    return or_(MemberProfile.advisor_id == advisor_id, MemberProfile.user_id.in_(booked_with))
+
+
+def is_advisee(advisor_id: int, student_id: int) -> bool:
+    found = db.session.scalar(
+        select(MemberProfile.user_id).where(
+            MemberProfile.user_id == student_id, _advisee_of(advisor_id)
         )
     )
+    return found is not None
+
+
+ADVISEES_LISTED = 50
+
+
+def find_advisees(advisor: User, query: str = "", limit: int = ADVISEES_LISTED) -> list[User]:
+    """The advisor's advisees who are current members, by name; with a query, those whose
+    name or email holds it. Other students are never matched, nor counted."""
+    statement = (
+        select(User)
+        .join(MemberProfile, MemberProfile.user_id == User.id)
+        .where(
+            User.role == STUDENT,
+            User.active,
+            MemberProfile.status.in_(MEMBER_STATUSES),
+            _advisee_of(advisor.id),
+        )
+    )
+    if query.strip():
+        pattern = like_pattern(query)
+        statement = statement.where(
+            func.lower(User.name).like(pattern, escape="\\") | User.email.like(pattern, escape="\\")
+        )
+    return list(db.session.scalars(statement.order_by(User.name, User.id).limit(limit)))
 
 
 def student_for_advisor(student_id: int, advisor: User) -> User:
-    """A member's academic view for an advisor: audited, recovery data never included."""
+    """One of the advisor's advisees, as the advisor opens their page: audited, academic
+    items only. Any other student looks like no student at all (404, nothing written)."""
     student = db.session.get(User, student_id)
-    if student is None or student.role != STUDENT:
-        raise NotFound("There is no student with that number.")
+    if student is None or student.role != STUDENT or not is_advisee(advisor.id, student.id):
+        raise NotFound(NO_STUDENT)
     _check_member(student)
     record_view(advisor, student.id, "advising record")
     return student
+
+
+def appointments_with(advisor: User, student: User, now: datetime) -> list[Appointment]:
+    """The advisor's appointments with this student: past ones newest first, then
+    upcoming ones soonest first (never the student's appointments with other advisors)."""
+    pair = select(Appointment).where(
+        Appointment.advisor_id == advisor.id, Appointment.student_id == student.id
+    )
+    past = pair.where(Appointment.ends_at < now).order_by(Appointment.starts_at.desc())
+    upcoming = pair.where(Appointment.ends_at >= now).order_by(Appointment.starts_at)
+    return list(db.session.scalars(past.limit(100))) + list(db.session.scalars(upcoming.limit(100)))
 
 
 def counts_by_advisor(since: datetime, until: datetime) -> list[tuple[User, dict[str, int]]]:

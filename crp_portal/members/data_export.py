@@ -48,6 +48,7 @@ PROFILE = {
     **_same("show_first_name_to_peers", "show_real_titles", "share_network_with_staff"),
     **_same("share_plan_with_staff", "share_check_ins_with_staff", "is_peer_mentor"),
     "mentor": "mentor.name",
+    "advisor": "advisor.name",  # the advisor staff assigned
     **_same("created_at", "updated_at"),
 }
 STATUS_CHANGE = {
@@ -180,7 +181,7 @@ def export_data(user: User) -> dict:
     profile = db.session.scalar(
         select(MemberProfile)
         .where(MemberProfile.user_id == uid)
-        .options(joinedload(MemberProfile.mentor))
+        .options(joinedload(MemberProfile.mentor), joinedload(MemberProfile.advisor))
     )
     follow_ups = (
         select(FollowUp)

@@ -112,6 +112,23 @@ class MembershipForm(PortalForm):
     )
 
 
+ADVISOR_NOT_LISTED = "Choose an advisor from the list, or no advisor."
+
+
+class AdvisorForm(PortalForm):
+    """Choices are set by the view: "No advisor" (0) and the active advisors."""
+
+    advisor_id = SelectField(
+        "Advisor",
+        coerce=int,
+        description="The advisor can find this student and book appointments for them, and "
+        "sees their name, email, pronouns and student id, never recovery data. Advisors the "
+        "student has booked with can find them too.",
+        invalid_value_message=ADVISOR_NOT_LISTED,
+        invalid_choice_message=ADVISOR_NOT_LISTED,
+    )
+
+
 class MemberSearchForm(PortalForm):
     class Meta:
         csrf = False

@@ -3,10 +3,11 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crp_portal.access import STAFF, STUDENT, role_required
+from crp_portal.access import RECOVERY, STUDENT, role_required, scope_required
 from crp_portal.extensions import db
+from crp_portal.forms import choices
 from crp_portal.members import bp, intake, record, services
-from crp_portal.members.forms import MemberSearchForm, MembershipForm, OwnProfileForm
+from crp_portal.members.forms import AdvisorForm, MemberSearchForm, MembershipForm, OwnProfileForm
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS
 from crp_portal.search import page_number
 from crp_portal.timeutil import utcnow
@@ -57,7 +58,7 @@ def record_views():
 
 
 @bp.get("/members/")
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def member_list():
     form = MemberSearchForm(request.args)
     filters = services.MemberFilter(query=(form.q.data or "")[:100], status=form.status.data or "")
@@ -67,7 +68,7 @@ def member_list():
 
 
 @bp.route("/members/<int:user_id>", methods=["GET", "POST"])
-@role_required(STAFF)
+@scope_required(RECOVERY)
 def member_record(user_id: int):
     member = record.record_for_staff(user_id, current_user, utcnow())
     profile = member.profile
@@ -87,6 +88,49 @@ def member_record(user_id: int):
         if saved is not None:
             flash(f"Saved {profile.user.name}'s membership.", "success")
             return redirect(url_for("members.member_record", user_id=user_id))
-    page = render_template("members/record.html", member=member, profile=profile, form=form)
+    page = render_template(
+        "members/record.html",
+        member=member,
+        profile=profile,
+        form=form,
+        advisor_form=_advisor_form(profile, posted=False),
+    )
     db.session.commit()  # the audit row; after rendering, so nothing is reloaded row by row
     return page
+
+
+def _advisor_form(profile, posted: bool = True) -> AdvisorForm:
+    """The advisor select. On the record page it reads no form data (`posted=False`): what
+    is posted there is a membership save."""
+    current = {"advisor_id": profile.advisor_id or 0}
+    form = AdvisorForm(data=current) if posted else AdvisorForm(formdata=None, data=current)
+    form.advisor_id.choices = choices([(0, "No advisor"), *services.advisor_choices(profile)])
+    return form
+
+
+@bp.post("/members/<int:user_id>/advisor")
+@scope_required(RECOVERY)
+def assign_advisor(user_id: int):
+    profile = services.member_profile(user_id)
+    form = _advisor_form(profile)
+    if form.validate_on_submit():
+        name = profile.user.name
+        saved = commit_or_form_error(
+            form,
+            "advisor_id",
+            lambda: services.assign_advisor(profile, form.advisor_id.data, current_user),
+        )
+        if saved is not None:
+            flash(f"Saved {name}'s advisor.", "success")
+            return redirect(url_for("members.member_record", user_id=user_id))
+    member = record.record_for_staff(user_id, current_user, utcnow())
+    membership = MembershipForm(formdata=None, obj=member.profile, note="")
+    page = render_template(
+        "members/record.html",
+        member=member,
+        profile=member.profile,
+        form=membership,
+        advisor_form=form,
+    )
+    db.session.commit()  # the audit row, as on the record page
+    return page, 422

@@ -6,13 +6,17 @@ from datetime import date, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from crp_portal.access import STUDENT
+from crp_portal.access import ADVISOR, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
-from crp_portal.members import recovery_models  # noqa: F401  (tables for create_all and Alembic)
+from crp_portal.members import (
+    audit,
+    recovery_models,  # noqa: F401  (tables for create_all and Alembic)
+)
 from crp_portal.members.models import (
     ACTIVE,
+    APPLICANT,
     EMAIL_CATEGORY_LABELS,
     STATUSES,
     AuditEntry,
@@ -47,6 +51,14 @@ def own_profile(user) -> MemberProfile:
     if user.role != STUDENT:
         raise NotFound("Only students have a member profile.")
     return ensure_profile(user)
+
+
+def is_applicant(user) -> bool:
+    """A student whose application to join is not yet accepted. Until it is they come to
+    events open to applicants, use the meeting directory and talk with staff about joining;
+    advising and housing open once the membership is active."""
+    profile = user.profile if user.role == STUDENT else None
+    return profile is not None and profile.status == APPLICANT
 
 
 PROFILE_FIELDS = ("preferred_name", "pronouns", "major", "phone")
@@ -122,7 +134,7 @@ def member_for_staff(user_id: int, viewer) -> MemberProfile:
     )
     if profile is None:
         raise NotFound("There is no member with that number.")
-    record_view(viewer, profile.user_id, "member record")
+    record_view(viewer, profile.user_id, audit.MEMBER_RECORD)
     return profile
 
 
@@ -177,6 +189,73 @@ def set_membership(
     return profile
 
 
+ADVISOR_ASSIGNED, ADVISOR_CHANGED, ADVISOR_REMOVED = (
+    "advisor assigned",
+    "advisor changed",
+    "advisor removed",
+)
+NOT_AN_ADVISOR = "Choose an active advisor from the list."
+
+
+def member_profile(user_id: int) -> MemberProfile:
+    """A student's member profile, for a change staff make (not audited as a view)."""
+    profile = db.session.get(MemberProfile, user_id)
+    if profile is None:
+        raise NotFound("There is no member with that number.")
+    return profile
+
+
+def advisor_choices(profile: MemberProfile) -> list[tuple[int, str]]:
+    """Active advisor accounts by name; a current advisor who no longer qualifies stays
+    listed, marked, so saving the page unchanged keeps them."""
+    advisors = [
+        (user.id, user.name)
+        for user in db.session.scalars(
+            select(User).where(User.role == ADVISOR, User.active).order_by(User.name, User.id)
+        )
+    ]
+    if profile.advisor_id and profile.advisor_id not in {user_id for user_id, _ in advisors}:
+        name = profile.advisor.name if profile.advisor else "A former account"
+        advisors.insert(0, (profile.advisor_id, f"{name} (no longer an active advisor)"))
+    return advisors
+
+
+def assign_advisor(profile: MemberProfile, advisor_id: int | None, acting) -> MemberProfile:
+    """Staff give a student an advisor, or none (`advisor_id` None or 0), on the audit trail.
+
+    The advisor may then find the student and book for them. (An advisor the student has
+    an appointment with may too: clearing the assignment does not hide the student from
+    them.) A new advisor must be an active advisor account; keeping the current one is
+    always allowed.
+
+    Locks the member profile's row, then takes a share lock on the new advisor's user row
+    (a deactivation at the same moment comes first and is refused, or waits), and
+    compares after the wait: of two staff saving at once, the second starts from the
+    first's choice, and each change writes one audit row.
+    """
+    if profile.user.role != STUDENT:
+        raise DomainError("Only students have an advisor.")
+    lock(profile)
+    advisor_id = advisor_id or None
+    if advisor_id == profile.advisor_id:
+        return profile
+    if advisor_id is not None:
+        advisor = db.session.get(User, advisor_id)
+        if advisor is None or advisor.role != ADVISOR:
+            raise DomainError(NOT_AN_ADVISOR)
+        lock(advisor, read=True, of=User)
+        if not advisor.active:
+            raise DomainError(NOT_AN_ADVISOR)
+    if advisor_id is None:
+        action = ADVISOR_REMOVED
+    else:
+        action = ADVISOR_CHANGED if profile.advisor_id else ADVISOR_ASSIGNED
+    profile.advisor_id = advisor_id
+    audit.record_action(acting, profile.user_id, action)
+    db.session.flush()
+    return profile
+
+
 def status_history(user_id: int) -> list[StatusChange]:
     return list(
         db.session.scalars(
@@ -191,10 +270,11 @@ def status_history(user_id: int) -> list[StatusChange]:
 AUDIT_REPEAT_WINDOW = timedelta(minutes=10)
 
 
-def record_view(viewer, subject_id: int, what: str) -> None:
-    """Write who opened whose record; viewing your own record is not audited.
+def record_view(viewer, subject_id: int, part: str) -> None:
+    """Write who opened which part of whose data (`audit.MEMBER_RECORD`, `audit.CHECK_INS`
+    …) and how they stood to that person then; viewing your own record is not audited.
 
-    The same person reopening the same record within `AUDIT_REPEAT_WINDOW` (as a page
+    The same person reopening the same part within `AUDIT_REPEAT_WINDOW` (as a page
     does after each of their own saves) is written once, so the student's list stays
     readable; every distinct visit still shows.
     """
@@ -206,27 +286,30 @@ def record_view(viewer, subject_id: int, what: str) -> None:
         .where(
             AuditEntry.actor_id == viewer.id,
             AuditEntry.subject_id == subject_id,
-            AuditEntry.action == what,
+            AuditEntry.action == part,
             AuditEntry.created_at >= since,
         )
         .limit(1)
     )
     if repeated is None:
-        db.session.add(AuditEntry(actor_id=viewer.id, subject_id=subject_id, action=what))
+        relation = audit.relation_to(viewer, subject_id)
+        db.session.add(
+            AuditEntry(actor_id=viewer.id, subject_id=subject_id, action=part, detail=relation)
+        )
         db.session.flush()
 
 
-def views_of_my_record(user, limit: int = 200) -> list[AuditEntry]:
-    """Who opened this person's records, newest first: the student's right to know."""
-    return list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.subject_id == user.id)
-            .options(selectinload(AuditEntry.actor))
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-            .limit(limit)
-        )
+def views_of_my_record(user, limit: int = 200) -> list[audit.AccessLogRow]:
+    """Who opened which of this person's records, and as what, newest first: the
+    student's right to know."""
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.subject_id == user.id)
+        .options(selectinload(AuditEntry.actor))
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
     )
+    return audit.access_log_rows(list(entries))
 
 
 @dataclass(frozen=True)
