@@ -182,7 +182,7 @@ def test_opening_a_follow_up_is_audited(ctx, login):
     login(staff).get(f"/follow-ups/{follow_up.id}")
     [entry] = db.session.scalars(select(AuditEntry)).all()
     assert (entry.actor_id, entry.subject_id, entry.action) == (staff.id, student.id, "follow-up")
-    assert "Follow-up" in text(login(student).get("/me/record-views"))
+    assert "A follow-up about you" in text(login(student).get("/me/record-views"))
 
 
 STAFF_ROUTES = [

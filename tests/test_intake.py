@@ -69,7 +69,7 @@ def test_an_applicant_applies_and_staff_accept(ctx, login, smtp):
     assert len(mail) == 1 and "An update on your application" in mail[0]["Subject"]
     assert "Friends" not in smtp.text_of(mail[0])
     views = text(client.get("/me/record-views"))
-    assert "Casey Staff" in views and "Intake application" in views
+    assert "Casey Staff (program staff)" in views and "Your application to join" in views
 
 
 def test_asking_for_a_conversation_shows_the_note_to_the_student(ctx, login, smtp):

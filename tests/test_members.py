@@ -91,13 +91,16 @@ def test_a_student_sees_who_opened_their_records(ctx, login):
     staff = make_user("staff", name="Morgan Ellis")
     advisor = make_user("advisor", name="Priya Shah")
     student = make_user("student")
+    student.profile.advisor_id = advisor.id  # their advisor
+    db.session.commit()
     login(staff).get(f"/members/{student.id}")
     login(advisor).get(f"/advising/students/{student.id}")
     client = login(student)
     assert "See who has opened your records" in client.get("/me/profile").get_data(as_text=True)
     page = client.get("/me/record-views").get_data(as_text=True)
-    assert "Morgan Ellis (Staff)" in page and "Member record" in page
-    assert "Priya Shah (Advisor)" in page and "Advising record" in page
+    assert "Morgan Ellis (program staff)" in page and "Your member record" in page
+    assert "Priya Shah (your assigned advisor)" in page and "Your advising record" in page
+    assert "(Staff)" not in page and "(Advisor)" not in page
     assert page.index("Priya Shah") < page.index("Morgan Ellis")  # newest first
 
 

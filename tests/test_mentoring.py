@@ -178,8 +178,8 @@ def test_opening_a_mentee_is_audited_and_the_mentee_can_see_it(ctx, login):
     mentee = make_mentee(mentor)
     login(mentor).get(f"/mentoring/{mentee.id}")
     views = text(login(mentee).get("/me/record-views"))
-    assert "Morgan Mentor (Student)" in views
-    assert "Mentee contact details" in views
+    assert "Morgan Mentor (your peer mentor)" in views and "(Student)" not in views
+    assert "Your contact details" in views
 
 
 def test_a_mentor_cannot_open_someone_elses_mentee(ctx, login):

@@ -165,7 +165,9 @@ def test_upload_keeps_members_and_only_counts_everyone_else(world, login):
     assert (a4.term_gpa, a4.enrolled_next_term, a4.graduated) == (4.0, False, True)
     assert all(record.uploaded_by_id == world.staff.id for record in stored)
     audit = db.session.scalars(select(AuditEntry).where(AuditEntry.actor_id == world.staff.id))
-    assert [entry.action for entry in audit] == ["registrar records uploaded: Fall 2025"]
+    assert [(entry.subject_id, entry.action, entry.detail) for entry in audit] == [
+        (None, "registrar records uploaded", "Fall 2025")
+    ]
 
 
 def test_the_upload_page_explains_the_columns_and_what_is_dropped(world, login):
@@ -521,10 +523,13 @@ def test_the_export_is_the_suppressed_table_and_is_audited(world, login):
     for sid, *_ in MEMBERS:
         assert sid not in body
     assert "Member A" not in body and "Member B" not in body
-    actions = db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.actor_id == world.staff.id)
+    exports = db.session.execute(
+        select(AuditEntry.subject_id, AuditEntry.detail).where(
+            AuditEntry.actor_id == world.staff.id,
+            AuditEntry.action == "registrar outcomes exported as CSV",
+        )
     ).all()
-    assert "registrar outcomes exported: Fall 2025" in actions
+    assert [tuple(row) for row in exports] == [(None, "Fall 2025, 2025-08-25 to 2025-12-19")]
 
 
 @pytest.mark.parametrize("app_config", [{"CRP_MIN_CELL": 3}])

@@ -12,6 +12,7 @@ admins deactivating each other cannot leave no admin at all.
 """
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from crp_portal import security
-from crp_portal.access import ROLES, STAFF, STUDENT
+from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLES, STAFF, STUDENT
 from crp_portal.auth.models import (
     RESET_LINK,
     AccountMailRequest,
@@ -174,8 +175,9 @@ def send_requested_account_mail(batch_size: int = 100) -> int:
 
 def _send_account_mail(user: User, kind: str) -> None:
     if kind == RESET_LINK:
+        public_name = current_app.config["CRP_PUBLIC_NAME"]
         send_password_link(
-            user, template="reset_password", subject="Reset your CRP Portal password"
+            user, template="reset_password", subject=f"Reset your {public_name} password"
         )
     else:
         queue_mail(
@@ -221,7 +223,7 @@ def _send_invitation(invitation: Invitation) -> None:
     link = portal_url("auth.accept_invitation", token=invitation_token(invitation))
     queue_mail(
         invitation.email,
-        f"You're invited to {current_app.config['CRP_PROGRAM_NAME']}",
+        f"You're invited to {current_app.config['CRP_PUBLIC_NAME']}",
         "invitation",
         invitation=invitation,
         link=link,
@@ -229,8 +231,11 @@ def _send_invitation(invitation: Invitation) -> None:
     )
 
 
-def invite(email: str, role: str, is_admin: bool, invited_by: User) -> Invitation:
-    """Invite an address to make an account; one pending invitation per address."""
+def invite(
+    email: str, role: str, is_admin: bool, invited_by: User, scopes: Iterable[str] = ()
+) -> Invitation:
+    """Invite an address to make an account; one pending invitation per address. A staff
+    account starts with `scopes` (its admin rights are `is_admin`)."""
     email = normalize_email(email)
     if role not in ROLES:
         raise DomainError("Choose a role: student, advisor or staff.")
@@ -240,6 +245,9 @@ def invite(email: str, role: str, is_admin: bool, invited_by: User) -> Invitatio
         email=email,
         role=role,
         is_admin=is_admin and role == STAFF,
+        staff_scopes=" ".join(scope for scope in GRANTED_SCOPES if scope in scopes)
+        if role == STAFF
+        else "",
         token_nonce=secrets.token_hex(8),
         invited_by_id=invited_by.id,
     )
@@ -251,7 +259,7 @@ def invite(email: str, role: str, is_admin: bool, invited_by: User) -> Invitatio
             f"{email} already has a pending invitation. Resend it from the list below."
         ) from error
     db.session.flush()
-    audit.record_action(invited_by, None, audit.INVITED.format(id=invitation.id))
+    audit.record_invitation(invited_by, invitation, audit.INVITED)
     _send_invitation(invitation)
     return invitation
 
@@ -269,7 +277,7 @@ def resend_invitation(invitation_id: int, acting: User) -> Invitation:
     invitation.token_nonce = secrets.token_hex(8)
     invitation.sent_at = utcnow()
     db.session.flush()
-    audit.record_action(acting, None, audit.REINVITED.format(id=invitation.id))
+    audit.record_invitation(acting, invitation, audit.REINVITED)
     _send_invitation(invitation)
     return invitation
 
@@ -278,7 +286,7 @@ def revoke_invitation(invitation_id: int, acting: User) -> Invitation:
     invitation = pending_invitation(invitation_id)
     invitation.revoked_at = utcnow()
     db.session.flush()
-    audit.record_action(acting, None, audit.UNINVITED.format(id=invitation.id))
+    audit.record_invitation(acting, invitation, audit.UNINVITED)
     return invitation
 
 
@@ -327,6 +335,8 @@ def accept_invitation(token: str, name: str, password: str) -> User:
         invitation.email, name, invitation.role, password=password, member_status=APPLICANT
     )
     user.is_admin = invitation.is_admin
+    if invitation.role == STAFF:
+        user.staff_scopes = invitation.staff_scopes
     invitation.accepted_at = utcnow()
     invitation.user_id = user.id
     db.session.flush()
@@ -340,14 +350,18 @@ def create_user(
     password: str | None = None,
     student_id: str | None = None,
     member_status: str = "active",
+    scopes: Iterable[str] = (),
 ) -> User:
-    """Create an account (students get a member profile); the email must be free."""
+    """Create an account (students get a member profile); the email must be free. Staff
+    get `scopes` (none unless given: an admin grants what the job needs)."""
     user = User(
         email=normalize_email(email),
         name=name.strip(),
         role=role,
         password_hash=hash_password(password) if password else None,
     )
+    if role == STAFF:
+        user.scopes = frozenset(scopes)
     try:
         with db.session.begin_nested():
             db.session.add(user)
@@ -431,9 +445,17 @@ def reactivate(user: User, acting: User) -> None:
     audit.record_action(acting, user.id, audit.REACTIVATED)
 
 
-def update_account(user: User, name: str, role: str, is_admin: bool, acting: User) -> User:
-    """Rename an account or change its role or admin rights; a new role or admin status
-    signs the person out everywhere. Each change is its own audit row.
+def update_account(
+    user: User,
+    name: str,
+    role: str,
+    is_admin: bool,
+    acting: User,
+    scopes: Iterable[str] | None = None,
+) -> User:
+    """Rename an account or change its role, staff areas (`scopes`; None keeps them) or
+    admin rights; a new role or admin status signs the person out everywhere. Each change
+    is its own audit row.
 
     Locks the active admins' user rows when the result is not an admin, then the
     account's row, and compares with what it reads after the wait, so two edits at once
@@ -448,13 +470,19 @@ def update_account(user: User, name: str, role: str, is_admin: bool, acting: Use
         if user.id == acting.id:
             raise Conflict("You cannot remove your own admin rights.")
         _guard_last_admin(user, admin_ids)
+    granted = user.scopes - {ADMIN} if scopes is None else frozenset(scopes) & set(GRANTED_SCOPES)
+    if role != STAFF:
+        granted = frozenset()
     changes = _account_changes(user, name.strip(), role, is_admin)
+    signs_out = bool(set(changes) - {audit.RENAMED})  # scopes are read on every request
+    if granted != user.scopes - {ADMIN}:
+        changes.append(audit.SCOPES_CHANGED.format(scopes=", ".join(sorted(granted)) or "none"))
     user.name = name.strip()
     user.role = role
-    user.is_admin = is_admin
+    user.scopes = granted | ({ADMIN} if is_admin else set())
     if role == STUDENT:
         ensure_profile(user, today=local_today())
-    if set(changes) - {audit.RENAMED}:
+    if signs_out:
         end_all_sessions(user)
     db.session.flush()
     for change in changes:

@@ -32,7 +32,8 @@ from crp_portal.dashboard.registrar_csv import (
 )
 from crp_portal.errors import Conflict
 from crp_portal.extensions import db
-from crp_portal.members.models import APPLICANT, AuditEntry, MemberProfile
+from crp_portal.members import audit
+from crp_portal.members.models import APPLICANT, MemberProfile
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import clamp_date, utcnow
 
@@ -149,8 +150,7 @@ def upload_registrar_csv(staff, raw: bytes, replace: bool) -> UploadResult:
         )
         db.session.execute(insert(RegistrarRecord), records)
         for upload in by_term.values():
-            action = f"registrar records uploaded: {upload.term.name}"
-            db.session.add(AuditEntry(actor_id=staff.id, subject_id=staff.id, action=action[:80]))
+            audit.record_upload(staff, upload.term.name)
         db.session.flush()
     except IntegrityError as error:
         raise Conflict(
@@ -381,9 +381,7 @@ def outcomes_csv(outcomes: Outcomes) -> str:
 
 def record_export(staff, term: Term) -> None:
     """An export of a term's outcomes leaves the program: write it to the audit trail."""
-    action = f"registrar outcomes exported: {term.name}"[:80]
-    db.session.add(AuditEntry(actor_id=staff.id, subject_id=staff.id, action=action))
-    db.session.flush()
+    audit.record_outcomes_export(staff, term.name, term.starts_on, term.ends_on)
 
 
 def _rows(count: int) -> str:

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from crp_portal.extensions import db
+from crp_portal.members import audit
 from crp_portal.members.models import (
     APPLICANT,
     CONVERSATION,
@@ -91,8 +92,18 @@ def seed_members(today: date, staff, students: list) -> int:
     _seed_demo_students_recovery(today, demo)
     db.session.add_all(
         [
-            AuditEntry(actor_id=staff.id, subject_id=demo.id, action="member record"),
-            AuditEntry(actor_id=mentors[0].id, subject_id=demo.id, action="mentee contact details"),
+            AuditEntry(
+                actor_id=staff.id,
+                subject_id=demo.id,
+                action=audit.MEMBER_RECORD,
+                detail=audit.relation_to(staff, demo.id),
+            ),
+            AuditEntry(
+                actor_id=mentors[0].id,
+                subject_id=demo.id,
+                action=audit.MENTEE_CONTACT,
+                detail=audit.BY_PEER_MENTOR,
+            ),
         ]
     )
     _seed_check_ins(today, students[1:20], staff)

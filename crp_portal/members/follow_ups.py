@@ -1,7 +1,8 @@
 """The staff follow-up queue: somebody from the program should reach out to a student.
 
 A follow-up opens when a student's check-in asks for outreach (whatever their consent
-settings), when they reach the advising no-show limit, or by hand. It carries no
+settings), when they reach the advising no-show limit, when their peer mentor refers
+them to staff, or by hand. It carries no
 check-in answers of its own: staff see those only where the student shares check-ins.
 Email about it names nobody and says nothing about recovery; the link leads into the
 portal, where opening the follow-up is audited.
@@ -12,18 +13,20 @@ and checks its status after the wait: of two staff resolving it at once one reso
 the other gets the 409 a second later would give.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from crp_portal.access import STAFF, STUDENT
-from crp_portal.auth.models import User
+from crp_portal.access import RECOVERY, STUDENT, may
+from crp_portal.auth.models import User, holding_scope
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
+from crp_portal.members import audit
+from crp_portal.members.models import MemberProfile
 from crp_portal.members.recovery_models import (
     FOLLOW_UP_NOTE_MAX,
     MISSED_ADVISING,
@@ -36,7 +39,7 @@ from crp_portal.members.recovery_models import (
     FollowUpNote,
 )
 from crp_portal.members.services import record_view
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import format_date, utcnow
 from crp_portal.unit_of_work import lock
 
 OPEN_VIEW, MINE, UNASSIGNED, RESOLVED_VIEW = "open", "mine", "unassigned", "resolved"
@@ -53,7 +56,7 @@ LARGEST_ID = 2**31 - 1  # ids are 32-bit integers; a longer number names no row
 def active_staff() -> list[User]:
     return list(
         db.session.scalars(
-            select(User).where(User.role == STAFF, User.active).order_by(User.name, User.id)
+            select(User).where(holding_scope(RECOVERY), User.active).order_by(User.name, User.id)
         )
     )
 
@@ -142,9 +145,12 @@ def get_follow_up(follow_up_id: int) -> FollowUp:
 
 
 def follow_up_for_staff(follow_up_id: int, viewer) -> FollowUp:
-    """The follow-up as staff open it: the opening is audited against the student."""
+    """The follow-up as staff open it: the opening is audited against the student, and so
+    are their check-in answers when they share them (the page shows them)."""
     follow_up = get_follow_up(follow_up_id)
-    record_view(viewer, follow_up.student_id, "follow-up")
+    record_view(viewer, follow_up.student_id, audit.FOLLOW_UP)
+    if shares_check_ins(follow_up):
+        record_view(viewer, follow_up.student_id, audit.CHECK_INS)
     return follow_up
 
 
@@ -213,6 +219,43 @@ def open_for_missed_advising(student) -> FollowUp | None:
     return follow_up
 
 
+MENTOR_REFERRAL = (
+    "Referred to staff by the student’s peer mentor, after a contact on {day}. A peer "
+    "mentor logs facts only, so there is no more here: ask the student, or the mentor, "
+    "what they need."
+)
+
+
+def open_for_mentor_referral(profile: MemberProfile, mentor, contact_date: date) -> FollowUp | None:
+    """A peer mentor referred their mentee to staff: a follow-up opens whose note, under
+    the mentor's name, says so, and nothing the mentor wrote (there is nothing: their log
+    holds facts only). A follow-up already open for the student gets that note instead
+    of a second follow-up opening. Returns the follow-up opened, or None.
+
+    Locks the student's member profile before looking for an open follow-up, so two
+    referrals at once (a form sent twice) open one follow-up.
+    """
+    lock(profile, key_share=True)
+    note = FollowUpNote(
+        author_id=mentor.id, body=MENTOR_REFERRAL.format(day=format_date(contact_date))
+    )
+    already = db.session.scalar(
+        select(FollowUp)
+        .where(FollowUp.student_id == profile.user_id, FollowUp.status == OPEN)
+        .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
+        .limit(1)
+    )
+    if already is not None:
+        already.notes.append(note)
+        db.session.flush()
+        return None
+    follow_up = FollowUp(student_id=profile.user_id, reason=STAFF_CONCERN)
+    follow_up.notes.append(note)
+    db.session.add(follow_up)
+    db.session.flush()
+    return follow_up
+
+
 def _clean_note(body: str) -> str:
     body = (body or "").strip()
     if len(body) > FOLLOW_UP_NOTE_MAX:
@@ -259,7 +302,7 @@ def assign(follow_up: FollowUp, assignee_id: int, assigned_seen=NOT_SEEN) -> Fol
             "Reload the page, then assign it again if you still want to."
         )
     assignee = db.session.get(User, assignee_id) if 0 < assignee_id <= LARGEST_ID else None
-    if assignee is None or assignee.role != STAFF or not assignee.active:
+    if assignee is None or not may(assignee, RECOVERY) or not assignee.active:
         raise DomainError("Choose a staff member from the list.")
     follow_up.assigned_to = assignee
     db.session.flush()

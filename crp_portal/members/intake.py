@@ -19,6 +19,7 @@ from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
+from crp_portal.members import audit
 from crp_portal.members.models import (
     ACCEPTED,
     ACTIVE,
@@ -175,7 +176,7 @@ def application_for_staff(application_id: int, viewer: User) -> IntakeApplicatio
     )
     if application is None:
         raise NotFound("There is no application with that number.")
-    record_view(viewer, application.student_id, "intake application")
+    record_view(viewer, application.student_id, audit.INTAKE_APPLICATION)
     return application
 
 

@@ -2,7 +2,8 @@
 
 Minimum necessary: a mentor sees a mentee's name, preferred name, pronouns, email and
 phone, nothing else (no status, no recovery data), and logs facts about a contact
-(date, mode, minutes, topics from a fixed list), never free text. Staff see the log.
+(date, mode, minutes, topics from a fixed list), never free text. Staff see the log, and
+a contact marked "Referred to staff" puts the mentee in their follow-up queue.
 A mentor is a student marked `is_peer_mentor` whose membership and account are active.
 
 Assignments change under row locks (`SELECT … FOR UPDATE` / `FOR SHARE`; SQLite's
@@ -21,7 +22,7 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
-from crp_portal.members import audit
+from crp_portal.members import audit, follow_ups
 from crp_portal.members.models import ACTIVE, MemberProfile
 from crp_portal.members.recovery_models import (
     CONTACT_MINUTES_MAX,
@@ -33,6 +34,7 @@ from crp_portal.members.services import ensure_profile, record_view
 from crp_portal.unit_of_work import lock
 
 CONTACT_LOOKBACK_DAYS = 365
+REFERRED_TO_STAFF = "referral"
 NOT_A_MENTOR = (
     "Your account does not have access to this page: it is for peer mentors. "
     "If you should be one, ask the program staff."
@@ -91,7 +93,7 @@ def mentee_for(mentor, mentee_id: int) -> MemberProfile:
 def open_mentee(mentor, mentee_id: int) -> MemberProfile:
     """The mentee's contact details as their mentor opens them; the opening is audited."""
     profile = mentee_for(mentor, mentee_id)
-    record_view(mentor, profile.user_id, "mentee contact details")
+    record_view(mentor, profile.user_id, audit.MENTEE_CONTACT)
     return profile
 
 
@@ -108,6 +110,7 @@ def log_contact(
 
     The date is today or within the past year; minutes 1..CONTACT_MINUTES_MAX; at least
     one topic, every topic from CONTACT_TOPIC_LABELS (stored as comma-joined codes).
+    The topic REFERRED_TO_STAFF puts the mentee in staff's follow-up queue.
     """
     profile = mentee_for(mentor, mentee_id)
     if contact_date > today:
@@ -132,6 +135,8 @@ def log_contact(
     )
     db.session.add(contact)
     db.session.flush()
+    if REFERRED_TO_STAFF in topics:
+        follow_ups.open_for_mentor_referral(profile, mentor, contact_date)
     return contact
 
 
@@ -186,7 +191,7 @@ def student_for_staff(user_id: int) -> MemberProfile:
 
 def audit_staff_view(viewer, profile: MemberProfile) -> None:
     """Staff opening a student's mentoring record is audited like any other record."""
-    record_view(viewer, profile.user_id, "mentoring record")
+    record_view(viewer, profile.user_id, audit.MENTORING_RECORD)
 
 
 def eligible_mentors(excluding_id: int | None = None) -> list[MemberProfile]:

@@ -17,9 +17,9 @@ from crp_portal.advising.models import Appointment
 from crp_portal.events.models import GOING, Attendance, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, Room
-from crp_portal.members import check_ins, follow_ups, intake, mentoring, network, plan
+from crp_portal.members import audit, check_ins, follow_ups, intake, mentoring, network, plan
 from crp_portal.members.models import MemberProfile
-from crp_portal.members.services import member_for_staff, status_history
+from crp_portal.members.services import member_for_staff, record_view, status_history
 
 
 @dataclass
@@ -82,9 +82,17 @@ def housing_of(student_id: int) -> list[BedAssignment]:
 
 
 def record_for_staff(user_id: int, viewer, now: datetime) -> MemberRecord:
-    """Open a member's record (audited) with what the student lets staff see."""
+    """Open a member's record with what the student lets staff see; the record and each
+    shared recovery item it shows are audited as opened."""
     profile = member_for_staff(user_id, viewer)
     student = profile.user
+    for shared, part in (
+        (profile.share_plan_with_staff, audit.RECOVERY_PLAN),
+        (profile.share_check_ins_with_staff, audit.CHECK_INS),
+        (profile.share_network_with_staff, audit.SUPPORT_NETWORK),
+    ):
+        if shared:
+            record_view(viewer, student.id, part)
     return MemberRecord(
         profile=profile,
         history=status_history(student.id),

@@ -318,9 +318,9 @@ def test_student_joins_asks_for_outreach_and_sees_who_viewed_their_records(
     expect(views.first).to_be_visible()
     who = views.locator("td:nth-child(2)").all_inner_texts()
     what = views.locator("td:nth-child(3)").all_inner_texts()
-    assert set(who) == {f"{STAFF_NAME} (Staff)"}
-    assert set(what) == {"Follow-up", "Intake application"}
-    assert what[0] == "Follow-up" and what[-1] == "Intake application"
+    assert set(who) == {f"{STAFF_NAME} (program staff)"}
+    assert set(what) == {"A follow-up about you", "Your application to join"}
+    assert what[0] == "A follow-up about you" and what[-1] == "Your application to join"
     assert_accessible(page)
 
 
