@@ -44,6 +44,18 @@ def make_user(
     return user
 
 
+def make_mentor_and_mentee():
+    """A peer mentor ("Morgan Mentor") and the mentee assigned to them ("Sam Mentee")."""
+    from crp_portal.members import mentoring
+
+    mentor = make_user("student", name="Morgan Mentor")
+    mentoring.set_peer_mentor(mentor.profile, True)
+    mentee = make_user("student", name="Sam Mentee")
+    mentoring.assign_mentor(mentee.profile, mentor.id)
+    db.session.commit()
+    return mentor, mentee
+
+
 def make_term(name: str | None = None, starts_on=date(2026, 8, 24), ends_on=date(2026, 12, 18)):
     term = create_term(name or f"Term {next(_numbers)}", starts_on, ends_on)
     db.session.commit()

@@ -8,7 +8,12 @@ import pytest
 
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups, mentoring
-from tests.factories import make_appointment, make_support_person, make_user
+from tests.factories import (
+    make_appointment,
+    make_mentor_and_mentee,
+    make_support_person,
+    make_user,
+)
 
 
 def access_log(client) -> list[tuple[str, str]]:
@@ -24,17 +29,8 @@ def access_log(client) -> list[tuple[str, str]]:
     return rows
 
 
-def a_mentor_and_mentee():
-    mentor = make_user("student", name="Morgan Mentor")
-    mentoring.set_peer_mentor(mentor.profile, True)
-    mentee = make_user("student", name="Sam Mentee")
-    mentoring.assign_mentor(mentee.profile, mentor.id)
-    db.session.commit()
-    return mentor, mentee
-
-
 def test_a_peer_mentor_is_named_as_the_students_peer_mentor(ctx, login):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     login(mentor).get(f"/mentoring/{mentee.id}")
 
     assert access_log(login(mentee)) == [
@@ -108,7 +104,7 @@ def test_an_advisor_the_student_booked_with(ctx, login):
 
 @pytest.mark.parametrize("later", ["mentor unassigned", "admin rights removed"])
 def test_the_label_stays_what_the_viewer_was_at_the_time(ctx, login, later):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     admin = make_user("staff", is_admin=True, name="Ada Admin")
     make_user("staff", is_admin=True)  # so Ada is not the last admin
     login(mentor).get(f"/mentoring/{mentee.id}")

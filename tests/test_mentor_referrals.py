@@ -9,10 +9,10 @@ import re
 from sqlalchemy import func, select
 
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups, mentoring
+from crp_portal.members import follow_ups
 from crp_portal.members.recovery_models import FollowUp, FollowUpNote
 from crp_portal.timeutil import format_date, local_today
-from tests.factories import make_user
+from tests.factories import make_mentor_and_mentee, make_user
 from tests.test_concurrency import run_together
 
 REFERRED = "Referred to staff by the student’s peer mentor"
@@ -20,15 +20,6 @@ REFERRED = "Referred to staff by the student’s peer mentor"
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-def a_mentor_and_mentee():
-    mentor = make_user("student", name="Morgan Mentor")
-    mentoring.set_peer_mentor(mentor.profile, True)
-    mentee = make_user("student", name="Sam Mentee")
-    mentoring.assign_mentor(mentee.profile, mentor.id)
-    db.session.commit()
-    return mentor, mentee
 
 
 def contact(*topics: str) -> dict:
@@ -59,7 +50,7 @@ def open_follow_ups(student) -> list[FollowUp]:
 
 
 def test_a_referral_puts_the_mentee_in_the_staff_queue(ctx, login):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     response = login(mentor).post(
         f"/mentoring/{mentee.id}", data=contact("wellbeing", "referral"), follow_redirects=True
     )
@@ -75,7 +66,7 @@ def test_a_referral_puts_the_mentee_in_the_staff_queue(ctx, login):
 
 
 def test_the_follow_up_carries_only_the_referral(ctx, login):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     login(mentor).post(f"/mentoring/{mentee.id}", data=contact("wellbeing", "referral"))
 
     [follow_up] = open_follow_ups(mentee)
@@ -86,7 +77,7 @@ def test_the_follow_up_carries_only_the_referral(ctx, login):
 
 
 def test_a_contact_without_a_referral_opens_nothing(ctx, login):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     response = login(mentor).post(
         f"/mentoring/{mentee.id}", data=contact("wellbeing"), follow_redirects=True
     )
@@ -96,7 +87,7 @@ def test_a_contact_without_a_referral_opens_nothing(ctx, login):
 
 
 def test_an_open_follow_up_gets_the_referral_as_a_note_not_a_twin(ctx, login):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     staff = make_user("staff")
     already = follow_ups.open_by_staff(mentee, staff, "Missed two groups.")
     db.session.commit()
@@ -111,7 +102,7 @@ def test_an_open_follow_up_gets_the_referral_as_a_note_not_a_twin(ctx, login):
 
 
 def test_a_referral_after_the_last_follow_up_was_resolved_opens_a_new_one(ctx, login):
-    mentor, mentee = a_mentor_and_mentee()
+    mentor, mentee = make_mentor_and_mentee()
     staff = make_user("staff")
     old = follow_ups.open_by_staff(mentee, staff)
     follow_ups.resolve(old, staff, "Talked it through.")
@@ -124,7 +115,7 @@ def test_a_referral_after_the_last_follow_up_was_resolved_opens_a_new_one(ctx, l
 
 def test_two_referrals_at_once_open_one_follow_up(ctx, login):
     for _ in range(3):
-        mentor, mentee = a_mentor_and_mentee()
+        mentor, mentee = make_mentor_and_mentee()
         sends = [
             functools.partial(
                 login(mentor).post, f"/mentoring/{mentee.id}", data=contact("referral")
