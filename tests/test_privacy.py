@@ -170,7 +170,7 @@ def test_the_download_holds_a_value_from_every_table(ctx, login):
     response, data = download(login(student))
 
     assert response.mimetype == "application/json"
-    filename = f"crp-my-data-{local_today().isoformat()}.json"
+    filename = f"my-data-{local_today().isoformat()}.json"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
     assert response.headers["Cache-Control"] == "no-store"
 

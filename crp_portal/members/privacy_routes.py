@@ -14,7 +14,7 @@ from crp_portal.timeutil import local_today
 @role_required(STUDENT)
 def my_data():
     body = json.dumps(data_export.export_data(current_user), indent=2, ensure_ascii=False)
-    filename = f"crp-my-data-{local_today().isoformat()}.json"
+    filename = f"my-data-{local_today().isoformat()}.json"
     return Response(
         body,
         mimetype="application/json",
