@@ -13,12 +13,14 @@ import pytest
 from icalendar import Calendar
 
 from crp_portal.auth.services import deactivate
+from crp_portal.events.calendars import feed_for, feed_url
 from crp_portal.events.rsvp import cancel_rsvp, rsvp
 from crp_portal.events.services import update_event
 from crp_portal.extensions import db
 from crp_portal.members.services import update_own_profile
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import event_details, make_event, make_user
+from tests.test_advising_calendar import text_types_without_utf8
 
 NEW_YORK = ZoneInfo("America/New_York")
 REAL, NEUTRAL = "Recovery meeting", "Tuesday group"
@@ -111,7 +113,8 @@ def test_event_keeps_its_uid_across_downloads_and_edits(ctx, login):
 
     assert edited["UID"] == first["UID"]
     assert edited["DTSTART"].dt == datetime.combine(day, time(18, 0), tzinfo=NEW_YORK)
-    assert edited["SEQUENCE"] >= first["SEQUENCE"]
+    # A higher SEQUENCE makes calendar apps replace the entry rather than keep the old one.
+    assert edited["SEQUENCE"] > first["SEQUENCE"]
 
 
 @pytest.mark.parametrize(
@@ -159,6 +162,82 @@ def test_cancelled_event_shows_as_cancelled_in_calendars(ctx, login, smtp):
     assert emailed["UID"] == before["UID"]
 
 
+# Reminders -----------------------------------------------------------------------------
+
+
+def reminders(vevent) -> list[tuple[str, timedelta, str]]:
+    return [
+        (str(alarm["ACTION"]), alarm["TRIGGER"].dt, str(alarm["DESCRIPTION"]))
+        for alarm in vevent.walk("VALARM")
+    ]
+
+
+def choose_reminder(client, choice: str):
+    """The student picks a reminder on their profile page, as the select sends it."""
+    saved = client.post(
+        "/me/profile", data={"calendar_reminder_minutes": choice}, follow_redirects=True
+    )
+    assert "Your profile is saved." in text_of(saved)
+    return saved
+
+
+@pytest.mark.parametrize("kind", ["student", "staff"])
+def test_calendar_entries_remind_an_hour_before_by_default(ctx, login, kind):
+    event = discreet_event()
+    vevent = only_event(download(login(viewer(kind)), event))
+    title = NEUTRAL if kind == "student" else REAL
+    assert reminders(vevent) == [("DISPLAY", timedelta(hours=-1), title)]
+
+
+def test_students_choose_their_reminder_or_none_on_their_profile(app, ctx, login):
+    student = make_user("student")
+    event = discreet_event()
+    rsvp(event.id, student, utcnow())
+    db.session.commit()
+    client = login(student)
+    page = text_of(client.get("/me/profile"))
+    assert '<option selected value="60">1 hour before</option>' in page
+    for label in ("Off", "15 minutes before", "1 day before"):
+        assert f">{label}</option>" in page
+
+    choose_reminder(client, "1440")
+    assert reminders(only_event(download(client, event))) == [
+        ("DISPLAY", timedelta(days=-1), NEUTRAL)
+    ]
+
+    saved = choose_reminder(client, "off")
+    assert '<option selected value="off">Off</option>' in text_of(saved)
+    assert reminders(only_event(download(client, event))) == []
+    with app.test_request_context():
+        path = feed_url(feed_for(student)).split("portal.test", 1)[1]
+        db.session.commit()
+    feed = Calendar.from_ical(app.test_client().get(path).data)
+    assert reminders(only_event(feed)) == []
+
+
+def test_a_reminder_not_offered_is_refused_in_place(ctx, login):
+    student = make_user("student")
+    for junk in ("5", "soon"):
+        response = login(student).post("/me/profile", data={"calendar_reminder_minutes": junk})
+        assert "Choose a reminder from the list, or Off." in text_of(response)
+        assert "Your profile is saved." not in text_of(response)
+    db.session.refresh(student.profile)
+    assert student.profile.calendar_reminder_minutes == 60
+
+
+def test_a_cancelled_event_reminds_nobody(ctx, login):
+    staff, student = make_user("staff"), make_user("student")
+    event = discreet_event(created_by=staff)
+    client = login(student)
+    assert reminders(only_event(download(client, event))) != []
+
+    login(staff).post(f"/events/{event.id}/cancel", data={"scope": "this"})
+
+    vevent = only_event(download(client, event))
+    assert vevent["STATUS"] == "CANCELLED"
+    assert reminders(vevent) == []
+
+
 # The RSVP email ------------------------------------------------------------------------
 
 
@@ -191,6 +270,23 @@ def test_rsvp_email_uses_the_real_title_for_a_student_who_chose_it(ctx, login, s
 
     [message] = smtp.to(student.email)
     assert message["Subject"].startswith(f"You're going: {REAL}, ")
+
+
+def test_rsvp_email_names_utf8_for_its_text_and_its_calendar_file(ctx, login, smtp):
+    student = make_user("student", email="kai@example.edu")
+    event = discreet_event(location="Café Ñandú, upstairs")
+
+    login(student).post(f"/events/{event.id}/rsvp")
+
+    [message] = smtp.to("kai@example.edu")
+    assert text_types_without_utf8(message.raw) == []
+    [attached] = [
+        part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"
+    ]
+    assert attached.get_content_charset() == "utf-8"
+    assert only_event(Calendar.from_ical(attached.get_payload(decode=True)))["LOCATION"] == (
+        "Café Ñandú, upstairs"
+    )
 
 
 # The private feed ----------------------------------------------------------------------

@@ -44,3 +44,38 @@ def test_downgrade_to_base_removes_everything(database_url):
         tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.engine.dispose()
     assert tables == set()
+
+
+def test_students_already_in_the_program_get_the_hour_before_reminder(database_url):
+    """Upgrading past 0014 gives existing profiles the default new ones get (60 minutes);
+    a student may then turn it off, which is stored as no reminder (NULL)."""
+    app = _empty_database(database_url)
+    with app.app_context():
+        upgrade(revision="0013_staff_scopes_and_privacy")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, created_at, updated_at) "
+                    "VALUES (1, 'kai@example.edu', 'Kai', 'student', :now, :now)"
+                ),
+                {"now": "2026-12-01 12:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO member_profiles (user_id, status, status_changed_at, "
+                    "created_at, updated_at) VALUES (1, 'active', :now, :now, :now)"
+                ),
+                {"now": "2026-12-01 12:00:00+00:00"},
+            )
+        upgrade()
+        with db.engine.begin() as connection:
+            before = connection.scalar(
+                text("SELECT calendar_reminder_minutes FROM member_profiles")
+            )
+            connection.execute(text("UPDATE member_profiles SET calendar_reminder_minutes = NULL"))
+            turned_off = connection.scalar(
+                text("SELECT calendar_reminder_minutes FROM member_profiles")
+            )
+        downgrade(revision="base")
+        db.engine.dispose()
+    assert (before, turned_off) == (60, None)

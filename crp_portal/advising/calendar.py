@@ -8,10 +8,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.advising.models import BOOKED, CANCELLED, COMPLETED, Appointment
-from crp_portal.events.calendars import finish, new_calendar, register_feed_source
+from crp_portal.events.calendars import (
+    add_reminder,
+    add_start_and_end,
+    finish,
+    new_calendar,
+    register_feed_source,
+)
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
-from crp_portal.timeutil import program_zone, utcnow
+from crp_portal.timeutil import utcnow
 
 
 def _summary(appointment: Appointment, viewer) -> str:
@@ -21,20 +27,19 @@ def _summary(appointment: Appointment, viewer) -> str:
 
 
 def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
-    zone = program_zone()
     host = current_app.config.get("SERVER_NAME") or "crp-portal"
     link = portal_url("advising.appointment", appointment_id=appointment.id)
     component = ICalEvent()
     component.add("uid", f"appointment-{appointment.id}@{host}")
     component.add("dtstamp", utcnow())
-    component.add("dtstart", appointment.starts_at.astimezone(zone))
-    component.add("dtend", appointment.ends_at.astimezone(zone))
+    add_start_and_end(component, appointment.starts_at, appointment.ends_at)
     component.add("summary", _summary(appointment, viewer))
     component.add("sequence", appointment.sequence)
     component.add("location", f"{appointment.mode_label}: {appointment.place}")
     component.add("description", f"Details: {link}")
     component.add("url", link)
     component.add("status", "CANCELLED" if appointment.status == CANCELLED else "CONFIRMED")
+    add_reminder(component, viewer, str(component["summary"]))
     return component
 
 

@@ -5,11 +5,11 @@ student chose real titles, since calendars sit on shared phones and family accou
 """
 
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app
-from icalendar import Calendar, Timezone
+from icalendar import Alarm, Calendar, Timezone
 from icalendar import Event as ICalEvent
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,8 +18,10 @@ from crp_portal.auth.models import User
 from crp_portal.errors import NotFound
 from crp_portal.events.models import GOING, CalendarFeed, Event, Rsvp
 from crp_portal.events.queries import visible_to
+from crp_portal.events.vtimezone import vtimezone
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
+from crp_portal.members.models import DEFAULT_CALENDAR_REMINDER_MINUTES
 from crp_portal.timeutil import local_today, program_zone, utcnow
 
 FEED_PAST_DAYS = 60
@@ -40,18 +42,55 @@ def title_for(event: Event, user) -> str:
     return event.title if profile is not None and profile.show_real_titles else event.public_title
 
 
+def reminder_minutes(user) -> int | None:
+    """How long before an entry the person's calendar reminds them; None for no reminder.
+    Students choose on their profile; advisors and staff (no profile) get the default."""
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return DEFAULT_CALENDAR_REMINDER_MINUTES
+    return profile.calendar_reminder_minutes
+
+
+def add_reminder(component: ICalEvent, user, text: str) -> None:
+    """A display alarm (VALARM) before the entry, saying what the entry says, as the person
+    chose. A cancelled entry gets none: nobody should be called to something not on."""
+    minutes = reminder_minutes(user)
+    if minutes is None or component.get("status") == "CANCELLED":
+        return
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", text)
+    alarm.add("trigger", timedelta(minutes=-minutes))
+    component.add_component(alarm)
+
+
+def add_start_and_end(component: ICalEvent, starts_at: datetime, ends_at: datetime) -> None:
+    """DTSTART and DTEND at the program's local time, naming its zone; in UTC if either
+    falls in the hour that repeats when the clocks go back. A local time there names two
+    moments, and readers choose differently (RFC 5545 says the first; ical.js takes the
+    second), so a meeting across the change would end before it starts."""
+    zone = program_zone()
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    if _repeated(start) or _repeated(end):
+        start, end = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    component.add("dtstart", start)
+    component.add("dtend", end)
+
+
+def _repeated(local: datetime) -> bool:
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
 def _uid(event: Event) -> str:
     host = current_app.config.get("SERVER_NAME") or "crp-portal"
     return f"event-{event.id}@{host}"
 
 
 def _event_component(event: Event, user) -> ICalEvent:
-    zone = program_zone()
     component = ICalEvent()
     component.add("uid", _uid(event))
     component.add("dtstamp", utcnow())
-    component.add("dtstart", event.starts_at.astimezone(zone))
-    component.add("dtend", event.ends_at.astimezone(zone))
+    add_start_and_end(component, event.starts_at, event.ends_at)
     component.add("summary", title_for(event, user))
     component.add("sequence", event.sequence)
     link = portal_url("events.detail", event_id=event.id)
@@ -60,6 +99,7 @@ def _event_component(event: Event, user) -> ICalEvent:
     if event.location:
         component.add("location", event.location)
     component.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
+    add_reminder(component, user, str(component["summary"]))
     return component
 
 
@@ -77,18 +117,14 @@ def new_calendar() -> Calendar:
 
 @lru_cache(maxsize=16)
 def _vtimezone(tzid: str, first: date, last: date) -> Timezone | None:
-    """A zone's VTIMEZONE with its transitions between two dates, made once: building
-    and writing decades of transitions took milliseconds on every calendar."""
-    try:
-        return Timezone.from_tzid(tzid, first_date=first, last_date=last)
-    except ValueError:
-        return None
+    """A zone's VTIMEZONE, made once: reading the zone's changes takes milliseconds."""
+    return vtimezone(tzid, first, last)
 
 
 def finish(calendar: Calendar) -> bytes:
-    """The calendar as iCalendar bytes, with a VTIMEZONE for every zone it uses, as
-    `Calendar.add_missing_timezones` makes them, but covering only the years the portal
-    writes about (feeds reach two months back; a series at most a year ahead)."""
+    """The calendar as iCalendar bytes, with a VTIMEZONE for every zone it uses, right
+    for the years the portal writes about (feeds reach two months back; a series at most
+    a year ahead). Not `Calendar.add_missing_timezones`: see `vtimezone` for why."""
     this_year = utcnow().year
     first, last = date(this_year - 1, 1, 1), date(this_year + 3, 1, 1)
     position = len(calendar.timezones)

@@ -47,6 +47,7 @@ PROFILE = {
     **_same("status_changed_at", "joined_on", "major", "class_year", "phone", "recovery_date"),
     **_same("show_first_name_to_peers", "show_real_titles", "share_network_with_staff"),
     **_same("share_plan_with_staff", "share_check_ins_with_staff", "is_peer_mentor"),
+    "calendar_reminder_minutes": "calendar_reminder_minutes",  # None: no reminder
     "mentor": "mentor.name",
     "advisor": "advisor.name",  # the advisor staff assigned
     **_same("created_at", "updated_at"),

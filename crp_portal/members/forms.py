@@ -25,6 +25,7 @@ from crp_portal.forms import (
 from crp_portal.members.intake import GOALS_MAX, NOTE_MAX
 from crp_portal.members.models import (
     ACCEPTED,
+    CALENDAR_REMINDER_LABELS,
     CONVERSATION,
     DECLINED,
     EMAIL_CATEGORY_LABELS,
@@ -33,6 +34,13 @@ from crp_portal.members.models import (
 )
 
 STATUS_CHOICES = list(STATUS_LABELS.items())
+NO_REMINDER = "off"
+REMINDER_NOT_LISTED = "Choose a reminder from the list, or Off."
+
+
+def reminder_minutes(value) -> int | None:
+    """The select's "off" is no reminder (NULL); the others are minutes."""
+    return None if value in (None, "", NO_REMINDER) else int(value)
 
 
 class OwnProfileForm(PortalForm):
@@ -82,6 +90,18 @@ class OwnProfileForm(PortalForm):
         "Use events' real titles in my calendar and email subjects",
         description="Off by default: entries then read like “Tuesday group”, safe on a shared "
         "phone or family calendar.",
+    )
+    calendar_reminder_minutes = SelectField(
+        "Remind me before each event or appointment",
+        choices=choices(
+            (NO_REMINDER if minutes is None else str(minutes), label)
+            for minutes, label in CALENDAR_REMINDER_LABELS.items()
+        ),
+        coerce=reminder_minutes,
+        description="Your calendar app shows the reminder, worded like the entry, for what "
+        "you add from the portal: downloads, invitations and your private calendar address.",
+        invalid_value_message=REMINDER_NOT_LISTED,
+        invalid_choice_message=REMINDER_NOT_LISTED,
     )
     share_network_with_staff = BooleanField("Program staff may see my support network")
     share_plan_with_staff = BooleanField("Program staff may see my relapse-prevention plan")

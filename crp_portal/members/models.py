@@ -29,6 +29,15 @@ APPLICANT, ACTIVE, ON_LEAVE, ALUMNI, INACTIVE = (
     "inactive",
 )
 STATUSES = (APPLICANT, ACTIVE, ON_LEAVE, ALUMNI, INACTIVE)
+# How long before an event or appointment a student's calendar reminds them (None: no
+# reminder). Everyone without a profile (advisors, staff) gets the default.
+DEFAULT_CALENDAR_REMINDER_MINUTES = 60
+CALENDAR_REMINDER_LABELS = {
+    None: "Off",
+    15: "15 minutes before",
+    60: "1 hour before",
+    1440: "1 day before",
+}
 STATUS_LABELS = {
     APPLICANT: "Applicant",
     ACTIVE: "Active",
@@ -47,6 +56,9 @@ class MemberProfile(db.Model):
         ),
         CheckConstraint("class_year BETWEEN 1950 AND 2100", name="class_year_plausible"),
         CheckConstraint("mentor_id IS NULL OR mentor_id <> user_id", name="not_own_mentor"),
+        CheckConstraint(
+            "calendar_reminder_minutes BETWEEN 0 AND 40320", name="calendar_reminder_plausible"
+        ),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -63,6 +75,11 @@ class MemberProfile(db.Model):
     )
     show_real_titles: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
+    )
+    calendar_reminder_minutes: Mapped[int | None] = mapped_column(
+        Integer,
+        default=DEFAULT_CALENDAR_REMINDER_MINUTES,
+        server_default=text(str(DEFAULT_CALENDAR_REMINDER_MINUTES)),
     )
     share_network_with_staff: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")

@@ -17,6 +17,7 @@ from crp_portal.members import (
 from crp_portal.members.models import (
     ACTIVE,
     APPLICANT,
+    CALENDAR_REMINDER_LABELS,
     EMAIL_CATEGORY_LABELS,
     STATUSES,
     AuditEntry,
@@ -62,7 +63,7 @@ def is_applicant(user) -> bool:
 
 
 PROFILE_FIELDS = ("preferred_name", "pronouns", "major", "phone")
-DETAIL_FIELDS = ("class_year", "recovery_date")
+DETAIL_FIELDS = ("class_year", "recovery_date", "calendar_reminder_minutes")
 CONSENT_FIELDS = (
     "show_first_name_to_peers",
     "show_real_titles",
@@ -90,6 +91,9 @@ def update_own_profile(
     recovery_date = values.get("recovery_date")
     if recovery_date is not None and recovery_date > local_today():
         raise DomainError("A recovery date cannot be in the future.")
+    reminder = values.get("calendar_reminder_minutes")  # None: off, or not being changed
+    if reminder not in CALENDAR_REMINDER_LABELS:
+        raise DomainError("Choose a reminder from the list, or no reminder.")
     for name, value in values.items():
         if name in PROFILE_FIELDS:
             value = (value or "").strip() or None

@@ -262,8 +262,16 @@ def _email(row, files) -> Message:
         message_domain=_message_domain(),
     )
     for file in files:
-        message.attach(file.filename, file.content_type, file.data)
+        message.attach(file.filename, _with_charset(file.content_type), file.data)
     return message
+
+
+def _with_charset(content_type: str) -> str:
+    """A text attachment names its charset (the portal writes UTF-8): without one, a
+    reader may guess another (RFC 2046 says US-ASCII) and garble "García"."""
+    if content_type.lower().startswith("text/") and "charset=" not in content_type.lower():
+        return f"{content_type}; charset=utf-8"
+    return content_type
 
 
 def _write_to_log(app, rows) -> None:
