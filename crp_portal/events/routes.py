@@ -11,7 +11,7 @@ from crp_portal.access import (
     role_required,
     scope_required,
 )
-from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
+from crp_portal.events import attendance, bp, calendars, queries, rsvp, services, subscribe
 from crp_portal.events.forms import CheckInForm, EventFilterForm
 from crp_portal.extensions import db, limiter
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
@@ -157,7 +157,8 @@ def check_in(event_id: int):
 def calendar_settings():
     feed = calendars.feed_for(current_user)
     db.session.commit()
-    return render_template("events/calendar.html", feed_url=calendars.feed_url(feed))
+    ways = subscribe.subscription(calendars.feed_url(feed), current_app.config["CRP_PUBLIC_NAME"])
+    return render_template("events/calendar.html", ways=ways)
 
 
 @bp.post("/calendar/regenerate")
