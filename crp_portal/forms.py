@@ -44,6 +44,12 @@ class PortalForm(FlaskForm):
                 return None
             return _as_a_browser_sends(form, super().wrap_formdata(form, formdata))
 
+        def render_field(self, field, render_kw):
+            # Every form on a page has its own token field: with an id it would repeat.
+            if field.type == "CSRFTokenField":
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)
+
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         fields = {field.name: field for field in self}

@@ -154,6 +154,29 @@ def test_a_room_needs_a_name(staff):
     assert count(Room) == 0
 
 
+def labelled_input(page: str, label: str) -> str:
+    """The input a label names (by its `for`), as a screen reader or a click on it finds it."""
+    target = re.search(rf'<label for="([^"]+)">{re.escape(label)}</label>', page).group(1)
+    inputs = re.findall(rf'<input [^>]*\bid="{re.escape(target)}"[^>]*>', page)
+    assert len(inputs) == 1, f"{len(inputs)} inputs have the id {target!r}"
+    return inputs[0]
+
+
+def test_the_house_name_label_names_the_house_name_not_the_new_room(staff):
+    house = make_house("Maple House", rooms=1)
+
+    page = text(staff.get(f"/housing/houses/{house.id}"))
+
+    assert 'value="Maple House"' in labelled_input(page, "Name")
+    assert 'name="name"' in labelled_input(page, "Room name")
+    assert 'value=""' in labelled_input(page, "Room name")
+
+    refused = text(staff.post(f"/housing/houses/{house.id}/rooms", data={"name": ""}))
+    error_link = re.search(r'<a href="#([^"]+)">Room name: Name the room', refused).group(1)
+    assert 'aria-invalid="true"' in labelled_input(refused, "Room name")
+    assert f'id="{error_link}"' in labelled_input(refused, "Room name")
+
+
 def test_staff_add_beds_to_a_room_with_its_own_form(staff):
     house = make_house("Maple House", rooms=0)
     staff.post(f"/housing/houses/{house.id}/rooms", data={"name": "2B"})

@@ -32,8 +32,12 @@ class HouseForm(PortalForm):
 
 
 class RoomForm(PortalForm):
+    # Shown on the house's page beside the house form, whose `name` field keeps that id.
     name = StringField(
-        "Room name", validators=required_text("Name the room, e.g. 2B.", 60), filters=[strip_filter]
+        "Room name",
+        validators=required_text("Name the room, e.g. 2B.", 60),
+        filters=[strip_filter],
+        id="room-name",
     )
 
 
