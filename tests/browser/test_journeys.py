@@ -17,6 +17,7 @@ from crp_portal.extensions import db
 from crp_portal.terms.models import CalendarPeriod
 from crp_portal.timeutil import format_date, local_today
 from tests.browser.axe import assert_accessible
+from tests.browser.focus import focus_stops, ring_problem
 
 pytestmark = pytest.mark.browser
 
@@ -157,6 +158,8 @@ def test_each_role_can_use_every_page_in_its_navigation(demo_today, page, role):
         expect(page.locator(f"{MAIN_NAV}[aria-current=page]")).to_have_text(label)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         assert_accessible(page)
+        weak = [problem for stop in focus_stops(page, most=30) if (problem := ring_problem(stop))]
+        assert not weak, f"{role}: weak focus rings on {href}: {weak}"
 
     main_nav(page).get_by_role("button", name="Sign out").click()
 
