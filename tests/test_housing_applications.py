@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crp_portal.extensions import db
 from crp_portal.housing.models import HousingApplication
 from crp_portal.members.models import AuditEntry
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_agreement, make_application, make_house, make_term, make_user
 from tests.test_concurrency import run_together
 
@@ -49,9 +49,15 @@ def application_form(term, first, version, **overrides) -> dict:
     return values
 
 
+def term_from_today(name: str, starts_in_days: int, lasts_days: int = 120):
+    """A term placed around today, so the tests mean the same whatever day they run."""
+    starts_on = local_today() + timedelta(days=starts_in_days)
+    return make_term(name, starts_on, starts_on + timedelta(days=lasts_days))
+
+
 @pytest.fixture
 def term(ctx):
-    return make_term("Fall 2026")
+    return term_from_today("Fall 2026", -10)
 
 
 @pytest.fixture
@@ -147,7 +153,7 @@ def test_applying_twice_for_a_term_says_so_and_keeps_one_application(
 
 
 def test_a_student_may_apply_for_another_term(term, maple, agreement, login):
-    spring = make_term("Spring 2027", date(2027, 1, 19), date(2027, 5, 14))
+    spring = term_from_today("Spring 2027", 130)
     client = login(make_user("student"))
     client.post("/housing/apply", data=application_form(term, maple, "1"))
     response = client.post("/housing/apply", data=application_form(spring, maple, "1"))
@@ -210,7 +216,7 @@ def test_before_an_agreement_is_published_applications_open_later(term, maple, l
 
 
 def test_a_past_term_cannot_be_chosen(term, maple, agreement, login):
-    past = make_term("Spring 2026", date(2026, 1, 20), date(2026, 5, 15))
+    past = term_from_today("Spring 2026", -250)
     client = login(make_user("student"))
     assert "Spring 2026" not in text(client.get("/housing/apply"))
     response = client.post("/housing/apply", data=application_form(past, maple, "1"))
@@ -300,7 +306,7 @@ def test_the_queue_lists_a_terms_applications_in_submission_order(
         status="waitlisted",
         submitted_at=now - timedelta(days=1),
     )
-    other_term = make_term("Spring 2027", date(2027, 1, 19), date(2027, 5, 14))
+    other_term = term_from_today("Spring 2027", 130)
     make_application(make_user("student", name="Dee Spring"), other_term, maple)
 
     response = staff.get(f"/housing/queue?term={term.id}")
