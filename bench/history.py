@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, insert, select, text
 
 from crp_portal import create_app
+from crp_portal.access import GRANTED_SCOPES
 from crp_portal.advising.models import CELL_MINUTES, MODES, TOPICS, Appointment, AppointmentCell
 from crp_portal.auth.models import User
 from crp_portal.auth.passwords import hash_password
@@ -34,7 +35,7 @@ from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import MemberProfile, StatusChange
 from crp_portal.members.recovery_models import CheckIn
 from crp_portal.terms.models import CalendarPeriod, Term
-from crp_portal.timeutil import program_zone, utcnow
+from crp_portal.timeutil import local_to_utc, program_zone, utcnow, week_start
 
 CHUNK = 10_000
 SEED = 9
@@ -99,9 +100,7 @@ class Chunked:
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=program_zone()).astimezone(
-        UTC
-    )
+    return local_to_utc(datetime(day.year, day.month, day.day, hour, minute))
 
 
 def member_ids() -> range:
@@ -125,6 +124,8 @@ def add_people(timer: Timer, today: date, now: datetime, advisors: int) -> dict[
             "name": "Bench Staff",
             "role": "staff",
             "is_admin": True,
+            # Every staff job, so the dashboard (reports scope) is one of its pages.
+            "staff_scopes": " ".join(GRANTED_SCOPES),
             "password_hash": password,
         }
     ]
@@ -441,7 +442,7 @@ def add_appointments(
     before this week, one advisor per slot; then this week and next for the bench advisor,
     booked ones holding their five-minute cells as the booking service would."""
     rng = random.Random(SEED + 2)
-    monday = today - timedelta(days=today.weekday())
+    monday = week_start(today)
     first = monday - timedelta(days=round(365 * years))
     days = [
         first + timedelta(days=n)
@@ -581,7 +582,7 @@ def add_housing(timer: Timer, terms: list[dict], today: date, now: datetime) -> 
 def add_check_ins(timer: Timer, weeks: int, statuses: dict[int, str], today: date) -> None:
     """Weekly check-ins for the last `weeks` weeks from about 40% of members each week."""
     rng = random.Random(SEED + 4)
-    monday = today - timedelta(days=today.weekday())
+    monday = week_start(today)
     members = [user_id for user_id, status in statuses.items() if status != "applicant"]
     rows = Chunked(timer, CheckIn)
     for back in range(weeks, 0, -1):

@@ -18,8 +18,9 @@ from sqlalchemy import func, select, text
 from bench.data import add_members, add_term_around
 from crp_portal import create_app
 from crp_portal.extensions import db
-from crp_portal.nudges import outbox
-from crp_portal.nudges.models import PENDING, SENT, Campaign, OutboxMessage
+from crp_portal.nudges.models import Campaign
+from crp_portal.outbox import sender, writer
+from crp_portal.outbox.models import PENDING, SENT, OutboxMessage
 from crp_portal.timeutil import to_local, utcnow
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "50000"))
@@ -127,12 +128,12 @@ def bench_sending(sink: Sink) -> None:
     db.session.execute(text("DELETE FROM outbox"))
     db.session.commit()
     for number in range(SEND):
-        outbox.new_message(f"member{number:06d}@bench.example.edu", "This week", "Hello\n" * 20)
+        writer.new_message(f"member{number:06d}@bench.example.edu", "This week", "Hello\n" * 20)
         if number % 1000 == 999:
             db.session.flush()
     db.session.commit()
     started = time.perf_counter()
-    report = outbox.send_pending(utcnow(), batch_size=200)
+    report = sender.send_pending(utcnow(), batch_size=200)
     seconds = time.perf_counter() - started
     sent = db.session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == SENT)

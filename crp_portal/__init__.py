@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from config import CONFIGS
-from crp_portal import database, extensions, links, request_checks
+from crp_portal import database, extensions, links, outbox, request_checks
 from crp_portal.access import may
 from crp_portal.errors import register_error_pages
 from crp_portal.markup import render_markdown
@@ -45,8 +45,10 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     links.init_app(app)
     request_checks.init_app(app)
     _init_extensions(app)
+    outbox.init_app(app)
     init_security(app)
     _register_blueprints(app)
+    _init_areas(app)
     register_error_pages(app)
     register_filters(app)
     _register_template_context(app)
@@ -58,7 +60,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 def _register_mail_sources(app: Flask) -> None:
     from crp_portal.auth.models import AccountMailRequest
     from crp_portal.auth.services import send_requested_account_mail
-    from crp_portal.nudges.worker import register_mail_source
+    from crp_portal.outbox.worker import register_mail_source
 
     register_mail_source(app, select(AccountMailRequest.id).exists(), send_requested_account_mail)
 
@@ -154,6 +156,16 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(area.bp)
 
 
+def _init_areas(app: Flask) -> None:
+    """What areas contribute beyond their views (the dashboard's rollup marking and its
+    erasure step, advising's calendar feed entries): registered here, by each area's
+    init_app, not as a side effect of importing a module."""
+    from crp_portal import advising, dashboard
+
+    advising.init_app(app)
+    dashboard.init_app(app)
+
+
 def _register_template_context(app: Flask) -> None:
     app.jinja_env.globals["may"] = may
     app.jinja_env.filters["markdown"] = render_markdown
@@ -177,14 +189,13 @@ def _register_cli(app: Flask) -> None:
     from crp_portal.dashboard.cli import dashboard_cli
     from crp_portal.housing.cli import housing_cli
     from crp_portal.members.cli import members_cli
-    from crp_portal.nudges.cli import nudges_cli, outbox_cli
+    from crp_portal.nudges.cli import nudges_cli
 
     app.cli.add_command(advising_cli)
     app.cli.add_command(dashboard_cli)
     app.cli.add_command(housing_cli)
     app.cli.add_command(members_cli)
     app.cli.add_command(nudges_cli)
-    app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(backup_command)

@@ -9,6 +9,9 @@ delivers whatever is left.
 
 from flask import render_template
 
+from crp_portal.outbox.worker import announce
+from crp_portal.outbox.writer import new_message
+
 
 def queue_mail(
     recipient: str,
@@ -21,9 +24,6 @@ def queue_mail(
 
     `attachments` are (filename, content type, bytes), e.g. an .ics invitation.
     """
-    from crp_portal.nudges.outbox import new_message
-    from crp_portal.nudges.worker import announce
-
     new_message(
         recipient,
         subject,

@@ -1,6 +1,6 @@
-"""UTC in the database, the program's time zone on the page."""
+"""UTC in the database, the program's time zone on the page; weeks start on Monday."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -68,13 +68,78 @@ def local_today() -> date:
     return utcnow().astimezone(program_zone()).date()
 
 
+def week_start(day: date) -> date:
+    """The Monday of the day's week: the program's weeks (check-ins, the dashboard's weekly
+    figures, the advisor's agenda) run Monday to Sunday. Pass a local date (`local_today`,
+    `to_local(...).date()`), not a UTC one."""
+    return day - timedelta(days=day.weekday())
+
+
+REFUSE, AFTER_THE_CHANGE = "refuse", "after the change"
+
+
+class NonexistentLocalTime(ValueError):
+    """A wall-clock time the clocks skip when they go forward (2:30 AM on the March night
+    New York goes from 2:00 straight to 3:00). `str()` is written for the person who
+    typed it."""
+
+
+def local_to_utc(wall: datetime, skipped: str = REFUSE) -> datetime:
+    """A naive wall-clock time in the program's zone, as an aware UTC datetime.
+
+    Ambiguous times (the hour that repeats when the clocks go back: 1:30 AM on the November
+    night in New York happens twice) take the wall time's `fold`: 0, what `datetime(...)`
+    and `datetime.combine(...)` give, is the first 1:30, still on summer time; 1 is the
+    second, an hour later. `to_wall_clock` keeps the fold, so a time read from the database
+    converts back to the same moment.
+
+    Nonexistent times (the hour skipped when the clocks go forward) raise
+    `NonexistentLocalTime` by default: a meeting typed for 2:30 AM that night is a mistake
+    to show, not a time to guess. With `skipped=AFTER_THE_CHANGE` they are read as that
+    far past the change instead (2:30 becomes 3:30 summer time; a midnight the clocks skip
+    becomes the day's first instant, 1:00), for bounds and moments nobody typed.
+    (`zoneinfo` alone reads a skipped 2:30 with fold 0 as 3:30 and with fold 1 as 1:30,
+    without a word.)
+    """
+    if wall.tzinfo is not None:
+        raise ValueError("local_to_utc takes a naive wall-clock time")
+    zone = program_zone()
+    moment = wall.replace(tzinfo=zone)
+    utc = moment.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) == wall:
+        return utc
+    if skipped != AFTER_THE_CHANGE:
+        raise NonexistentLocalTime(_skipped_message(wall, zone))
+    return moment.replace(fold=0).astimezone(UTC)
+
+
+def _skipped_message(wall: datetime, zone: ZoneInfo) -> str:
+    gap = wall.replace(tzinfo=zone, fold=1).utcoffset() - wall.replace(tzinfo=zone).utcoffset()
+    minutes = int(gap.total_seconds() // 60)
+    forward = "an hour" if minutes == 60 else f"{minutes} minutes"
+    return (
+        f"There is no {_clock(wall)} on {format_date(wall.date())}: the clocks go forward "
+        f"{forward} that night. Choose another time."
+    )
+
+
+def to_wall_clock(moment: datetime) -> datetime:
+    """An aware datetime as a naive wall-clock time in the program's zone (the inverse of
+    `local_to_utc`, `fold` included)."""
+    return moment.astimezone(program_zone()).replace(tzinfo=None)
+
+
 def local_midnight(day: date) -> datetime:
     """The start of a local day, in UTC: the bound for "on or after this date" queries."""
-    return datetime.combine(day, time()).replace(tzinfo=program_zone()).astimezone(UTC)
+    return local_to_utc(datetime.combine(day, time()), skipped=AFTER_THE_CHANGE)
 
 
 def to_local(value: datetime) -> datetime:
     return value.astimezone(program_zone())
+
+
+def _clock(value: datetime) -> str:
+    return f"{value.strftime('%I').lstrip('0')}:{value:%M %p}"
 
 
 def format_datetime(value: datetime | None) -> str:
@@ -98,8 +163,7 @@ def format_time(value: datetime | None) -> str:
     """`7:00 PM` in the program's zone."""
     if value is None:
         return ""
-    local = to_local(value)
-    return f"{local.strftime('%I').lstrip('0')}:{local:%M %p}"
+    return _clock(to_local(value))
 
 
 def register_filters(app) -> None:

@@ -16,7 +16,7 @@ from crp_portal.access import EVENTS, HOUSING, NUDGES, RECOVERY, REPORTS, SCOPES
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups, intake, plan
-from crp_portal.nudges import outbox
+from crp_portal.outbox import writer
 from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
 from tests.factories import (
@@ -400,7 +400,7 @@ class _World:
 
     @cached_property
     def message_id(self):
-        return outbox.add_message(self.subject.email, "Hi", "Body", status="needs_review").id
+        return writer.add_message(self.subject.email, "Hi", "Body", status="needs_review").id
 
     @cached_property
     def intake_id(self):

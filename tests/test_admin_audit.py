@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import Invitation, User
 from crp_portal.auth.services import accept_invitation, invitation_token
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry
 from tests.factories import make_term, make_user
 
 

@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from crp_portal.advising import services
 from crp_portal.advising.models import Appointment
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import User
 from crp_portal.errors import NotFound
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry, MemberProfile
+from crp_portal.members.models import MemberProfile
 from crp_portal.timeutil import utcnow
 from tests.factories import make_appointment, make_user
 from tests.test_advising_booking import advisor_with_hours, listed_starts, text

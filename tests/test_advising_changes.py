@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from crp_portal.advising.availability import save_settings
 from crp_portal.advising.models import AdvisorSettings, Appointment, AvailabilityWindow, DayOff
+from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_appointment, make_event, make_user, make_window
 from tests.test_advising_booking import (

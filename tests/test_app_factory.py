@@ -1,5 +1,9 @@
 """The app factory, configuration, health check and error pages."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from crp_portal import create_app
@@ -113,3 +117,36 @@ def test_an_id_too_big_for_the_database_is_a_404_not_a_crash(ctx, login):
     ):
         response = client.get(path)
         assert response.status_code == 404, path
+
+
+WIRED_BY_CREATE_APP = """
+import importlib, pathlib, sys
+from sqlalchemy import event
+from crp_portal.extensions import db
+
+features = [p for p in pathlib.Path("crp_portal").rglob("*.py") if "dashboard" not in p.parts]
+for path in features:
+    importlib.import_module(".".join(path.with_suffix("").parts).removesuffix(".__init__"))
+assert not [name for name in sys.modules if name.startswith("crp_portal.dashboard")]
+
+from crp_portal import create_app
+from crp_portal.advising.calendar import feed_entries
+from crp_portal.dashboard import marking
+from crp_portal.events.calendars import FEED_SOURCES_KEY
+
+listeners = [("after_flush", marking._mark_flushed), ("do_orm_execute", marking._mark_statement)]
+assert not any(event.contains(db.session, name, fn) for name, fn in listeners)
+app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+assert all(event.contains(db.session, name, fn) for name, fn in listeners)
+assert app.extensions[FEED_SOURCES_KEY] == [feed_entries]
+create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+assert app.extensions[FEED_SOURCES_KEY] == [feed_entries]
+"""
+
+
+def test_features_do_not_import_the_dashboard_and_create_app_wires_listeners_and_feeds():
+    """Importing every module outside the dashboard imports no dashboard module and wires
+    nothing; create_app registers the rollup listeners (once, however many apps) and the
+    calendar feed sources (per app)."""
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", WIRED_BY_CREATE_APP], cwd=root, check=True)

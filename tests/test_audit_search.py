@@ -5,8 +5,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry
 from crp_portal.timeutil import local_today, program_zone
 from tests.factories import make_user
 

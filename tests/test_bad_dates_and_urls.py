@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from crp_portal.advising.availability import add_day_off
+from crp_portal.audit.search import AuditFilter, search_audit
 from crp_portal.dashboard import outcomes
 from crp_portal.errors import DomainError
 from crp_portal.events.models import Event
 from crp_portal.events.services import create_event
 from crp_portal.extensions import db
-from crp_portal.members.audit import AuditFilter, search_audit
-from crp_portal.nudges.models import Campaign, OutboxMessage
+from crp_portal.nudges.models import Campaign
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.terms import ics_import
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import create_term

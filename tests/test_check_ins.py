@@ -14,10 +14,9 @@ from crp_portal.members.check_ins import (
     recent_check_ins,
     save_check_in,
     this_weeks_check_in,
-    week_start_of,
 )
 from crp_portal.members.recovery_models import CheckIn, FollowUp
-from crp_portal.timeutil import local_today, utcnow
+from crp_portal.timeutil import local_today, utcnow, week_start
 from tests.factories import make_user
 from tests.test_concurrency import run_together
 
@@ -38,7 +37,7 @@ def make_check_in(student, weeks_ago: int = 0, **values) -> CheckIn:
     fields.update(values)
     check_in = CheckIn(
         student_id=student.id,
-        week_start=week_start_of(local_today()) - timedelta(weeks=weeks_ago),
+        week_start=week_start(local_today()) - timedelta(weeks=weeks_ago),
         **fields,
     )
     db.session.add(check_in)
@@ -60,13 +59,13 @@ def test_a_student_checks_in_and_a_second_save_that_week_edits_it(ctx, login):
     [check_in] = db.session.scalars(select(CheckIn)).all()
     assert (check_in.mood, check_in.stress, check_in.sleep) == (4, 4, 3)
     assert check_in.note == "Better now."
-    assert check_in.week_start == week_start_of(local_today())
+    assert check_in.week_start == week_start(local_today())
 
 
 def test_weeks_start_on_monday(ctx):
     student = make_user("student")
     monday, wednesday, sunday = date(2026, 11, 2), date(2026, 11, 4), date(2026, 11, 8)
-    assert week_start_of(wednesday) == week_start_of(sunday) == monday
+    assert week_start(wednesday) == week_start(sunday) == monday
     save_check_in(student, Answers(1, 1, 1), monday)
     save_check_in(student, Answers(2, 2, 2), sunday)
     save_check_in(student, Answers(5, 5, 5), sunday + timedelta(days=1))
@@ -114,10 +113,10 @@ def test_the_student_sees_their_trend_as_a_chart_and_a_table(ctx, login):
     chart = page[page.index("Your last 12 weeks") : page.index("Past check-ins")]
     assert "<svg" in chart and 'role="img"' in chart and "aria-label=" in chart
     assert "<polyline" in chart
-    recent_weeks = [week_start_of(local_today()) - timedelta(weeks=n) for n in (3, 1)]
+    recent_weeks = [week_start(local_today()) - timedelta(weeks=n) for n in (3, 1)]
     for week in recent_weeks:
         assert f"{week:%a} {week.day} {week:%b %Y}" in chart
-    long_ago = week_start_of(local_today()) - timedelta(weeks=14)
+    long_ago = week_start(local_today()) - timedelta(weeks=14)
     assert f"{long_ago:%a} {long_ago.day} {long_ago:%b %Y}" not in chart
     history = page[page.index("Past check-ins") :]
     assert "Long ago" in history and "Felt steadier" in history

@@ -4,17 +4,17 @@ the same rows as rebuilding from the source tables, on both databases."""
 import threading
 from datetime import date, time, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 
-from crp_portal.advising.models import COMPLETED, NO_SHOW
+from crp_portal.advising.models import COMPLETED, NO_SHOW, Appointment
 from crp_portal.dashboard import rollups
 from crp_portal.dashboard.rollup_models import DayTally, EventTally, MemberWeek, RollupMark
 from crp_portal.events.attendance import save_roster
-from crp_portal.events.models import CANCELLED, GOING, NOT_GOING, Attendance, Rsvp
+from crp_portal.events.models import CANCELLED, GOING, NOT_GOING, Attendance, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.members.recovery_models import CheckIn
 from crp_portal.members.services import change_status
-from crp_portal.timeutil import local_midnight, local_today
+from crp_portal.timeutil import local_midnight, local_today, week_start
 from tests.factories import make_appointment, make_event, make_term, make_user
 
 
@@ -169,3 +169,52 @@ def test_flask_dashboard_refresh_rebuilds_on_request(ctx, app):
     assert "rebuilt every rollup" in result.output
     assert db.session.get(EventTally, event.id).attended == 1
     assert db.session.scalar(select(func.count()).select_from(RollupMark)) == 0
+
+
+def test_insert_update_and_delete_statements_are_marked_without_telling_the_dashboard(ctx):
+    """Statements run with db.session.execute change rows no flush sees; the session
+    watches them (`marking`), so the feature that runs one need not know the dashboard."""
+    today = local_today()
+    staff, advisor = make_user("staff"), make_user("advisor")
+    ada, ben = make_user("student", name="Ada"), make_user("student", name="Ben")
+    first = evening(today - timedelta(days=9), staff)
+    second = evening(today - timedelta(days=2), staff, kind="sober_social")
+    appointment = make_appointment(advisor, ada, days_ahead=-3)
+    db.session.add(CheckIn(student_id=ben.id, week_start=week_start(today), mood=3, stress=3,
+                           sleep=3))  # fmt: skip
+    db.session.commit()
+    assert refreshed_rows() == rebuilt_rows()
+
+    db.session.execute(
+        insert(Attendance),
+        [{"event_id": first.id, "user_id": p.id, "source": "roster"} for p in (ada, ben)],
+    )
+    db.session.execute(
+        insert(Rsvp).values(event_id=second.id, user_id=ada.id, status=GOING, queue_number=1)
+    )
+    db.session.commit()
+    assert refreshed_rows() == rebuilt_rows()
+    assert db.session.get(EventTally, first.id).attended == 2
+
+    moved = appointment.starts_at - timedelta(days=7)
+    db.session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment.id)
+        .values(status=COMPLETED, starts_at=moved, ends_at=moved + timedelta(minutes=30))
+    )
+    db.session.execute(
+        update(CheckIn)
+        .where(CheckIn.student_id == ben.id)
+        .values(week_start=week_start(today) - timedelta(weeks=2))
+    )
+    db.session.execute(update(Event), [{"id": second.id, "status": CANCELLED}])
+    db.session.execute(delete(Attendance).where(Attendance.user_id == ben.id))
+    db.session.commit()
+    assert refreshed_rows() == rebuilt_rows()
+    assert db.session.get(EventTally, first.id).attended == 1
+    assert not db.session.get(EventTally, second.id).held
+
+    db.session.execute(
+        update(Appointment).where(Appointment.student_id == ada.id).values(private_notes="")
+    )
+    assert not rollups.pending()  # nothing the rollups count changed

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from crp_portal.extensions import db
-from crp_portal.nudges import outbox
 from crp_portal.nudges.campaigns import CampaignDetails, create_campaign
-from crp_portal.nudges.models import OutboxMessage
+from crp_portal.outbox import sender
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.timeutil import utcnow
 from tests.factories import make_user
 
@@ -191,7 +191,7 @@ def test_a_retried_message_is_delivered_on_the_next_send(ctx, login, smtp):
     student = make_user("student")
     message = make_message("failed", user=student, subject="Your booking is confirmed")
     staff(login).post("/nudges/outbox/retry", data={})
-    report = outbox.send_pending(utcnow())
+    report = sender.send_pending(utcnow())
     assert report.sent == 1
     assert [m["Subject"] for m in smtp.to(student.email)] == ["Your booking is confirmed"]
     assert status_of(message) == "sent"

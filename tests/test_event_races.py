@@ -26,7 +26,7 @@ from sqlalchemy import select
 from crp_portal.events.models import GOING, WAITLISTED, Attendance, CalendarFeed, Event, Rsvp
 from crp_portal.events.services import details_of
 from crp_portal.extensions import db
-from crp_portal.nudges.outbox import send_pending
+from crp_portal.outbox.sender import send_pending
 from crp_portal.timeutil import utcnow
 from tests.factories import make_event, make_user
 from tests.test_concurrency import run_together

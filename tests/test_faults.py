@@ -27,7 +27,7 @@ from crp_portal.events.models import GOING, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.members import check_ins
 from crp_portal.members.recovery_models import CheckIn
-from crp_portal.nudges.models import OutboxMessage
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.timeutil import local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_journeys import sign_in

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups
 from crp_portal.members.check_ins import Answers, save_check_in
-from crp_portal.members.models import AuditEntry
 from crp_portal.members.recovery_models import FollowUp, FollowUpNote
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_appointment, make_user

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
 from crp_portal.housing.models import HousingApplication
-from crp_portal.members.models import AuditEntry
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_agreement, make_application, make_house, make_term, make_user
 from tests.test_concurrency import run_together

@@ -5,9 +5,10 @@ import html
 import pytest
 from sqlalchemy import select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
 from crp_portal.members import intake
-from crp_portal.members.models import AuditEntry, IntakeApplication, StatusChange
+from crp_portal.members.models import IntakeApplication, StatusChange
 from tests.factories import make_user
 
 

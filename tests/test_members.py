@@ -2,8 +2,9 @@
 
 from sqlalchemy import select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry, EmailOptOut, MemberProfile, StatusChange
+from crp_portal.members.models import EmailOptOut, MemberProfile, StatusChange
 from tests.factories import make_user
 
 
@@ -242,7 +243,7 @@ def test_recovery_items_reach_the_staff_record_only_with_consent(ctx, login):
 def test_reopening_a_record_within_minutes_is_written_once(ctx, login, monkeypatch):
     from datetime import timedelta
 
-    from crp_portal.members import services
+    from crp_portal import audit
     from crp_portal.timeutil import utcnow
 
     student = make_user("student")
@@ -250,8 +251,8 @@ def test_reopening_a_record_within_minutes_is_written_once(ctx, login, monkeypat
     client.get(f"/members/{student.id}")
     client.get(f"/members/{student.id}")
     assert len(db.session.scalars(select(AuditEntry)).all()) == 1
-    later = utcnow() + services.AUDIT_REPEAT_WINDOW + timedelta(minutes=1)
-    monkeypatch.setattr(services, "utcnow", lambda: later)
+    later = utcnow() + audit.REPEAT_WINDOW + timedelta(minutes=1)
+    monkeypatch.setattr(audit, "utcnow", lambda: later)
     client.get(f"/members/{student.id}")
     assert len(db.session.scalars(select(AuditEntry)).all()) == 2
 

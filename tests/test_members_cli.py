@@ -7,19 +7,14 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from crp_portal.advising.models import Appointment
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import Invitation, User
 from crp_portal.auth.services import authenticate
 from crp_portal.events.attendance import attendance_count
 from crp_portal.events.models import CalendarFeed, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import HousingApplication
-from crp_portal.members.models import (
-    AuditEntry,
-    EmailOptOut,
-    IntakeApplication,
-    MemberProfile,
-    SupportPerson,
-)
+from crp_portal.members.models import EmailOptOut, IntakeApplication, MemberProfile, SupportPerson
 from crp_portal.members.recovery_models import (
     CheckIn,
     FollowUp,

@@ -6,12 +6,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry
 from crp_portal.nudges import campaigns
 from crp_portal.nudges.campaigns import CampaignDetails, InvalidCampaign
-from crp_portal.nudges.models import Campaign, OutboxMessage
+from crp_portal.nudges.models import Campaign
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.timeutil import local_today
 from tests.factories import make_event, make_user
 

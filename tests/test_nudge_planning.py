@@ -19,17 +19,13 @@ from crp_portal.nudges import planning
 from crp_portal.nudges.models import (
     BACK_FROM_BREAK,
     FIRST_TERM_WEEK,
-    HELD_OUT,
     INACTIVE,
     MOVE_IN,
     NO_ADVISING,
-    NUDGE,
-    PENDING,
-    SENT,
-    SUPPRESSED,
     Campaign,
-    OutboxMessage,
 )
+from crp_portal.outbox import writer
+from crp_portal.outbox.models import HELD_OUT, NUDGE, PENDING, SENT, SUPPRESSED, OutboxMessage
 from tests.factories import make_appointment, make_event, make_house, make_period, make_term
 from tests.factories import make_user as _make_user
 
@@ -425,13 +421,13 @@ def test_two_planners_at_once_write_each_key_once(app, ctx, monkeypatch):
     campaign = make_campaign()
     db.session.commit()
     both_found_everyone_due = threading.Barrier(2)
-    insert = planning._insert_new
+    insert = writer.insert_new
 
     def insert_together(new_rows):
         both_found_everyone_due.wait(timeout=30)  # neither has written yet: a real race
         return insert(new_rows)
 
-    monkeypatch.setattr(planning, "_insert_new", insert_together)
+    monkeypatch.setattr(writer, "insert_new", insert_together)
     reports = []
 
     def planner():

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from crp_portal.extensions import db
 from crp_portal.members.models import EmailOptOut
-from crp_portal.nudges.models import NEEDS_REVIEW, OutboxMessage
+from crp_portal.outbox.models import NEEDS_REVIEW, OutboxMessage
 from tests.factories import make_campaign, make_meeting, make_period, make_term, make_user
 
 BASE = "https://crp.example.edu"

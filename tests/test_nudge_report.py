@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
-from crp_portal.nudges.models import HELD_OUT, NUDGE, PENDING, SENT, SUPPRESSED, OutboxMessage
 from crp_portal.nudges.report import campaign_report
+from crp_portal.outbox.models import HELD_OUT, NUDGE, PENDING, SENT, SUPPRESSED, OutboxMessage
 from crp_portal.timeutil import utcnow
 from tests.factories import make_appointment, make_event, make_user
 from tests.test_nudge_planning import make_campaign

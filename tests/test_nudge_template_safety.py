@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from crp_portal.extensions import db
 from crp_portal.nudges import templating
-from crp_portal.nudges.models import Campaign, OutboxMessage
+from crp_portal.nudges.models import Campaign
 from crp_portal.nudges.template_budget import Budget, NudgeEnvironment, TooCostly, fill_in
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import (
     make_campaign,

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from crp_portal import demo
 from crp_portal.extensions import db
 from crp_portal.nudges.demo import CAMPAIGNS
-from crp_portal.nudges.models import SENT, OutboxMessage
 from crp_portal.nudges.templating import check_template
+from crp_portal.outbox.models import SENT, OutboxMessage
 from crp_portal.terms.models import CalendarPeriod
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import local_today

@@ -13,8 +13,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from crp_portal.extensions import db
-from crp_portal.nudges import outbox
-from crp_portal.nudges.models import (
+from crp_portal.outbox import sender, writer
+from crp_portal.outbox.models import (
     FAILED,
     MAX_ATTEMPTS,
     NEEDS_REVIEW,
@@ -23,7 +23,7 @@ from crp_portal.nudges.models import (
     SENT,
     OutboxMessage,
 )
-from crp_portal.nudges.worker import work
+from crp_portal.outbox.worker import work
 from crp_portal.timeutil import utcnow
 from tests.conftest import Inbox
 from tests.factories import make_event, make_user
@@ -32,7 +32,7 @@ from tests.pg import free_port
 
 def add(count: int, **options) -> list[int]:
     ids = [
-        outbox.add_message(f"person{number}@example.edu", f"Hello {number}", "Body", **options).id
+        writer.add_message(f"person{number}@example.edu", f"Hello {number}", "Body", **options).id
         for number in range(count)
     ]
     db.session.commit()
@@ -112,15 +112,15 @@ def start_smtp(port: int) -> tuple[Inbox, Controller]:
 def test_with_the_server_down_rows_wait_and_each_goes_once_when_it_is_back(ctx, smtp_port):
     add(3)
     now = utcnow()
-    report = outbox.send_pending(now)
+    report = sender.send_pending(now)
     assert report.sent == 0 and report.retried == 3 and report.error
     assert statuses() == {PENDING: 3}
     inbox, controller = start_smtp(smtp_port)
     try:
-        assert outbox.send_pending(now).sent == 0, "backing off: not due yet"
+        assert sender.send_pending(now).sent == 0, "backing off: not due yet"
         later = now + timedelta(minutes=5)
-        assert outbox.send_pending(later).sent == 3
-        assert outbox.send_pending(later + timedelta(hours=1)).sent == 0
+        assert sender.send_pending(later).sent == 3
+        assert sender.send_pending(later + timedelta(hours=1)).sent == 0
     finally:
         controller.stop()
     assert sorted(m["To"] for m in inbox.messages) == [
@@ -135,7 +135,7 @@ def test_after_five_failed_tries_a_row_is_failed_with_the_last_error(ctx):
     (message_id,) = add(1)
     now = utcnow()
     for attempt in range(MAX_ATTEMPTS):
-        outbox.send_pending(now + timedelta(hours=attempt))
+        sender.send_pending(now + timedelta(hours=attempt))
     row = db.session.get(OutboxMessage, message_id)
     assert (row.status, row.attempts) == (FAILED, MAX_ATTEMPTS)
     assert row.last_error
@@ -146,19 +146,19 @@ def test_a_sender_that_died_mid_send_leaves_the_row_for_review_not_a_second_copy
 ):
     (message_id,) = add(1)
     crashed_at = utcnow()
-    outbox.claim(crashed_at, 10)  # claimed; the process died before marking it sent
+    sender.claim(crashed_at, 10)  # claimed; the process died before marking it sent
     inbox, controller = start_smtp(smtp_port)
     try:
-        assert outbox.send_pending(crashed_at + timedelta(minutes=1)).sent == 0
+        assert sender.send_pending(crashed_at + timedelta(minutes=1)).sent == 0
         timeout = app.config["CRP_OUTBOX_CLAIM_TIMEOUT_MINUTES"]
-        report = outbox.send_pending(crashed_at + timedelta(minutes=timeout + 1))
+        report = sender.send_pending(crashed_at + timedelta(minutes=timeout + 1))
         assert report.sent == 0 and report.needs_review == 1
         db.session.expire_all()
         assert db.session.get(OutboxMessage, message_id).status == NEEDS_REVIEW
         assert inbox.messages == []
-        assert outbox.retry([message_id], utcnow()) == 1
+        assert sender.retry([message_id], utcnow()) == 1
         db.session.commit()
-        assert outbox.send_pending(utcnow()).sent == 1
+        assert sender.send_pending(utcnow()).sent == 1
     finally:
         controller.stop()
     assert len(inbox.messages) == 1
@@ -169,7 +169,7 @@ def test_nudges_carry_one_click_unsubscribe_headers_and_link(ctx, smtp_port):
     add(1, unsubscribe_url=url, body_html="<p>Body</p>")
     inbox, controller = start_smtp(smtp_port)
     try:
-        outbox.send_pending(utcnow())
+        sender.send_pending(utcnow())
     finally:
         controller.stop()
     (message,) = inbox.messages
@@ -186,7 +186,7 @@ def test_nudges_carry_one_click_unsubscribe_headers_and_link(ctx, smtp_port):
 def test_without_a_mail_server_messages_are_logged_and_marked_sent(ctx, app, caplog):
     app.config["MAIL_SERVER"] = ""
     add(1)
-    assert outbox.send_pending(utcnow()).sent == 1
+    assert sender.send_pending(utcnow()).sent == 1
     assert "Mail not sent (no MAIL_SERVER)" in caplog.text
     assert statuses() == {SENT: 1}
 
@@ -203,13 +203,13 @@ def test_parallel_senders_deliver_every_message_exactly_once(ctx, app, smtp_port
     inbox, controller = start_smtp(smtp_port)
     reports = []
 
-    def sender():
+    def one_sender():
         with app.app_context():
-            reports.append(outbox.send_pending(utcnow(), batch_size=5))
+            reports.append(sender.send_pending(utcnow(), batch_size=5))
             db.session.remove()
 
     try:
-        threads = [threading.Thread(target=sender) for _ in range(4)]
+        threads = [threading.Thread(target=one_sender) for _ in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:

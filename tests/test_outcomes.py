@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import User
 from crp_portal.dashboard import outcomes, registrar_csv
 from crp_portal.dashboard.outcome_models import RegistrarRecord
@@ -23,7 +24,6 @@ from crp_portal.dashboard.queries import TIERS
 from crp_portal.dashboard.registrar_csv import TermMatcher, UploadError, read_registrar_csv
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry
 from crp_portal.members.privacy import erase_person
 from crp_portal.members.recovery_models import CheckIn
 from crp_portal.terms.models import Term

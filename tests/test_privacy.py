@@ -3,15 +3,10 @@
 import json
 from datetime import date, timedelta
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.events.models import Attendance, CalendarFeed, Rsvp
 from crp_portal.extensions import db
-from crp_portal.members.models import (
-    AuditEntry,
-    EmailOptOut,
-    IntakeApplication,
-    ProgramAgreement,
-    StatusChange,
-)
+from crp_portal.members.models import EmailOptOut, IntakeApplication, ProgramAgreement, StatusChange
 from crp_portal.members.recovery_models import (
     CheckIn,
     FollowUp,

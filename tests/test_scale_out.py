@@ -31,8 +31,8 @@ from bench.load import Client, stop_server, wait_healthy
 from crp_portal import create_app
 from crp_portal.auth.models import AccountMailRequest
 from crp_portal.extensions import db
-from crp_portal.nudges import outbox
-from crp_portal.nudges.models import SENT, OutboxMessage
+from crp_portal.outbox import writer
+from crp_portal.outbox.models import SENT, OutboxMessage
 from tests.conftest import Inbox, SmtpReceiver
 from tests.factories import make_user
 from tests.pg import free_port
@@ -194,7 +194,7 @@ def test_two_nudge_workers_on_two_hosts_deliver_each_message_once(portal):
         # Mail the earlier tests asked for (an attack notice) is not this test's to count.
         db.session.execute(delete(AccountMailRequest))
         for number in range(count):
-            outbox.add_message(f"member{number}@example.edu", f"Message {number:03d}", "Hello")
+            writer.add_message(f"member{number}@example.edu", f"Message {number:03d}", "Hello")
         db.session.commit()
     inbox = Inbox(port=free_port())
     controller = Controller(GatedReceiver(inbox), hostname="127.0.0.1", port=inbox.port)

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from crp_portal import create_app
 from crp_portal.extensions import db
-from crp_portal.nudges.models import OutboxMessage
-from crp_portal.nudges.worker import deliver_due
+from crp_portal.outbox.models import OutboxMessage
+from crp_portal.outbox.worker import deliver_due
 from tests.conftest import Inbox, empty_database
 from tests.factories import make_user
 

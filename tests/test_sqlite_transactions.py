@@ -10,9 +10,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import User
 from crp_portal.extensions import db
-from crp_portal.members.models import AuditEntry
 from tests.factories import make_user
 
 

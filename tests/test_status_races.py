@@ -16,15 +16,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import User
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups, intake
-from crp_portal.members.models import (
-    AuditEntry,
-    IntakeApplication,
-    MemberProfile,
-    StatusChange,
-)
+from crp_portal.members.models import IntakeApplication, MemberProfile, StatusChange
 from crp_portal.members.recovery_models import FollowUp, FollowUpNote
 from crp_portal.nudges import campaigns
 from crp_portal.nudges.models import Campaign

@@ -3,3 +3,11 @@
 from flask import Blueprint
 
 bp = Blueprint("advising", __name__, url_prefix="/advising")
+
+
+def init_app(app) -> None:
+    """What advising adds to other areas: appointments in each person's calendar feed."""
+    from crp_portal.advising.calendar import feed_entries
+    from crp_portal.events.calendars import register_feed_source
+
+    register_feed_source(app, feed_entries)

@@ -1,6 +1,6 @@
 """Advisors: their agenda, availability, and booking for a student."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +11,7 @@ from crp_portal.advising import bp, services
 from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
 from crp_portal.advising.routes import by_day, slot_time
 from crp_portal.extensions import db
-from crp_portal.timeutil import local_today, program_zone, utcnow
+from crp_portal.timeutil import local_midnight, local_today, program_zone, utcnow, week_start
 from crp_portal.views import commit_or_form_error, id_from_form
 
 
@@ -19,9 +19,10 @@ from crp_portal.views import commit_or_form_error, id_from_form
 @role_required(ADVISOR)
 def agenda():
     today = local_today()
-    monday = today - timedelta(days=today.weekday())
-    start = datetime.combine(monday, datetime.min.time(), tzinfo=program_zone())
-    week = services.agenda(current_user, start, start + timedelta(days=7))
+    monday = week_start(today)
+    week = services.agenda(
+        current_user, local_midnight(monday), local_midnight(monday + timedelta(days=7))
+    )
     now = utcnow()
     return render_template(
         "advising/agenda.html",

@@ -13,7 +13,6 @@ from crp_portal.events.calendars import (
     add_start_and_end,
     finish,
     new_calendar,
-    register_feed_source,
 )
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
@@ -62,6 +61,3 @@ def feed_entries(user, since: datetime) -> list[ICalEvent]:
         .order_by(Appointment.starts_at)
     )
     return [appointment_component(appointment, user) for appointment in appointments]
-
-
-register_feed_source(feed_entries)

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from crp_portal.advising.availability import add_window, settings_for
 from crp_portal.advising.models import BOOKED, COMPLETED, NO_SHOW, Appointment, AppointmentCell
 from crp_portal.extensions import db
-from crp_portal.timeutil import program_zone
+from crp_portal.timeutil import local_to_utc
 
 HOURS = [
     [(0, time(9), time(12), "in_person", "Academic Success Center, room 3"),
@@ -19,7 +19,7 @@ HOURS = [
 
 
 def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour)).replace(tzinfo=program_zone())
+    return local_to_utc(datetime.combine(day, time(hour)))
 
 
 ASSIGNED_PER_ADVISOR = 3

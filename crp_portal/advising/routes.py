@@ -10,7 +10,7 @@ from crp_portal.advising import bp, calendar, services
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError, Forbidden
 from crp_portal.extensions import db
-from crp_portal.timeutil import in_date_bounds, local_today, program_zone, utcnow
+from crp_portal.timeutil import in_date_bounds, local_midnight, local_today, program_zone, utcnow
 from crp_portal.views import commit_or_form_error
 
 
@@ -184,8 +184,8 @@ def record_outcome(appointment_id: int):
 @scope_required(REPORTS)
 def overview():
     today = local_today()
-    start = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=program_zone())
-    end = datetime.combine(today + timedelta(days=31), datetime.min.time(), tzinfo=program_zone())
+    start = local_midnight(today - timedelta(days=30))
+    end = local_midnight(today + timedelta(days=31))
     return render_template(
         "advising/overview.html", rows=services.counts_by_advisor(start, end), today=today
     )

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.access import ADVISOR, RECOVERY, STUDENT
 from crp_portal.advising.availability import (
     days_off_of,
@@ -42,7 +43,7 @@ from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.follow_ups import open_for_missed_advising
 from crp_portal.members.models import ACTIVE, ON_LEAVE, MemberProfile
-from crp_portal.members.services import is_applicant, record_view
+from crp_portal.members.services import is_applicant
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import format_datetime, local_midnight, program_zone
 from crp_portal.unit_of_work import lock
@@ -523,7 +524,7 @@ def student_for_advisor(student_id: int, advisor: User) -> User:
     if student is None or student.role != STUDENT or not is_advisee(advisor.id, student.id):
         raise NotFound(NO_STUDENT)
     _check_member(student)
-    record_view(advisor, student.id, "advising record")
+    audit.record_view(advisor, student.id, audit.ADVISING_RECORD)
     return student
 
 

@@ -6,10 +6,10 @@ time, so a 9:00 window is 9:00 on both sides of a daylight-saving change.
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from crp_portal.advising.models import AdvisorSettings, AvailabilityWindow
-from crp_portal.timeutil import program_zone
+from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, program_zone
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,6 @@ class Busy:
 
     starts_at: datetime
     ends_at: datetime
-
-
-def _local_to_utc(day: date, moment) -> datetime | None:
-    """None for a wall-clock time the spring change skips (2:30 that night is not a time)."""
-    wall = datetime.combine(day, moment)
-    utc = wall.replace(tzinfo=program_zone()).astimezone(UTC)
-    if utc.astimezone(program_zone()).replace(tzinfo=None) != wall:
-        return None
-    return utc
 
 
 def free_slots(
@@ -71,10 +62,11 @@ def free_slots(
             start = datetime.combine(day, window.start_time)
             window_end = datetime.combine(day, window.end_time)
             while start + length <= window_end:
-                starts_at = _local_to_utc(day, start.time())
-                start += step
-                if starts_at is None:
-                    continue
+                wall, start = start, start + step
+                try:
+                    starts_at = local_to_utc(wall)
+                except NonexistentLocalTime:
+                    continue  # the spring change skips it: 2:30 that night is not a time
                 ends_at = starts_at + length
                 if not earliest <= starts_at <= latest:
                     continue

@@ -3,11 +3,11 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from crp_portal import audit
 from crp_portal.access import admin_required
 from crp_portal.auth import bp, roster, services
 from crp_portal.auth.forms import AccountForm, AccountSearchForm, InviteForm, RosterImportForm
 from crp_portal.extensions import db
-from crp_portal.members.services import record_view
 from crp_portal.search import page_number
 from crp_portal.views import commit_or_form_error
 
@@ -45,7 +45,7 @@ def account(user_id: int):
             flash(f"Saved {user.name}'s account.", "success")
             return redirect(url_for("auth.account", user_id=user.id))
     elif request.method == "GET":
-        record_view(current_user, user.id, "account")
+        audit.record_view(current_user, user.id, audit.ACCOUNT)
         db.session.commit()
     return render_template("admin/account.html", user=user, form=form)
 

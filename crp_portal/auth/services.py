@@ -1,7 +1,7 @@
 """Account rules: signing in and out, passwords, invitations, (de)activation.
 
 Every change an admin makes to an account is written to the audit trail
-(`crp_portal.members.audit`) in the same transaction as the change.
+(`crp_portal.audit`) in the same transaction as the change.
 
 Account changes lock rows before they decide (`SELECT … FOR NO KEY UPDATE`; SQLite's
 `BEGIN IMMEDIATE` already runs writers one at a time), always in one order: the active
@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from crp_portal import security
+from crp_portal import audit, security
 from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLES, STAFF, STUDENT
 from crp_portal.auth.models import (
     RESET_LINK,
@@ -42,10 +42,9 @@ from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db, limiter
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members import audit
 from crp_portal.members.models import APPLICANT
 from crp_portal.members.services import ensure_profile
-from crp_portal.nudges.worker import announce
+from crp_portal.outbox.worker import announce
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import lock

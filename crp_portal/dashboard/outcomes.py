@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from crp_portal import csv_export
+from crp_portal import audit, csv_export
 from crp_portal.auth.models import User
 from crp_portal.dashboard.outcome_models import RegistrarRecord
 from crp_portal.dashboard.queries import TIERS, _touches
@@ -32,7 +32,6 @@ from crp_portal.dashboard.registrar_csv import (
 )
 from crp_portal.errors import Conflict
 from crp_portal.extensions import db
-from crp_portal.members import audit
 from crp_portal.members.models import APPLICANT, MemberProfile
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import clamp_date, utcnow

@@ -24,7 +24,6 @@ from crp_portal.advising.models import STATUS_LABELS as APPOINTMENT_LABELS
 from crp_portal.auth.models import User
 from crp_portal.dashboard import rollups
 from crp_portal.dashboard.rollup_models import DayTally, MemberWeek
-from crp_portal.dashboard.rollups import monday
 from crp_portal.errors import check_date_bounds
 from crp_portal.events.models import KINDS, SCHEDULED, Attendance, Event
 from crp_portal.extensions import db
@@ -32,7 +31,7 @@ from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import ACTIVE, STATUS_LABELS, STATUSES, MemberProfile
 from crp_portal.members.recovery_models import OPEN, CheckIn, FollowUp
 from crp_portal.terms.models import Term
-from crp_portal.timeutil import local_midnight, local_today
+from crp_portal.timeutil import local_midnight, local_today, week_start
 
 MAX_RANGE_DAYS = 3 * 366
 ENGAGEMENT_DAYS = 30
@@ -65,7 +64,7 @@ class DateRange:
 
     def weeks(self) -> list["Week"]:
         """Monday-based weeks touching the range, each clipped to it."""
-        monday = self.start - timedelta(days=self.start.weekday())
+        monday = week_start(self.start)
         weeks = []
         while monday <= self.end:
             weeks.append(Week(max(monday, self.start), min(monday + timedelta(days=6), self.end)))
@@ -173,7 +172,7 @@ def day_totals(date_range: DateRange) -> DayTotals:
     ):
         sums[metric] = sums.get(metric, 0) + int(total)
         if day is not None:
-            weeks[monday(day)] = weeks.get(monday(day), 0) + int(total)
+            weeks[week_start(day)] = weeks.get(week_start(day), 0) + int(total)
     return DayTotals(sums, weeks)
 
 
@@ -187,7 +186,7 @@ def _day_columns(prefix: str, first: int, last: int):
 def _clipped(prefix: str, window: DateRange):
     """A member-week's count (`attended` or `touches`) on the days of the week that fall
     in the window: whole weeks add all seven days, the first and last only theirs."""
-    first, last = monday(window.start), monday(window.end)
+    first, last = week_start(window.start), week_start(window.end)
     if first == last:
         return _day_columns(prefix, window.start.weekday(), window.end.weekday())
     return case(
@@ -198,7 +197,9 @@ def _clipped(prefix: str, window: DateRange):
 
 
 def _weeks_of(window: DateRange):
-    return and_(MemberWeek.week_start >= monday(window.start), MemberWeek.week_start <= window.end)
+    return and_(
+        MemberWeek.week_start >= week_start(window.start), MemberWeek.week_start <= window.end
+    )
 
 
 def _is_active():
@@ -326,12 +327,12 @@ def weekly_trend(date_range: DateRange, totals: DayTotals | None = None) -> list
         .where(_weeks_of(date_range))
         .group_by(MemberWeek.week_start)
     ).all()
-    counts = {week_start: (int(total or 0), unique) for week_start, total, unique in rows}
+    counts = {monday: (int(total or 0), unique) for monday, total, unique in rows}
     weeks = []
     for week in date_range.weeks():
-        named, unique = counts.get(monday(week.start), (0, 0))
+        named, unique = counts.get(week_start(week.start), (0, 0))
         weeks.append(
-            WeekRow(week.start, week.end, named, headcounts.get(monday(week.start), 0), unique)
+            WeekRow(week.start, week.end, named, headcounts.get(week_start(week.start), 0), unique)
         )
     return weeks
 
@@ -555,10 +556,10 @@ def falling(date_range: DateRange, limit: int = FALLING_LIST_MAX) -> Falling:
     earlier = DateRange(earlier_from, recent_from - timedelta(days=1))
     recent = DateRange(recent_from, date_range.end)
     in_earlier = case(
-        (MemberWeek.week_start <= monday(earlier.end), _clipped("touches", earlier)), else_=0
+        (MemberWeek.week_start <= week_start(earlier.end), _clipped("touches", earlier)), else_=0
     )
     in_recent = case(
-        (MemberWeek.week_start >= monday(recent.start), _clipped("touches", recent)), else_=0
+        (MemberWeek.week_start >= week_start(recent.start), _clipped("touches", recent)), else_=0
     )
     per_member = (
         select(MemberWeek.user_id, func.sum(in_earlier).label("earlier"))

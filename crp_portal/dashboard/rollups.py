@@ -1,9 +1,10 @@
 """Keeping the dashboard's rollups (see `rollup_models`) in step with the data.
 
-Every flush that adds, changes or removes an RSVP, an attendance, an event's time, kind,
-status or headcount, an appointment's time or status, or a check-in writes marks naming
-what to recompute, in the same transaction: a write costs one INSERT more, and a
-rolled-back write leaves no mark. `refresh()` (run by the dashboard before it reads, and by
+Every write that adds, changes or removes an RSVP, an attendance, an event's time, kind,
+status or headcount, an appointment's time or status, or a check-in, whether flushed or
+run as an UPDATE/DELETE/INSERT statement, writes marks naming what to recompute (see
+`marking`, registered by create_app), in the same transaction: a write costs one INSERT
+more, and a rolled-back write leaves no mark. `refresh()` (run by the dashboard before it reads, and by
 `flask dashboard refresh`) claims the marks and recomputes just those rows from the
 source tables, so the rollups are exact, not estimates.
 
@@ -21,7 +22,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    event,
     exists,
     func,
     insert,
@@ -30,15 +30,13 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import Session
 
 from crp_portal.advising.models import COMPLETED, Appointment
-from crp_portal.auth.models import User
 from crp_portal.dashboard.rollup_models import (
     APPOINTMENTS,
     ATTENDEE,
     EVENT,
-    FIGURES,
     MEMBER_WEEK,
     REBUILD,
     DayTally,
@@ -49,11 +47,8 @@ from crp_portal.dashboard.rollup_models import (
 )
 from crp_portal.events.models import GOING, SCHEDULED, Attendance, Event, Rsvp
 from crp_portal.extensions import db
-from crp_portal.housing.models import Bed, BedAssignment, House, Room
-from crp_portal.members.models import MemberProfile
-from crp_portal.members.recovery_models import CheckIn, FollowUp
-from crp_portal.terms.models import Term
-from crp_portal.timeutil import local_midnight, to_local
+from crp_portal.members.recovery_models import CheckIn
+from crp_portal.timeutil import local_midnight, to_local, week_start
 
 REFRESH_LOCK_KEY = 0x43525044  # "CRPD": the dashboard's advisory lock on PostgreSQL
 CHUNK = 500
@@ -61,81 +56,16 @@ EVENT_METRICS = ("events:", "attendance:", "headcount:", "going", "going_named",
 APPOINTMENT_PREFIX = "appointments:"
 
 
-def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def local_day(instant: datetime) -> date:
     return to_local(instant).date()
 
 
-# --- Marking ---------------------------------------------------------------------------
-
-
-def _changed(instance, *names: str) -> bool:
-    return any(attributes.get_history(instance, name).has_changes() for name in names)
-
-
-def _values_before_and_after(instance, name: str) -> set:
-    """The attribute's value before this flush (if it changed) and now (loaded if it
-    was expired)."""
-    return {*attributes.get_history(instance, name).deleted, getattr(instance, name)}
-
-
-def _marks_for(instance, is_new_or_deleted: bool) -> Iterable[tuple]:
-    """(scope, event_id, user_id, day) marks for one changed instance."""
-
-    def changed(*names: str) -> bool:
-        return is_new_or_deleted or _changed(instance, *names)
-
-    if isinstance(instance, Rsvp) and changed("status", "event_id"):
-        yield (EVENT, instance.event_id, None, None)
-    elif isinstance(instance, Attendance):
-        yield (ATTENDEE, instance.event_id, instance.user_id, None)
-    elif isinstance(instance, Event) and changed(
-        "starts_at", "status", "kind", "headcount_only", "headcount"
-    ):
-        yield (EVENT, instance.id, None, None)
-    elif isinstance(instance, Appointment) and changed("starts_at", "status"):
-        for starts_at in _values_before_and_after(instance, "starts_at"):
-            day = local_day(starts_at)
-            yield (APPOINTMENTS, None, None, day)
-            yield (MEMBER_WEEK, None, instance.student_id, day)
-    elif isinstance(instance, CheckIn) and changed("week_start"):
-        for week_start in _values_before_and_after(instance, "week_start"):
-            yield (MEMBER_WEEK, None, instance.student_id, week_start)
-    elif any(
-        isinstance(instance, model) and changed(*names) for model, names in _READ_DIRECTLY.items()
-    ):
-        yield (FIGURES, None, None, None)
-
-
-_READ_DIRECTLY = {
-    User: ("name", "erased_at"),
-    MemberProfile: ("status", "joined_on", "user_id"),
-    FollowUp: ("status",),
-    BedAssignment: ("status", "term_id", "bed_id"),
-    Bed: ("active", "room_id"),
-    Room: ("house_id",),
-    House: ("active", "name"),
-    Term: ("name",),
-}
-
-
-@event.listens_for(Session, "after_flush")
-def _mark_changes(session, _flush_context) -> None:
-    marks = set()
-    for instance in chain(session.new, session.deleted):
-        marks.update(_marks_for(instance, True))
-    for instance in session.dirty:
-        marks.update(_marks_for(instance, False))
-    if marks:
-        mark(marks, session)
+# --- Marking (what marks, and when: see `marking`) -------------------------------------
 
 
 def mark(marks: Iterable[tuple], session: Session | None = None) -> None:
-    """Record (scope, event_id, user_id, day) marks; for changes a flush can't see, such
-    as bulk DELETE statements."""
+    """Record (scope, event_id, user_id, day) marks. `marking` calls this for every write
+    through the session; call it yourself only for SQL run on `session.connection()`."""
     rows = [{"scope": s, "event_id": e, "user_id": u, "day": d} for s, e, u, d in marks]
     if rows:
         (session or db.session).connection().execute(insert(RollupMark), rows)
@@ -196,7 +126,7 @@ def refresh() -> int:
         return len(marks)
     attendees = {(event_id, user_id) for event_id, user_id, _ in by_scope[ATTENDEE]}
     event_ids = {event_id for event_id, _, _ in by_scope[EVENT]} | {e for e, _ in attendees}
-    member_weeks = {(user_id, monday(day)) for _, user_id, day in by_scope[MEMBER_WEEK]}
+    member_weeks = {(user_id, week_start(day)) for _, user_id, day in by_scope[MEMBER_WEEK]}
     appointment_days = {day for _, _, day in by_scope[APPOINTMENTS]}
 
     event_days, attendee_weeks = _refresh_event_tallies(event_ids, attendees)
@@ -247,7 +177,7 @@ def _refresh_event_tallies(
         days.update(day for day, _ in chain(old.values(), new.values()))
         for event_id, user_id in attendees:
             for day, _ in {old.get(event_id), new.get(event_id)} - {None}:
-                weeks.add((user_id, monday(day)))
+                weeks.add((user_id, week_start(day)))
         moved_or_cancelled = {e for e in ids if e in old and e in new and old[e] != new[e]}
         if moved_or_cancelled:
             for event_id, user_id in db.session.execute(
@@ -256,7 +186,7 @@ def _refresh_event_tallies(
                 )
             ):
                 for day, _ in (old[event_id], new[event_id]):
-                    weeks.add((user_id, monday(day)))
+                    weeks.add((user_id, week_start(day)))
     return days, weeks
 
 
@@ -406,16 +336,16 @@ class _WeekCounts:
 
 def _refresh_member_weeks(keys: set[tuple[int, date]]) -> None:
     by_week: dict[date, set[int]] = defaultdict(set)
-    for user_id, week_start in keys:
-        by_week[week_start].add(user_id)
-    for week_start, user_ids in sorted(by_week.items()):
+    for user_id, monday in keys:
+        by_week[monday].add(user_id)
+    for monday, user_ids in sorted(by_week.items()):
         for users in _chunks(sorted(user_ids)):
             db.session.execute(
                 delete(MemberWeek).where(
-                    MemberWeek.week_start == week_start, MemberWeek.user_id.in_(users)
+                    MemberWeek.week_start == monday, MemberWeek.user_id.in_(users)
                 )
             )
-            counts = _count_weeks(week_start, week_start + timedelta(days=7), users)
+            counts = _count_weeks(monday, monday + timedelta(days=7), users)
             _insert_member_weeks(counts)
 
 
@@ -440,7 +370,7 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
     )
     for user_id, starts_at in attended:
         day = local_day(starts_at)
-        week = counts[user_id, monday(day)]
+        week = counts[user_id, week_start(day)]
         week.attended[day.weekday()] += 1
         week.touches[day.weekday()] += 1
     advised = db.session.execute(
@@ -452,16 +382,16 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
     )
     for user_id, starts_at in advised:
         day = local_day(starts_at)
-        counts[user_id, monday(day)].touches[day.weekday()] += 1
+        counts[user_id, week_start(day)].touches[day.weekday()] += 1
     checked_in = db.session.execute(
         select(CheckIn.student_id, CheckIn.week_start).where(
             between(CheckIn.week_start, first, after), _among(CheckIn.student_id, users)
         )
     )
-    for user_id, week_start in checked_in:
-        week = counts[user_id, monday(week_start)]
+    for user_id, checked_week in checked_in:
+        week = counts[user_id, week_start(checked_week)]
         week.checked_in += 1
-        week.touches[week_start.weekday()] += 1
+        week.touches[checked_week.weekday()] += 1
     return counts
 
 

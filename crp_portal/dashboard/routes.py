@@ -7,11 +7,11 @@ from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from crp_portal import audit, charts
 from crp_portal.access import RECOVERY, REPORTS, may, scope_required
-from crp_portal.dashboard import bp, charts, exports, queries
+from crp_portal.dashboard import bp, exports, queries
 from crp_portal.dashboard.forms import DashboardFilterForm
 from crp_portal.extensions import db
-from crp_portal.members.audit import record_export
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import (
@@ -154,7 +154,7 @@ def export(table: str):
     figures = queries.figures(chosen.date_range, chosen.term, with_falling=False)
     body = exports.to_csv(figures, table, current_app.config["CRP_MIN_CELL"])
     span = chosen.date_range
-    record_export(current_user, table, span.start, span.end)
+    audit.record_export(current_user, table, span.start, span.end)
     db.session.commit()  # the export is on the audit trail before the file leaves
     filename = (
         f"crp-{table.replace('_', '-')}-{span.start.isoformat()}-to-{span.end.isoformat()}.csv"

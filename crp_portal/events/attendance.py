@@ -17,7 +17,6 @@ from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
-from crp_portal.dashboard import rollups
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.locks import locked_event
 from crp_portal.events.models import (
@@ -180,7 +179,6 @@ def save_roster(
                 Attendance.event_id == event.id, Attendance.user_id.in_(removed)
             )
         )
-        rollups.mark_attendance(event.id, removed)
     for user_id in sorted(added):
         _record(event, user_id, FROM_ROSTER, recorded_by)
     db.session.flush()

@@ -25,13 +25,15 @@ from crp_portal.members.models import DEFAULT_CALENDAR_REMINDER_MINUTES
 from crp_portal.timeutil import local_today, program_zone, utcnow
 
 FEED_PAST_DAYS = 60
-_feed_sources = []
+FEED_SOURCES_KEY = "crp_feed_sources"
 
 
-def register_feed_source(source) -> None:
-    """Another area adds entries to personal feeds: `source(user, since)` → components."""
-    if source not in _feed_sources:
-        _feed_sources.append(source)
+def register_feed_source(app, source) -> None:
+    """Another area adds entries to personal feeds: `source(user, since)` → components.
+    Called from that area's `init_app`, so create_app decides what a feed holds."""
+    sources = app.extensions.setdefault(FEED_SOURCES_KEY, [])
+    if source not in sources:
+        sources.append(source)
 
 
 def title_for(event: Event, user) -> str:
@@ -207,7 +209,7 @@ def personal_feed_ics(user) -> bytes:
     calendar = new_calendar()
     for event in events:
         calendar.add_component(_event_component(event, user))
-    for source in _feed_sources:
+    for source in current_app.extensions.get(FEED_SOURCES_KEY, []):
         for component in source(user, since):
             calendar.add_component(component)
     return finish(calendar)

@@ -3,8 +3,9 @@
 from datetime import date, datetime, time, timedelta
 
 from crp_portal.events.models import FROM_ROSTER, GOING, WAITLISTED, Attendance, Event, Rsvp
-from crp_portal.events.services import EventDetails, create_event, to_utc
+from crp_portal.events.services import EventDetails, create_event
 from crp_portal.extensions import db
+from crp_portal.timeutil import local_to_utc
 
 
 def _next_weekday(today: date, weekday: int, weeks_ahead: int = 0) -> date:
@@ -86,7 +87,7 @@ def seed_events(today: date, staff, students) -> int:
     events: list[Event] = []
     for details, repeat_weeks, until in _plan(today):
         events += create_event(details, staff, repeat_weeks=repeat_weeks, repeat_until=until)
-    now = to_utc(datetime.combine(today, time(12)))
+    now = local_to_utc(datetime.combine(today, time(12)))
     for index, event in enumerate(events):
         if event.headcount_only:
             if event.starts_at < now:

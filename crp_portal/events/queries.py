@@ -25,7 +25,7 @@ from crp_portal.events.models import (
 from crp_portal.extensions import db
 from crp_portal.housing.residency import current_house_ids
 from crp_portal.members.models import APPLICANT, INACTIVE, MemberProfile
-from crp_portal.timeutil import local_midnight, program_zone
+from crp_portal.timeutil import local_midnight, program_zone, week_start
 
 ONLINE, IN_PERSON = "online", "in_person"
 LIST_LIMIT = 100
@@ -96,8 +96,8 @@ def upcoming(viewer, now: datetime, today: date, filters: EventFilter) -> list[E
         .order_by(Event.starts_at, Event.id)
     )
     if filters.this_week:
-        sunday = today + timedelta(days=6 - today.weekday())
-        statement = statement.where(Event.starts_at < local_midnight(sunday + timedelta(days=1)))
+        next_monday = week_start(today) + timedelta(days=7)
+        statement = statement.where(Event.starts_at < local_midnight(next_monday))
     return list(db.session.scalars(_filtered(statement, filters).limit(LIST_LIMIT)))
 
 

@@ -7,7 +7,7 @@ change saved, as it would a second later.
 
 import secrets
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from dateutil.rrule import WEEKLY, rrule
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from crp_portal.events.models import (
 )
 from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
 from crp_portal.extensions import db
-from crp_portal.timeutil import program_zone, utcnow
+from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, to_wall_clock, utcnow
 
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 MAX_OCCURRENCES = 60
@@ -62,13 +62,13 @@ class EventDetails:
         return datetime.combine(self.day, self.end_time)
 
 
-def to_utc(local: datetime) -> datetime:
-    """A wall-clock time in the program's zone, as an aware UTC datetime."""
-    return local.replace(tzinfo=program_zone()).astimezone(UTC)
-
-
-def to_wall_clock(moment: datetime) -> datetime:
-    return moment.astimezone(program_zone()).replace(tzinfo=None)
+def _utc(local: datetime) -> datetime:
+    """A wall-clock time staff typed (or a series repeats) in UTC. One the spring change
+    skips (2:30 AM that night) is refused, naming the day, rather than moved an hour."""
+    try:
+        return local_to_utc(local)
+    except NonexistentLocalTime as error:
+        raise DomainError(str(error)) from None
 
 
 def _check(details: EventDetails) -> None:
@@ -89,8 +89,8 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.title = details.title.strip()
     event.public_title = details.public_title.strip()
     event.description = details.description.strip()
-    event.starts_at = to_utc(local_start)
-    event.ends_at = to_utc(local_start + duration)
+    event.starts_at = _utc(local_start)
+    event.ends_at = _utc(local_start + duration)
     event.location = (details.location or "").strip() or None
     event.online_link = (details.online_link or "").strip() or None
     event.show_attendee_names = details.show_attendee_names
@@ -101,7 +101,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
         event.rsvp_deadline = None
     else:
         before_start = details.local_start() - details.rsvp_deadline_local
-        event.rsvp_deadline = to_utc(local_start - before_start)
+        event.rsvp_deadline = _utc(local_start - before_start)
 
 
 def occurrence_starts(first_local: datetime, interval_weeks: int, until: date) -> list[datetime]:

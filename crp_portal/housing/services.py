@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.access import STUDENT
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound, check_date_bounds
 from crp_portal.extensions import db
@@ -26,7 +27,7 @@ from crp_portal.housing.offers import bed_is_held
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.models import ACTIVE
-from crp_portal.members.services import is_applicant, record_view
+from crp_portal.members.services import is_applicant
 from crp_portal.terms.models import Term
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
@@ -280,7 +281,7 @@ def application_for_staff(
     application = db.session.scalar(statement)
     if application is None:
         raise NotFound("There is no housing application with that number.")
-    record_view(viewer, application.student_id, "housing application")
+    audit.record_view(viewer, application.student_id, audit.HOUSING_APPLICATION)
     return application
 
 

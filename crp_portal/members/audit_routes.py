@@ -3,8 +3,8 @@
 from flask import render_template, request
 
 from crp_portal.access import admin_required
+from crp_portal.audit.search import AuditFilter, audit_rows, search_audit
 from crp_portal.members import bp
-from crp_portal.members.audit import AuditFilter, audit_rows, search_audit
 from crp_portal.members.forms import AuditSearchForm
 from crp_portal.search import page_number
 

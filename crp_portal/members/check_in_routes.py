@@ -7,7 +7,7 @@ from crp_portal.access import STUDENT, role_required
 from crp_portal.extensions import db
 from crp_portal.members import bp, check_ins, services
 from crp_portal.members.care_forms import SCALE_WORDS, CheckInForm
-from crp_portal.timeutil import local_today
+from crp_portal.timeutil import local_today, week_start
 from crp_portal.views import commit_or_form_error
 
 
@@ -32,13 +32,15 @@ def check_in():
             return redirect(url_for("members.check_in"))
         current = check_ins.this_weeks_check_in(current_user.id, today)
     db.session.commit()
+    recent = check_ins.recent_check_ins(current_user.id, 12, today)
     return render_template(
         "members/check_in.html",
         form=form,
         current=current,
-        week_start=check_ins.week_start_of(today),
+        week_start=week_start(today),
         profile=profile,
         scale_words=SCALE_WORDS,
-        recent=check_ins.recent_check_ins(current_user.id, 12, today),
+        recent=recent,
+        recent_chart=check_ins.trend_chart(recent),
         past=check_ins.past_check_ins(current_user.id),
     )

@@ -12,12 +12,13 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from crp_portal import charts
 from crp_portal.access import STUDENT
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.members import follow_ups
 from crp_portal.members.recovery_models import CHECK_IN_NOTE_MAX, SCALE_MAX, SCALE_MIN, CheckIn
-from crp_portal.timeutil import local_today
+from crp_portal.timeutil import local_today, week_start
 
 SCALES = {"mood": "mood", "stress": "stress", "sleep": "sleep"}
 PAST_LIMIT = 52
@@ -32,28 +33,42 @@ class Answers:
     wants_outreach: bool = False
 
 
-def week_start_of(day: date) -> date:
-    """Weeks start on Monday (the day is already in the program's time zone)."""
-    return day - timedelta(days=day.weekday())
-
-
 def this_weeks_check_in(student_id: int, today: date) -> CheckIn | None:
     return db.session.scalar(
         select(CheckIn).where(
-            CheckIn.student_id == student_id, CheckIn.week_start == week_start_of(today)
+            CheckIn.student_id == student_id, CheckIn.week_start == week_start(today)
         )
     )
 
 
 def recent_check_ins(student_id: int, weeks: int = 12, today: date | None = None) -> list[CheckIn]:
     """The check-ins of the last `weeks` weeks including this one, oldest first."""
-    since = week_start_of(today or local_today()) - timedelta(weeks=max(weeks, 1) - 1)
+    since = week_start(today or local_today()) - timedelta(weeks=max(weeks, 1) - 1)
     return list(
         db.session.scalars(
             select(CheckIn)
             .where(CheckIn.student_id == student_id, CheckIn.week_start >= since)
             .order_by(CheckIn.week_start)
         )
+    )
+
+
+def trend_chart(check_ins: list[CheckIn]) -> charts.LineChart | None:
+    """Check-ins (oldest first) as a line chart of the three answers, a week apart, so a
+    missed week shows as a gap; None when there are none."""
+    if not check_ins:
+        return None
+    first = check_ins[0].week_start
+    return charts.line_chart(
+        "Mood, stress and sleep by week, 1 to 5",
+        [f"{check_in.week_start.day} {check_in.week_start:%b}" for check_in in check_ins],
+        [
+            (scale.capitalize(), [getattr(check_in, scale) for check_in in check_ins])
+            for scale in SCALES
+        ],
+        positions=[(check_in.week_start - first).days // 7 for check_in in check_ins],
+        scale=(SCALE_MIN, SCALE_MAX),
+        name_is_description=True,
     )
 
 
@@ -101,7 +116,7 @@ def save_check_in(student, answers: Answers, today: date) -> CheckIn:
     check_in = this_weeks_check_in(student.id, today)
     asked_before = bool(check_in and check_in.wants_outreach)
     if check_in is None:
-        check_in = CheckIn(student_id=student.id, week_start=week_start_of(today))
+        check_in = CheckIn(student_id=student.id, week_start=week_start(today))
         _fill(check_in, answers)
         try:
             with db.session.begin_nested():

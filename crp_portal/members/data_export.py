@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crp_portal.advising.models import Appointment
+from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import User
 from crp_portal.events.calendars import title_for
 from crp_portal.events.models import Attendance, Rsvp
@@ -20,7 +21,6 @@ from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, ConditionReport, HousingApplication, Room
 from crp_portal.members.models import (
     EMAIL_CATEGORY_LABELS,
-    AuditEntry,
     EmailOptOut,
     IntakeApplication,
     MemberProfile,

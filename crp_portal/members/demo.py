@@ -2,12 +2,11 @@
 
 from datetime import date, timedelta
 
+from crp_portal import audit
 from crp_portal.extensions import db
-from crp_portal.members import audit
 from crp_portal.members.models import (
     APPLICANT,
     CONVERSATION,
-    AuditEntry,
     IntakeApplication,
     ProgramAgreement,
     SupportPerson,
@@ -21,7 +20,7 @@ from crp_portal.members.recovery_models import (
     MentorContact,
     RecoveryPlanVersion,
 )
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import utcnow, week_start
 
 AGREEMENT = """As a member of the Collegiate Recovery Program I agree to:
 
@@ -41,10 +40,6 @@ GOALS = [
     "I came back to school after treatment and want support around finals.",
     "A counselor suggested the program. I'd like a place to study and a community.",
 ]
-
-
-def _week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def seed_members(today: date, staff, students: list) -> int:
@@ -90,22 +85,8 @@ def seed_members(today: date, staff, students: list) -> int:
                 )
             )
     _seed_demo_students_recovery(today, demo)
-    db.session.add_all(
-        [
-            AuditEntry(
-                actor_id=staff.id,
-                subject_id=demo.id,
-                action=audit.MEMBER_RECORD,
-                detail=audit.relation_to(staff, demo.id),
-            ),
-            AuditEntry(
-                actor_id=mentors[0].id,
-                subject_id=demo.id,
-                action=audit.MENTEE_CONTACT,
-                detail=audit.BY_PEER_MENTOR,
-            ),
-        ]
-    )
+    audit.record_action(staff, demo.id, audit.MEMBER_RECORD)
+    audit.record_action(mentors[0], demo.id, audit.MENTEE_CONTACT, detail=audit.BY_PEER_MENTOR)
     _seed_check_ins(today, students[1:20], staff)
     return len(applicants)
 
@@ -152,7 +133,7 @@ def _seed_demo_students_recovery(today: date, demo) -> None:
         db.session.add(
             CheckIn(
                 student_id=demo.id,
-                week_start=_week_start(today) - timedelta(weeks=weeks_ago),
+                week_start=week_start(today) - timedelta(weeks=weeks_ago),
                 mood=2 + weeks_ago % 3,
                 stress=1 + (weeks_ago + 1) % 5,
                 sleep=3 + weeks_ago % 2,
@@ -167,7 +148,7 @@ def _seed_check_ins(today: date, students: list, staff) -> None:
         for weeks_ago in range(number % 4 + 1):
             check_in = CheckIn(
                 student_id=student.id,
-                week_start=_week_start(today) - timedelta(weeks=weeks_ago),
+                week_start=week_start(today) - timedelta(weeks=weeks_ago),
                 mood=1 + (number + weeks_ago) % 5,
                 stress=1 + (number * 2 + weeks_ago) % 5,
                 sleep=1 + (number + 2 * weeks_ago) % 5,

@@ -40,12 +40,14 @@ def _detail(follow_up_id: int, note_form=None, resolve_form=None, assign_form=No
     shared = follow_ups.shares_check_ins(follow_up)
     assign_form = assign_form or AssignForm(formdata=None)
     assign_form.assigned_seen.data = str(follow_up.assigned_to_id or "")
+    recent = check_ins.recent_check_ins(follow_up.student_id) if shared else []
     page = render_template(
         "follow_ups/detail.html",
         follow_up=follow_up,
         profile=follow_up.student.profile,
         shared=shared,
-        recent=check_ins.recent_check_ins(follow_up.student_id) if shared else [],
+        recent=recent,
+        recent_chart=check_ins.trend_chart(recent),
         note_form=note_form or FollowUpNoteForm(formdata=None),
         resolve_form=resolve_form or ResolveForm(formdata=None),
         assign_form=assign_form.offer(follow_ups.active_staff()),

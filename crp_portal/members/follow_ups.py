@@ -19,13 +19,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.access import RECOVERY, STUDENT, may
 from crp_portal.auth.models import User, holding_scope
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members import audit
 from crp_portal.members.models import MemberProfile
 from crp_portal.members.recovery_models import (
     FOLLOW_UP_NOTE_MAX,
@@ -38,7 +38,6 @@ from crp_portal.members.recovery_models import (
     FollowUp,
     FollowUpNote,
 )
-from crp_portal.members.services import record_view
 from crp_portal.timeutil import format_date, utcnow
 from crp_portal.unit_of_work import lock
 
@@ -148,9 +147,9 @@ def follow_up_for_staff(follow_up_id: int, viewer) -> FollowUp:
     """The follow-up as staff open it: the opening is audited against the student, and so
     are their check-in answers when they share them (the page shows them)."""
     follow_up = get_follow_up(follow_up_id)
-    record_view(viewer, follow_up.student_id, audit.FOLLOW_UP)
+    audit.record_view(viewer, follow_up.student_id, audit.FOLLOW_UP)
     if shares_check_ins(follow_up):
-        record_view(viewer, follow_up.student_id, audit.CHECK_INS)
+        audit.record_view(viewer, follow_up.student_id, audit.CHECK_INS)
     return follow_up
 
 

@@ -13,13 +13,13 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members import audit
 from crp_portal.members.models import (
     ACCEPTED,
     ACTIVE,
@@ -34,7 +34,7 @@ from crp_portal.members.models import (
     IntakeApplication,
     ProgramAgreement,
 )
-from crp_portal.members.services import change_status, own_profile, record_view
+from crp_portal.members.services import change_status, own_profile
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
@@ -176,7 +176,7 @@ def application_for_staff(application_id: int, viewer: User) -> IntakeApplicatio
     )
     if application is None:
         raise NotFound("There is no application with that number.")
-    record_view(viewer, application.student_id, audit.INTAKE_APPLICATION)
+    audit.record_view(viewer, application.student_id, audit.INTAKE_APPLICATION)
     return application
 
 

@@ -18,11 +18,12 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
-from crp_portal.members import audit, follow_ups
+from crp_portal.members import follow_ups
 from crp_portal.members.models import ACTIVE, MemberProfile
 from crp_portal.members.recovery_models import (
     CONTACT_MINUTES_MAX,
@@ -30,7 +31,7 @@ from crp_portal.members.recovery_models import (
     CONTACT_TOPIC_LABELS,
     MentorContact,
 )
-from crp_portal.members.services import ensure_profile, record_view
+from crp_portal.members.services import ensure_profile
 from crp_portal.unit_of_work import lock
 
 CONTACT_LOOKBACK_DAYS = 365
@@ -93,7 +94,7 @@ def mentee_for(mentor, mentee_id: int) -> MemberProfile:
 def open_mentee(mentor, mentee_id: int) -> MemberProfile:
     """The mentee's contact details as their mentor opens them; the opening is audited."""
     profile = mentee_for(mentor, mentee_id)
-    record_view(mentor, profile.user_id, audit.MENTEE_CONTACT)
+    audit.record_view(mentor, profile.user_id, audit.MENTEE_CONTACT)
     return profile
 
 
@@ -191,7 +192,7 @@ def student_for_staff(user_id: int) -> MemberProfile:
 
 def audit_staff_view(viewer, profile: MemberProfile) -> None:
     """Staff opening a student's mentoring record is audited like any other record."""
-    record_view(viewer, profile.user_id, audit.MENTORING_RECORD)
+    audit.record_view(viewer, profile.user_id, audit.MENTORING_RECORD)
 
 
 def eligible_mentors(excluding_id: int | None = None) -> list[MemberProfile]:

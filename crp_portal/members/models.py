@@ -1,6 +1,7 @@
-"""A student's membership in the program, and the audit trail of who opened whose record.
+"""A student's membership in the program.
 
-Recovery items (the plan, check-ins, follow-ups, mentoring) live in `recovery_models`.
+Recovery items (the plan, check-ins, follow-ups, mentoring) live in `recovery_models`; the
+audit trail of who opened whose record lives in `crp_portal.audit`.
 """
 
 from datetime import date, datetime
@@ -256,28 +257,6 @@ class EmailOptOut(db.Model):
     )
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AuditEntry(db.Model):
-    """One row each time staff, an advisor or a peer mentor opens another person's record."""
-
-    __tablename__ = "audit_entries"
-    __table_args__ = (
-        Index("ix_audit_entries_subject_created", "subject_id", "created_at"),
-        Index("ix_audit_entries_created", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    action: Mapped[str] = mapped_column(String(80))
-    detail: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    actor = relationship("User", foreign_keys=[actor_id])
-    subject = relationship("User", foreign_keys=[subject_id])
 
 
 class SupportPerson(db.Model):

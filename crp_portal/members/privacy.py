@@ -4,9 +4,11 @@
 - `purge_expired`: check-in and follow-up note *texts* older than the retention period
   go; the rows (scores, counts) stay.
 - `erase_person`: the person goes, anonymous counts stay (attendance, RSVPs, check-in
-  scores, appointments, beds, follow-ups, mentoring contacts, audit rows).
+  scores, appointments, beds, follow-ups, mentoring contacts, audit rows). Areas outside
+  members add what they hold with `register_eraser` (the dashboard: registrar records).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,15 +16,14 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
+from crp_portal import audit
 from crp_portal.advising.models import Appointment
 from crp_portal.auth.models import Invitation, User
 from crp_portal.auth.services import find_user_by_email
-from crp_portal.dashboard.outcomes import delete_records_of
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.models import CalendarFeed
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment, ConditionReport, HousingApplication
-from crp_portal.members import audit
 from crp_portal.members.models import (
     EmailOptOut,
     IntakeApplication,
@@ -87,6 +88,20 @@ class ErasureResult:
     removed: dict[str, int]
 
 
+ERASERS_KEY = "crp_erasers"
+
+
+def register_eraser(app, what: str, erase: Callable[[int], int]) -> None:
+    """Another area removes what it holds about a person when they are erased:
+    `erase(user_id)` deletes it and returns how many rows went, reported as `what`.
+    Called from that area's `init_app`."""
+    app.extensions.setdefault(ERASERS_KEY, {})[what] = erase
+
+
+def _erasers() -> dict[str, Callable[[int], int]]:
+    return current_app.extensions.get(ERASERS_KEY, {})
+
+
 def person_to_erase(email: str) -> User:
     """The account an erasure request names; refuses unknown and already erased ones."""
     user = find_user_by_email(email)
@@ -120,7 +135,7 @@ def erase_person(email: str, now: datetime) -> ErasureResult:
         "plan versions": _delete(RecoveryPlanVersion, RecoveryPlanVersion.student_id == uid),
         "email opt-outs": _delete(EmailOptOut, EmailOptOut.user_id == uid),
         "calendar feeds": _delete(CalendarFeed, CalendarFeed.user_id == uid),
-        "registrar records": delete_records_of(uid),
+        **{what: erase(uid) for what, erase in _erasers().items()},
         "invitations": _delete(
             Invitation, or_(Invitation.email == user.email, Invitation.user_id == uid)
         ),

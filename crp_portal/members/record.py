@@ -12,14 +12,16 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.advising.models import STATUS_LABELS as APPOINTMENT_STATUS_LABELS
 from crp_portal.advising.models import Appointment
+from crp_portal.charts import LineChart
 from crp_portal.events.models import GOING, Attendance, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, Room
-from crp_portal.members import audit, check_ins, follow_ups, intake, mentoring, network, plan
+from crp_portal.members import check_ins, follow_ups, intake, mentoring, network, plan
 from crp_portal.members.models import MemberProfile
-from crp_portal.members.services import member_for_staff, record_view, status_history
+from crp_portal.members.services import member_for_staff, status_history
 
 
 @dataclass
@@ -42,6 +44,7 @@ class MemberRecord:
     network: list | None
     plan: object | None
     check_ins: list | None
+    check_in_chart: LineChart | None = None
 
 
 def participation_of(student_id: int, now: datetime) -> Participation:
@@ -92,7 +95,10 @@ def record_for_staff(user_id: int, viewer, now: datetime) -> MemberRecord:
         (profile.share_network_with_staff, audit.SUPPORT_NETWORK),
     ):
         if shared:
-            record_view(viewer, student.id, part)
+            audit.record_view(viewer, student.id, part)
+    shared_check_ins = (
+        check_ins.recent_check_ins(student.id) if profile.share_check_ins_with_staff else None
+    )
     return MemberRecord(
         profile=profile,
         history=status_history(student.id),
@@ -103,7 +109,6 @@ def record_for_staff(user_id: int, viewer, now: datetime) -> MemberRecord:
         mentor_contacts=mentoring.contacts_with(student.id, limit=20),
         network=network.network_for_staff(profile),
         plan=plan.current_plan(student.id) if profile.share_plan_with_staff else None,
-        check_ins=check_ins.recent_check_ins(student.id)
-        if profile.share_check_ins_with_staff
-        else None,
+        check_ins=shared_check_ins,
+        check_in_chart=check_ins.trend_chart(shared_check_ins or []),
     )

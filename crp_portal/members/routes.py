@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import RECOVERY, STUDENT, role_required, scope_required
+from crp_portal.audit.search import access_log
 from crp_portal.extensions import db
 from crp_portal.forms import choices
 from crp_portal.members import bp, intake, record, services
@@ -52,9 +53,7 @@ def own_profile():
 @bp.get("/me/record-views")
 @role_required(STUDENT)
 def record_views():
-    return render_template(
-        "members/record_views.html", entries=services.views_of_my_record(current_user)
-    )
+    return render_template("members/record_views.html", entries=access_log(current_user.id))
 
 
 @bp.get("/members/")

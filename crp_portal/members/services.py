@@ -1,26 +1,23 @@
-"""Member profiles and statuses, and the audit trail of record views."""
+"""Member profiles and statuses."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from crp_portal import audit
 from crp_portal.access import ADVISOR, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
-from crp_portal.members import (
-    audit,
-    recovery_models,  # noqa: F401  (tables for create_all and Alembic)
-)
+from crp_portal.members import recovery_models  # noqa: F401  (tables for create_all and Alembic)
 from crp_portal.members.models import (
     ACTIVE,
     APPLICANT,
     CALENDAR_REMINDER_LABELS,
     EMAIL_CATEGORY_LABELS,
     STATUSES,
-    AuditEntry,
     EmailOptOut,
     MemberProfile,
     StatusChange,
@@ -138,7 +135,7 @@ def member_for_staff(user_id: int, viewer) -> MemberProfile:
     )
     if profile is None:
         raise NotFound("There is no member with that number.")
-    record_view(viewer, profile.user_id, audit.MEMBER_RECORD)
+    audit.record_view(viewer, profile.user_id, audit.MEMBER_RECORD)
     return profile
 
 
@@ -269,51 +266,6 @@ def status_history(user_id: int) -> list[StatusChange]:
             .order_by(StatusChange.changed_at.desc(), StatusChange.id.desc())
         )
     )
-
-
-AUDIT_REPEAT_WINDOW = timedelta(minutes=10)
-
-
-def record_view(viewer, subject_id: int, part: str) -> None:
-    """Write who opened which part of whose data (`audit.MEMBER_RECORD`, `audit.CHECK_INS`
-    …) and how they stood to that person then; viewing your own record is not audited.
-
-    The same person reopening the same part within `AUDIT_REPEAT_WINDOW` (as a page
-    does after each of their own saves) is written once, so the student's list stays
-    readable; every distinct visit still shows.
-    """
-    if viewer.id == subject_id:
-        return
-    since = utcnow() - AUDIT_REPEAT_WINDOW
-    repeated = db.session.scalar(
-        select(AuditEntry.id)
-        .where(
-            AuditEntry.actor_id == viewer.id,
-            AuditEntry.subject_id == subject_id,
-            AuditEntry.action == part,
-            AuditEntry.created_at >= since,
-        )
-        .limit(1)
-    )
-    if repeated is None:
-        relation = audit.relation_to(viewer, subject_id)
-        db.session.add(
-            AuditEntry(actor_id=viewer.id, subject_id=subject_id, action=part, detail=relation)
-        )
-        db.session.flush()
-
-
-def views_of_my_record(user, limit: int = 200) -> list[audit.AccessLogRow]:
-    """Who opened which of this person's records, and as what, newest first: the
-    student's right to know."""
-    entries = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.subject_id == user.id)
-        .options(selectinload(AuditEntry.actor))
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-    )
-    return audit.access_log_rows(list(entries))
 
 
 @dataclass(frozen=True)

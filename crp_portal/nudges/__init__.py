@@ -1,4 +1,4 @@
-"""Nudges: campaigns around the academic calendar, and the outbox every email goes through."""
+"""Nudges: campaigns around the academic calendar, and staff's log of what the outbox sent."""
 
 from flask import Blueprint
 

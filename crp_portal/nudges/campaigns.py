@@ -36,9 +36,10 @@ from crp_portal.nudges.models import (
     PERIOD,
     TRIGGER_LABELS,
     Campaign,
-    OutboxMessage,
 )
-from crp_portal.nudges.unsubscribe import INERT_UNSUBSCRIBE, unsubscribe_line
+from crp_portal.nudges.unsubscribe import INERT_UNSUBSCRIBE
+from crp_portal.outbox.models import OutboxMessage
+from crp_portal.outbox.sender import unsubscribe_line
 from crp_portal.search import like_pattern
 from crp_portal.terms.models import PERIOD_KINDS
 from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds

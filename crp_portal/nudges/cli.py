@@ -1,16 +1,22 @@
 """`flask nudges plan|send|run`: cron runs `run` every 15 minutes (see the README)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from flask.cli import AppGroup
 
 from crp_portal.extensions import db
 from crp_portal.links import with_portal_links
-from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds, program_zone, utcnow
+from crp_portal.outbox.worker import deliver_due
+from crp_portal.timeutil import (
+    DATE_BOUNDS_MESSAGE,
+    NonexistentLocalTime,
+    in_date_bounds,
+    local_to_utc,
+    utcnow,
+)
 
 nudges_cli = AppGroup("nudges", help="Nudge campaigns and the outbox.")
-outbox_cli = AppGroup("outbox", help="Delivering the outbox.")
 
 
 AT_HELP = (
@@ -22,7 +28,10 @@ AT_HELP = (
 def _moment(at: datetime | None) -> datetime:
     if at is None:
         return utcnow()
-    return at.replace(tzinfo=program_zone()).astimezone(UTC)
+    try:
+        return local_to_utc(at)
+    except NonexistentLocalTime as error:  # 2:30 on the night the clocks skip it
+        raise click.BadParameter(str(error), param_hint="'--at'") from None
 
 
 def _plan(now: datetime) -> None:
@@ -34,8 +43,6 @@ def _plan(now: datetime) -> None:
 
 
 def _send(now: datetime, batch_size: int) -> bool:
-    from crp_portal.nudges.worker import deliver_due
-
     report = deliver_due(now, batch_size=batch_size)
     click.echo(str(report))
     return not report.error
@@ -84,16 +91,3 @@ def run_command(at, batch_size: int):
     _plan(now)
     if not _send(now, batch_size):
         raise SystemExit(1)
-
-
-@outbox_cli.command("work")
-@click.option("--once", is_flag=True, help="Deliver what is due, then exit.")
-@with_portal_links
-def work_command(once: bool):
-    """Deliver outbox rows as they commit, until stopped (SIGTERM or Ctrl-C)."""
-    from crp_portal.nudges.worker import stopped_by_signals, work
-
-    click.echo("Outbox worker started; mail is delivered as it is written.")
-    with stopped_by_signals() as stop:
-        report = work(stop, once=once)
-    click.echo(f"Outbox worker stopped. {report}")

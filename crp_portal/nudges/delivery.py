@@ -12,8 +12,9 @@ from sqlalchemy.orm import selectinload
 
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
-from crp_portal.nudges import outbox
-from crp_portal.nudges.models import (
+from crp_portal.nudges.models import Campaign
+from crp_portal.outbox import sender
+from crp_portal.outbox.models import (
     FAILED,
     HELD_OUT,
     NEEDS_REVIEW,
@@ -24,7 +25,6 @@ from crp_portal.nudges.models import (
     SENT,
     SUPPRESSED,
     TRANSACTIONAL,
-    Campaign,
     OutboxMessage,
 )
 
@@ -100,7 +100,7 @@ def campaign_names() -> list[tuple[int, str]]:
 
 def _retry(ids: list[int], now: datetime) -> int:
     return sum(
-        outbox.retry(ids[start : start + RETRY_CHUNK], now)
+        sender.retry(ids[start : start + RETRY_CHUNK], now)
         for start in range(0, len(ids), RETRY_CHUNK)
     )
 

@@ -8,7 +8,7 @@ from crp_portal.errors import DomainError
 from crp_portal.extensions import db
 from crp_portal.forms import PortalForm, choices
 from crp_portal.nudges import bp, delivery
-from crp_portal.nudges.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS
+from crp_portal.outbox.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS
 from crp_portal.search import page_number
 from crp_portal.timeutil import utcnow
 from crp_portal.views import id_from_form

@@ -12,7 +12,7 @@ from crp_portal.extensions import db
 from crp_portal.forms import BoundedDateField, PortalForm
 from crp_portal.nudges import audiences, bp, campaigns, planning
 from crp_portal.nudges.models import Campaign
-from crp_portal.timeutil import program_zone, to_local, utcnow
+from crp_portal.timeutil import AFTER_THE_CHANGE, local_to_utc, to_local, utcnow
 
 SHOWN_PER_GROUP = 200
 YEARS_AROUND = 5
@@ -61,7 +61,7 @@ def _moment(form: DryRunForm) -> datetime:
         form.on.errors = [f"Choose a date within {YEARS_AROUND} years of today."]
         return now
     chosen = datetime.combine(form.on.data, local_now.time().replace(tzinfo=None))
-    return chosen.replace(tzinfo=program_zone())
+    return local_to_utc(chosen, skipped=AFTER_THE_CHANGE)  # a time the clocks skip: just after
 
 
 @bp.get("/nudges/campaigns/<int:campaign_id>/dry-run")

@@ -4,9 +4,9 @@ For each campaign that is running today the database returns the due members in 
 query per occurrence (audience ∧ trigger, see `audiences` and `triggers`), with
 whether they opted out of the category and whether this occurrence was already
 planned for them. Python walks only those due rows: the frequency cap, the holdout,
-rendering. Rows are inserted with ON CONFLICT DO NOTHING on the outbox's unique key
-(campaign, person, occurrence), so planning twice — or two planners at once — writes
-each key once.
+rendering. Rows are shaped by the outbox's writer and inserted with ON CONFLICT DO
+NOTHING on its unique key (campaign, person, occurrence), so planning twice — or two
+planners at once — writes each key once.
 
 Nothing is committed here: the caller (the CLI) commits.
 """
@@ -15,32 +15,31 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 
 from flask import current_app
 from jinja2 import TemplateError
-from sqlalchemy import bindparam, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from crp_portal.auth.models import User
 from crp_portal.extensions import db
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
 from crp_portal.nudges import audiences, templating, triggers
-from crp_portal.nudges.models import (
+from crp_portal.nudges.models import Campaign
+from crp_portal.nudges.unsubscribe import unsubscribe_url
+from crp_portal.outbox import writer
+from crp_portal.outbox.models import (
     HELD_OUT,
     NUDGE,
     PENDING,
     SENDING,
     SENT,
     SUPPRESSED,
-    Campaign,
     OutboxMessage,
 )
-from crp_portal.nudges.unsubscribe import unsubscribe_url
-from crp_portal.timeutil import program_zone, to_local
+from crp_portal.timeutil import AFTER_THE_CHANGE, local_to_utc, to_local
 
 WOULD_SEND, SUPPRESS, HOLD_OUT, ALREADY_PLANNED = (
     "would send",
@@ -155,7 +154,7 @@ def after_quiet_hours(now: datetime) -> datetime:
     if not quiet:
         return now
     day = local.date() + timedelta(days=1 if spans_midnight and local.hour >= start else 0)
-    return datetime.combine(day, time(end), tzinfo=program_zone()).astimezone(UTC)
+    return local_to_utc(datetime.combine(day, time(end)), skipped=AFTER_THE_CHANGE)
 
 
 def running_campaigns(today: date) -> list[Campaign]:
@@ -261,33 +260,6 @@ def _users(ids: list[int], known: dict[int, User] | None = None) -> dict[int, Us
     return users
 
 
-def _insert_new(rows: list[dict]) -> Counter:
-    """Insert outbox rows, skipping keys that exist; the statuses of those inserted.
-
-    ON CONFLICT DO NOTHING on the unique key: a planner running at the same moment may
-    have written a key since this one looked, and then its row stands.
-    """
-    if not rows:
-        return Counter()
-    table = OutboxMessage.__table__
-    keys = ["campaign_id", "user_id", "occurrence"]
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One INSERT … SELECT FROM unnest(arrays): a multi-row VALUES list would carry
-        # 15 placeholders a row, which the driver re-parses for every statement.
-        names = list(rows[0])
-        arrays = [
-            bindparam(f"{name}_list", [row[name] for row in rows], type_=ARRAY(table.c[name].type))
-            for name in names
-        ]
-        source = select(func.unnest(*arrays).table_valued(*names).render_derived())
-        statement = postgresql.insert(table).from_select(names, source)
-        parameters = None
-    else:
-        statement, parameters = sqlite.insert(table), rows
-    statement = statement.on_conflict_do_nothing(index_elements=keys).returning(table.c.status)
-    return Counter(db.session.execute(statement, parameters).scalars().all())
-
-
 @dataclass(frozen=True)
 class _Run:
     """What a planning run computes once and every campaign shares."""
@@ -300,33 +272,29 @@ class _Run:
 
 
 def _row(campaign: Campaign, candidate: _Candidate, run: _Run, user: User | None) -> dict:
-    row = {
+    """The outbox row of one candidate: a suppressed or held-out one keeps its key and
+    reason, with no message."""
+    fields = {
         "kind": NUDGE,
         "campaign_id": campaign.id,
         "user_id": candidate.user_id,
         "occurrence": candidate.occurrence,
-        "recipient": candidate.email,
-        "subject": "",
-        "body_text": "",
-        "body_html": None,
-        "unsubscribe_url": None,
-        "status": {SUPPRESS: SUPPRESSED, HOLD_OUT: HELD_OUT}.get(candidate.outcome, PENDING),
-        "reason": candidate.reason[:200],
-        "attempts": 0,
-        "due_at": run.now,
-        "last_error": "",
-        "created_at": run.now,
+        "reason": candidate.reason,
+        "now": run.now,
     }
-    if candidate.outcome == WOULD_SEND:
-        subject, body = templating.render_nudge(campaign, user, run.week, run.links)
-        row.update(
-            subject=subject,
-            body_text=body,
-            body_html=templating.as_html(body),
-            unsubscribe_url=unsubscribe_url(candidate.user_id, campaign.category),
-            due_at=run.due_at,
-        )
-    return row
+    if candidate.outcome != WOULD_SEND:
+        status = {SUPPRESS: SUPPRESSED, HOLD_OUT: HELD_OUT}.get(candidate.outcome, PENDING)
+        return writer.message_values(candidate.email, "", "", status=status, **fields)
+    subject, body = templating.render_nudge(campaign, user, run.week, run.links)
+    return writer.message_values(
+        candidate.email,
+        subject,
+        body,
+        body_html=templating.as_html(body),
+        unsubscribe_url=unsubscribe_url(candidate.user_id, campaign.category),
+        due_at=run.due_at,
+        **fields,
+    )
 
 
 def _plan_campaign(campaign: Campaign, candidates: list[_Candidate], run: _Run) -> CampaignCounts:
@@ -341,7 +309,7 @@ def _plan_campaign(campaign: Campaign, candidates: list[_Candidate], run: _Run) 
             current_app.logger.warning("Campaign %s not planned: %s", campaign.id, error)
             counts.error = f"its template could not be filled in ({error})"
             return counts
-        inserted = _insert_new(rows)
+        inserted = writer.insert_new(rows)
         counts.planned += inserted[PENDING]
         counts.suppressed += inserted[SUPPRESSED]
         counts.held_out += inserted[HELD_OUT]

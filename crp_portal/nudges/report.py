@@ -15,7 +15,8 @@ from sqlalchemy import ColumnElement, Interval, exists, func, literal, or_, sele
 from crp_portal.advising.models import Appointment
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
-from crp_portal.nudges.models import HELD_OUT, SENT, Campaign, OutboxMessage
+from crp_portal.nudges.models import Campaign
+from crp_portal.outbox.models import HELD_OUT, SENT, OutboxMessage
 from crp_portal.timeutil import utcnow
 
 WINDOW_DAYS = 14

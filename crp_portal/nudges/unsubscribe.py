@@ -14,6 +14,7 @@ from crp_portal.links import portal_url
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
 
 SALT = "crp-unsubscribe"
+# Where staff see a nudge, its footer (`outbox.sender.unsubscribe_line`) shows this instead.
 INERT_UNSUBSCRIBE = "(unsubscribe link — works only in the sent email)"
 
 
@@ -38,12 +39,6 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
 
 def unsubscribe_url(user_id: int, category: str) -> str:
     return portal_url("nudges.unsubscribe", token=unsubscribe_token(user_id, category))
-
-
-def unsubscribe_line(url: str) -> str:
-    """The footer under every nudge: with the member's own link in the email, with
-    `INERT_UNSUBSCRIBE` wherever staff see the message."""
-    return f"--\nStop emails like this: {url}"
 
 
 def is_opted_out(user_id: int, category: str) -> bool:

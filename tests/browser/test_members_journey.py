@@ -15,9 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from crp_portal.extensions import db
-from crp_portal.members.check_ins import week_start_of
 from crp_portal.members.intake import publish_agreement
-from crp_portal.timeutil import format_date, local_today
+from crp_portal.timeutil import format_date, local_today, week_start
 from tests.browser.axe import assert_accessible
 from tests.browser.test_advising_journey import fact, flash, heading, signs_in
 from tests.browser.test_events_journey import only_message
@@ -47,7 +46,7 @@ class Shown:
 def shown_dates(app) -> Shown:
     with app.app_context():
         today = local_today()
-        return Shown(format_date(today), format_date(week_start_of(today)))
+        return Shown(format_date(today), format_date(week_start(today)))
 
 
 def go_to(page, label: str, title: str) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from crp_portal.auth.models import User
 from crp_portal.extensions import db
 from crp_portal.members.models import EmailOptOut
-from crp_portal.nudges.models import OutboxMessage
 from crp_portal.nudges.templating import PLACEHOLDERS
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.timeutil import format_date, local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_advising_journey import fact, flash, heading, signs_in

@@ -1,4 +1,4 @@
-"""The outbox: every email is a row written in the transaction that causes it, and is
+"""The sender: outbox rows (written by `writer` in the transaction that causes them) are
 delivered from there exactly once.
 
 Delivery claims rows first (pending → sending, in its own short transaction; on
@@ -11,7 +11,7 @@ between the server's acceptance and the mark leaves the row "sending": after
 by itself, because a second copy is worse than asking staff.
 
 Delivery uses its own connections (not the request's session), so it can run right
-after a request commits as well as from `flask nudges send`.
+after a request commits as well as from `flask outbox work` and `flask nudges send`.
 """
 
 import smtplib
@@ -27,66 +27,25 @@ from markupsafe import escape
 from sqlalchemy import select, update
 
 from crp_portal.extensions import db, mail
-from crp_portal.nudges.models import (
+from crp_portal.outbox.models import (
     FAILED,
     MAX_ATTEMPTS,
     NEEDS_REVIEW,
     PENDING,
     SENDING,
     SENT,
-    TRANSACTIONAL,
     OutboxAttachment,
     OutboxMessage,
 )
-from crp_portal.nudges.unsubscribe import unsubscribe_line
 from crp_portal.timeutil import utcnow
 
 SMTP_ERRORS = (smtplib.SMTPException, OSError)
 
 
-def new_message(
-    recipient: str,
-    subject: str,
-    body_text: str,
-    *,
-    body_html: str | None = None,
-    kind: str = TRANSACTIONAL,
-    user_id: int | None = None,
-    campaign_id: int | None = None,
-    occurrence: str | None = None,
-    unsubscribe_url: str | None = None,
-    due_at: datetime | None = None,
-    status: str = PENDING,
-    reason: str = "",
-    attachments=(),
-) -> OutboxMessage:
-    """A row added to the session, not yet flushed (the caller's transaction owns it)."""
-    message = OutboxMessage(
-        kind=kind,
-        recipient=recipient,
-        subject=subject[:255],
-        body_text=body_text,
-        body_html=body_html,
-        user_id=user_id,
-        campaign_id=campaign_id,
-        occurrence=occurrence,
-        unsubscribe_url=unsubscribe_url,
-        due_at=due_at or utcnow(),
-        status=status,
-        reason=reason,
-    )
-    for filename, content_type, data in attachments:
-        message.attachments.append(
-            OutboxAttachment(filename=filename, content_type=content_type, data=data)
-        )
-    db.session.add(message)
-    return message
-
-
-def add_message(recipient: str, subject: str, body_text: str, **options) -> OutboxMessage:
-    message = new_message(recipient, subject, body_text, **options)
-    db.session.flush()
-    return message
+def unsubscribe_line(url: str) -> str:
+    """The footer under every message with an unsubscribe link: with the member's own
+    link in the email, with an inert stand-in wherever staff see the message."""
+    return f"--\nStop emails like this: {url}"
 
 
 def retry(message_ids: list[int], now: datetime) -> int:

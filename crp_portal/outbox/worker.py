@@ -22,8 +22,8 @@ from sqlalchemy import exists, or_, select, text
 
 from crp_portal.database import reading_only
 from crp_portal.extensions import db
-from crp_portal.nudges.models import PENDING, OutboxMessage
-from crp_portal.nudges.outbox import SendReport, send_pending
+from crp_portal.outbox.models import PENDING, OutboxMessage
+from crp_portal.outbox.sender import SendReport, send_pending
 from crp_portal.timeutil import utcnow
 
 CHANNEL = "crp_outbox"
