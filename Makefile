@@ -71,8 +71,11 @@ $(READERS): tests/js/package-lock.json
 		&& touch $@; \
 	else echo "npm not found: calendar and HTML reader tests will skip"; fi
 
+# One pytest-xdist worker per core (`TEST_WORKERS=0` runs in one process); each worker has
+# its own PostgreSQL database, Chromium and SMTP servers, and steals work when idle.
+TEST_WORKERS ?= auto
 test: lint $(READERS)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } \

@@ -3,6 +3,8 @@
 from importlib.util import find_spec
 from pathlib import Path
 
+from tests.browser.checked_pages import CHECKED
+
 AXE_JS = Path(find_spec("axe_playwright_python").origin).parent / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 
@@ -20,10 +22,17 @@ def describe(violations: list[dict]) -> str:
 
 
 def assert_accessible(page) -> None:
-    """Inject axe.min.js (once per document), scan the page and fail on blocking violations."""
+    """Scan the page and fail on blocking violations (markup this run has already seen
+    pass is not scanned again; see checked_pages)."""
+    key = CHECKED.key(page, "axe")
+    if CHECKED.get(key) is not None:
+        return
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE_JS))
+        # Later documents in this browser context get axe as they load, without a round trip.
+        page.context.add_init_script(path=str(AXE_JS))
     # Only violations are read, so skip collecting the passing and inapplicable nodes.
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
     assert not blocking, f"axe found accessibility violations on {page.url}:\n" + describe(blocking)
+    CHECKED.remember(key, "passed")

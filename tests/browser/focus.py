@@ -6,6 +6,8 @@ A ring may be two-tone (WCAG technique C40): it passes where either tone reaches
 
 import pytest
 
+from tests.browser.checked_pages import CHECKED
+
 WCAG_NON_TEXT = 3.0
 MAX_STOPS = 120  # more than any page here has; a page that never lets go fails loudly
 
@@ -100,17 +102,23 @@ def css(rgb) -> str:
 
 def focus_stops(page, most: int | None = None) -> list[dict]:
     """Tab from the top of the page until focus leaves it, or for `most` stops; measure
-    each stop. Without `most`, a page still tabbing after MAX_STOPS fails."""
+    each stop. Without `most`, a page still tabbing after MAX_STOPS fails. Markup already
+    walked in this run gives the stops it gave then (see checked_pages)."""
+    key = CHECKED.key(page, f"focus {most}")
+    if (known := CHECKED.get(key)) is not None:
+        return known
     page.locator("body").focus()
     stops: list[dict] = []
     for _ in range(most or MAX_STOPS):
         page.keyboard.press("Tab")
         stop = page.evaluate(MEASURE_FOCUS)
         if stop is None:
-            return stops
+            break
         stops.append(stop)
-    if most is None:
-        pytest.fail(f"{page.url}: still tabbing after {MAX_STOPS} stops")
+    else:
+        if most is None:
+            pytest.fail(f"{page.url}: still tabbing after {MAX_STOPS} stops")
+    CHECKED.remember(key, stops)
     return stops
 
 
