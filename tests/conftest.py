@@ -31,6 +31,10 @@ from tests.pg import ThrowawayPostgres, free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = "/usr/bin/chromium"
+# How long a browser step may wait (a click, a navigation, an `expect`). A passing step
+# takes milliseconds; the margin is for a machine busy with other work (CI under load,
+# one pytest-xdist worker per core beside Chromium), where 5 s has run out.
+BROWSER_TIMEOUT_MS = 30_000
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -342,6 +346,9 @@ def smtp():
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     if not os.path.exists(CHROMIUM):
         missing_service(f"Chromium is not installed at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
@@ -387,7 +394,7 @@ def live_server(app):
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, bypass_csp=True)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     browser_page = context.new_page()
     yield browser_page
     context.close()

@@ -21,6 +21,7 @@ from crp_portal.timeutil import format_date, format_datetime, format_time, local
 from tests.browser.axe import assert_accessible
 from tests.browser.test_events_journey import attachments_of, only_message
 from tests.browser.test_journeys import main_nav, sign_in
+from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.factories import PASSWORD, make_appointment, make_user, make_window
 
 pytestmark = pytest.mark.browser
@@ -242,7 +243,7 @@ def test_advisor_books_for_a_student_and_records_an_outcome_the_student_reads(
     expect(shared.get_by_role("listitem")).to_have_text(actions)
 
     student_context = browser.new_context(base_url=live_server.url, bypass_csp=True)
-    student_context.set_default_timeout(10_000)
+    student_context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         student_page = student_context.new_page()
         signs_in(student_page, STUDENT_EMAIL, STUDENT_NAME)

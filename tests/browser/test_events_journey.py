@@ -24,6 +24,7 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 from tests.browser.axe import assert_accessible
 from tests.browser.test_journeys import main_nav, sign_in
+from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.factories import PASSWORD, make_event, make_user
 
 pytestmark = pytest.mark.browser
@@ -175,7 +176,7 @@ def test_a_freed_place_goes_to_the_waitlist_and_they_are_emailed(
     expect(whos_coming(page)).to_have_text("1 going of 1 place")
 
     second_context = browser.new_context(base_url=live_server.url, bypass_csp=True)
-    second_context.set_default_timeout(10_000)
+    second_context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         second = second_context.new_page()
         student_signs_in(second, second_email, second_name)

@@ -22,6 +22,7 @@ from tests.browser.axe import assert_accessible
 from tests.browser.test_advising_journey import fact, flash, heading, signs_in
 from tests.browser.test_events_journey import only_message
 from tests.browser.test_journeys import main_nav
+from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.factories import make_agreement, make_house, make_term, make_user
 
 pytestmark = pytest.mark.browser
@@ -63,7 +64,7 @@ def count_of(app, model) -> int:
 def new_page(browser, live_server):
     """A second person's browser: its own context, so its own session cookie."""
     context = browser.new_context(base_url=live_server.url, bypass_csp=True)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     return context, context.new_page()
 
 
