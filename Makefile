@@ -35,11 +35,13 @@ run: $(VENV)/.installed
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-# Offline checks, run by `make test` and so by CI: style, bandit (fails on any
-# high-severity finding) and `pip check` (installed packages agree on their requirements).
+# Offline checks, run by `make test` and so by CI: style, types (mypy over crp_portal,
+# configured in pyproject.toml), bandit (fails on any high-severity finding) and
+# `pip check` (installed packages agree on their requirements).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r $(BANDIT_TARGETS) --severity-level high
 	$(BIN)/python -m pip check
 

@@ -33,7 +33,7 @@ from crp_portal.events.models import KINDS, Attendance, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import MemberProfile, StatusChange
-from crp_portal.members.recovery_models import CheckIn
+from crp_portal.recovery.models import CheckIn
 from crp_portal.terms.models import CalendarPeriod, Term
 from crp_portal.timeutil import local_to_utc, program_zone, utcnow, week_start
 

@@ -20,7 +20,7 @@ from crp_portal import create_app
 from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
 from crp_portal.outbox import sender, writer
-from crp_portal.outbox.models import PENDING, SENT, OutboxMessage
+from crp_portal.outbox.models import OutboxMessage, OutboxStatus
 from crp_portal.timeutil import to_local, utcnow
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "50000"))
@@ -106,7 +106,9 @@ def bench_planning(today) -> None:
     seconds = time.perf_counter() - started
     rows = db.session.scalar(select(func.count()).select_from(OutboxMessage))
     pending = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
     )
     pairs = MEMBERS * len(CAMPAIGNS)
     print(f"planning: {MEMBERS:,} members x {len(CAMPAIGNS)} campaigns in {seconds:.1f} s")
@@ -136,7 +138,9 @@ def bench_sending(sink: Sink) -> None:
     report = sender.send_pending(utcnow(), batch_size=200)
     seconds = time.perf_counter() - started
     sent = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == SENT)
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENT)
     )
     rate = sent / seconds
     print(

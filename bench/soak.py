@@ -58,9 +58,9 @@ from bench.history import (
 from bench.load import USER_AGENT, Client, check, start_server, stop_server, wait_healthy
 from bench.nudges import free_port
 from crp_portal.advising import availability, services
-from crp_portal.advising.models import BOOKED, CELL_MINUTES, Appointment, AppointmentCell
+from crp_portal.advising.models import CELL_MINUTES, Appointment, AppointmentCell, AppointmentStatus
 from crp_portal.auth.models import User
-from crp_portal.events.models import GOING, Event, Rsvp
+from crp_portal.events.models import Event, Rsvp, RsvpStatus
 from crp_portal.extensions import db
 from crp_portal.timeutil import utcnow
 
@@ -164,7 +164,7 @@ def verify(app, setup: Setup, writer: Writer) -> tuple[int, int]:
                 Rsvp.user_id == FIRST_MEMBER_ID,
             )
         ).all()
-        actual = {event: status == GOING for event, status in rows}
+        actual = {event: status == RsvpStatus.GOING for event, status in rows}
         lost = sum(
             1
             for event, going in writer.going.items()
@@ -172,7 +172,7 @@ def verify(app, setup: Setup, writer: Writer) -> tuple[int, int]:
         )
         going = (
             select(Rsvp.event_id, func.count().label("going"))
-            .where(Rsvp.status == GOING)
+            .where(Rsvp.status == RsvpStatus.GOING)
             .group_by(Rsvp.event_id)
             .subquery()
         )
@@ -196,7 +196,11 @@ def verify(app, setup: Setup, writer: Writer) -> tuple[int, int]:
             1
             for status, starts, ends, held in appointments
             if (held or 0)
-            != ((ends - starts) // timedelta(minutes=CELL_MINUTES) if status == BOOKED else 0)
+            != (
+                (ends - starts) // timedelta(minutes=CELL_MINUTES)
+                if status == AppointmentStatus.BOOKED
+                else 0
+            )
         )
         print(
             f"  check: {len(appointments)} appointments booked during the run, "

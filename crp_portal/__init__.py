@@ -83,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
     )
     extensions.csrf.init_app(app)
     extensions.mail.init_app(app)
-    extensions.limiter.init_app(app)
+    extensions.init_limiter(app)
     login_manager = extensions.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     """Views are imported here, not by each package, so models and services import cleanly."""
     import crp_portal.advising.advisor_routes
     import crp_portal.advising.routes
+    import crp_portal.audit.routes
     import crp_portal.auth.admin_routes
     import crp_portal.auth.routes
     import crp_portal.dashboard.outcome_routes
@@ -110,32 +111,35 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.housing.offer_routes
     import crp_portal.housing.routes
     import crp_portal.housing.staff_routes
-    import crp_portal.members.audit_routes
-    import crp_portal.members.check_in_routes
-    import crp_portal.members.follow_up_routes
     import crp_portal.members.intake_routes
-    import crp_portal.members.mentoring_routes
-    import crp_portal.members.network_routes
-    import crp_portal.members.plan_routes
-    import crp_portal.members.privacy_routes
     import crp_portal.members.routes
+    import crp_portal.mentoring.routes
     import crp_portal.nudges.campaign_routes
     import crp_portal.nudges.delivery_routes
     import crp_portal.nudges.dry_run_routes
     import crp_portal.nudges.report_routes
     import crp_portal.nudges.unsubscribe_routes
+    import crp_portal.privacy.routes
+    import crp_portal.recovery.check_in_routes
+    import crp_portal.recovery.follow_up_routes
+    import crp_portal.recovery.network_routes
+    import crp_portal.recovery.plan_routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.import_routes
     import crp_portal.terms.routes  # noqa: F401
     from crp_portal import (
         advising,
+        audit,
         auth,
         dashboard,
         events,
         home,
         housing,
         members,
+        mentoring,
         nudges,
+        privacy,
+        recovery,
         support_meetings,
         terms,
     )
@@ -144,6 +148,10 @@ def _register_blueprints(app: Flask) -> None:
         home,
         auth,
         members,
+        recovery,
+        mentoring,
+        privacy,
+        audit,
         terms,
         events,
         support_meetings,
@@ -157,13 +165,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _init_areas(app: Flask) -> None:
-    """What areas contribute beyond their views (the dashboard's rollup marking and its
-    erasure step, advising's calendar feed entries): registered here, by each area's
-    init_app, not as a side effect of importing a module."""
-    from crp_portal import advising, dashboard
+    """What areas contribute beyond their views (each area's sections of a person's data
+    download and part of an erasure, the dashboard's rollup marking, advising's calendar
+    feed entries): registered here, by each area's init_app, not as a side effect of
+    importing a module. The order is the order of the download's sections."""
+    from crp_portal import advising, auth, dashboard, events, housing, members, mentoring, recovery
 
-    advising.init_app(app)
-    dashboard.init_app(app)
+    for area in (auth, members, recovery, events, advising, housing, mentoring, dashboard):
+        area.init_app(app)
 
 
 def _register_template_context(app: Flask) -> None:
@@ -188,8 +197,8 @@ def _register_cli(app: Flask) -> None:
     from crp_portal.cli import backup_command, create_admin_command, seed_demo_command
     from crp_portal.dashboard.cli import dashboard_cli
     from crp_portal.housing.cli import housing_cli
-    from crp_portal.members.cli import members_cli
     from crp_portal.nudges.cli import nudges_cli
+    from crp_portal.privacy.cli import members_cli
 
     app.cli.add_command(advising_cli)
     app.cli.add_command(dashboard_cli)

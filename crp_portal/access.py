@@ -6,6 +6,7 @@ check-in notes). `may(user, scope)` answers for navigation and templates; `scope
 guards a view. Ownership (whose record is this?) is checked in services.
 """
 
+from enum import StrEnum
 from functools import wraps
 
 from flask import abort
@@ -13,9 +14,17 @@ from flask_login import current_user
 
 from crp_portal.extensions import login_manager
 
-STUDENT, ADVISOR, STAFF = "student", "advisor", "staff"
-ROLES = (STUDENT, ADVISOR, STAFF)
-ROLE_LABELS = {STUDENT: "Student", ADVISOR: "Advisor", STAFF: "Staff"}
+
+class Role(StrEnum):
+    STUDENT = "student"
+    ADVISOR = "advisor"
+    STAFF = "staff"
+
+
+# The names every route's decorator uses: `role_required(STUDENT)`.
+STUDENT, ADVISOR, STAFF = Role.STUDENT, Role.ADVISOR, Role.STAFF
+ROLES = tuple(Role)
+ROLE_LABELS: dict[str, str] = {STUDENT: "Student", ADVISOR: "Advisor", STAFF: "Staff"}
 
 RECOVERY, EVENTS, HOUSING, REPORTS, NUDGES, ADMIN = (
     "recovery",

@@ -1,6 +1,7 @@
 """Demo data: a believable program around today's date (`flask seed-demo`)."""
 
 from datetime import date, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -12,10 +13,12 @@ from crp_portal.events.demo import seed_events
 from crp_portal.extensions import db
 from crp_portal.housing.demo import seed_housing
 from crp_portal.members.demo import seed_members
-from crp_portal.members.models import ACTIVE, ALUMNI, APPLICANT, INACTIVE, ON_LEAVE
+from crp_portal.members.models import MemberProfile, MemberStatus
+from crp_portal.mentoring.demo import seed_mentoring
 from crp_portal.nudges.demo import seed_campaigns
+from crp_portal.recovery.demo import seed_recovery
 from crp_portal.support_meetings.demo import seed_support_meetings
-from crp_portal.terms.models import CalendarPeriod, Term
+from crp_portal.terms.models import CalendarPeriod, PeriodKind, Term
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import utcnow
 
@@ -101,16 +104,16 @@ PRONOUNS = ["she/her", "he/him", "they/them", None]
 def membership_status(number: int) -> str:
     """Mostly active members, with a few at every other stage of membership."""
     if number <= 32:
-        return ACTIVE
+        return MemberStatus.ACTIVE
     return {
-        33: APPLICANT,
-        34: APPLICANT,
-        35: APPLICANT,
-        36: ON_LEAVE,
-        37: ON_LEAVE,
-        38: ALUMNI,
-        39: ALUMNI,
-    }.get(number, INACTIVE)
+        33: MemberStatus.APPLICANT,
+        34: MemberStatus.APPLICANT,
+        35: MemberStatus.APPLICANT,
+        36: MemberStatus.ON_LEAVE,
+        37: MemberStatus.ON_LEAVE,
+        38: MemberStatus.ALUMNI,
+        39: MemberStatus.ALUMNI,
+    }.get(number, MemberStatus.INACTIVE)
 
 
 def term_dates(today: date) -> list[tuple[str, str, date, date]]:
@@ -129,35 +132,45 @@ def term_dates(today: date) -> list[tuple[str, str, date, date]]:
 def periods_for(season: str, start: date, end: date) -> list[tuple[str, str, date, date]]:
     week = timedelta(weeks=1)
     periods = [
-        ("move_in", "Residence move-in", start - timedelta(days=3), start),
-        ("classes_start", "Classes start", start, start + timedelta(days=4)),
-        ("add_drop", "Add/drop period", start, start + timedelta(days=11)),
-        ("midterms", "Midterms", start + 7 * week, start + 7 * week + timedelta(days=4)),
-        ("finals", "Final exams", end - timedelta(days=6), end),
-        ("move_out", "Residence move-out", end, end + timedelta(days=1)),
+        (PeriodKind.MOVE_IN, "Residence move-in", start - timedelta(days=3), start),
+        (PeriodKind.CLASSES_START, "Classes start", start, start + timedelta(days=4)),
+        (PeriodKind.ADD_DROP, "Add/drop period", start, start + timedelta(days=11)),
+        (PeriodKind.MIDTERMS, "Midterms", start + 7 * week, start + 7 * week + timedelta(days=4)),
+        (PeriodKind.FINALS, "Final exams", end - timedelta(days=6), end),
+        (PeriodKind.MOVE_OUT, "Residence move-out", end, end + timedelta(days=1)),
     ]
     if season == "fall":
         periods.append(
             (
-                "break",
+                PeriodKind.BREAK,
                 "Thanksgiving break",
                 start + 13 * week,
                 start + 13 * week + timedelta(days=6),
             )
         )
-        periods.append(("graduation", "Winter commencement", end, end))
+        periods.append((PeriodKind.GRADUATION, "Winter commencement", end, end))
     elif season == "spring":
         periods.append(
-            ("break", "Spring break", start + 9 * week, start + 9 * week + timedelta(days=6))
+            (
+                PeriodKind.BREAK,
+                "Spring break",
+                start + 9 * week,
+                start + 9 * week + timedelta(days=6),
+            )
         )
         periods.append(
-            ("graduation", "Commencement", end + timedelta(days=1), end + timedelta(days=1))
+            (
+                PeriodKind.GRADUATION,
+                "Commencement",
+                end + timedelta(days=1),
+                end + timedelta(days=1),
+            )
         )
     return sorted(periods, key=lambda period: period[2])
 
 
 def database_has_accounts() -> bool:
-    return db.session.scalar(select(func.count()).select_from(User)) > 0
+    return db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0
 
 
 def seed(today: date) -> dict[str, int]:
@@ -175,7 +188,9 @@ def seed(today: date) -> dict[str, int]:
         create_user(email, name, STAFF, password=DEMO_PASSWORD).scopes = scopes
     for email, name in ADVISOR_PEOPLE:
         create_user(email, name, ADVISOR, password=DEMO_PASSWORD)
-    students = [("student@example.edu", "Alex Morgan", ACTIVE, "she/her", "Alex")]
+    students: list[tuple[str, str, str, str | None, str | None]] = [
+        ("student@example.edu", "Alex Morgan", MemberStatus.ACTIVE, "she/her", "Alex")
+    ]
     for number in range(1, 41):
         first = FIRST_NAMES[number - 1]
         last = LAST_NAMES[(number * 7) % len(LAST_NAMES)]
@@ -201,12 +216,17 @@ def seed(today: date) -> dict[str, int]:
             member_status=status,
         )
         student_users.append(user)
-        user.profile.pronouns = pronouns
-        user.profile.preferred_name = preferred
-        if status == ACTIVE:
-            user.profile.joined_on = today - timedelta(days=20 * (number % 30) + 7)
+        profile = cast(MemberProfile, user.profile)  # create_user gives students one
+        profile.pronouns = pronouns
+        profile.preferred_name = preferred
+        if status == MemberStatus.ACTIVE:
+            profile.joined_on = today - timedelta(days=20 * (number % 30) + 7)
     db.session.flush()
-    active = [user for user in student_users if user.profile.status == ACTIVE]
+    active = [
+        user
+        for user in student_users
+        if cast(MemberProfile, user.profile).status == MemberStatus.ACTIVE
+    ]
     staff_user = db.session.scalar(select(User).where(User.email == STAFF_PEOPLE[0][0]))
     event_count = seed_events(today, staff_user, active)
     meeting_count = seed_support_meetings()
@@ -219,6 +239,8 @@ def seed(today: date) -> dict[str, int]:
         seed_housing(staff_user, current, active[10:14], active[14:17], utcnow()) if current else 0
     )
     application_count = seed_members(today, staff_user, student_users)
+    seed_mentoring(today, student_users)
+    seed_recovery(today, staff_user, student_users)
     campaign_count = seed_campaigns(today, staff_user)
     return {
         "campaigns": campaign_count,

@@ -110,6 +110,8 @@ def database_unreachable(error: BaseException) -> bool:
             return True
         if not isinstance(error, OperationalError):
             return False
+        if error.orig is None:
+            return False
         error = error.orig
     if isinstance(error, psycopg.OperationalError):
         state = error.sqlstate

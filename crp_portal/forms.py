@@ -1,5 +1,7 @@
 """Form pieces shared across areas."""
 
+from typing import TypeVar
+
 from flask import current_app, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -10,14 +12,16 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
-    SelectChoice,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms covers 3.2
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
 
 from crp_portal import text_rules
 from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, EARLIEST_DATE, LATEST_DATE, in_date_bounds
+
+T = TypeVar("T")
 
 NUL = "\x00"
 NUL_MESSAGE = text_rules.field_message(NUL)
@@ -37,7 +41,7 @@ class PortalForm(FlaskForm):
       area or a hidden field): `validate` puts what is wrong beside the field.
     """
 
-    class Meta:
+    class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
             from_request = formdata is not None and not hasattr(formdata, "getlist")
             if from_request and request.is_json:
@@ -71,7 +75,7 @@ def _as_a_browser_sends(form, formdata):
     text = {field.name for field in form if isinstance(field, StringField)}
     several_lines = {field.name for field in form if isinstance(field, TextAreaField | HiddenField)}
     one_line = text - several_lines
-    problems = {}
+    problems: dict[str, str] = {}
 
     def cleaned(name, value):
         if isinstance(value, FileStorage) or name in files:
@@ -114,6 +118,14 @@ def confirm_password_field() -> PasswordField:
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+def filled(value: T | None) -> T:
+    """A required field's data after `validate_on_submit()`: its DataRequired or
+    InputRequired validator has refused a missing value, so None here is a bug."""
+    if value is None:
+        raise ValueError("a required field has no data: validate the form first")
+    return value
 
 
 def strip_filter(value):

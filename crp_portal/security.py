@@ -28,6 +28,7 @@ per request, and idle time is measured to the minute.
 import time
 
 from flask import current_app, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import UserMixin, current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -80,9 +81,25 @@ def init_security(app) -> None:
         # Behind the reverse proxy every request comes from the proxy: without this, the
         # per-address rate limits would count the whole campus as one address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    app.session_interface = SignedCookieSessions()
     app.before_request(end_expired_session)
     app.after_request(note_session_use)
     app.after_request(set_security_headers)
+
+
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer made once per set of keys. Flask
+    makes a new one to read the cookie and another to write it, on every request, and
+    making one serializes a test value to learn what kind of serializer it has."""
+
+    def __init__(self):
+        self._serializers = {}
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
 
 
 def now() -> int:
@@ -90,15 +107,18 @@ def now() -> int:
 
 
 def set_security_headers(response):
+    """Each header unless the view set its own (a download's Cache-Control, say). The names
+    present are read once: Werkzeug's `setdefault` scans every header for each one."""
+    headers = response.headers
+    present = {name.lower() for name, _value in headers.items()}
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            headers.add(name, value)
     hsts_seconds = current_app.config.get("CRP_HSTS_SECONDS", 0)
-    if hsts_seconds:
-        response.headers.setdefault(
-            "Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains"
-        )
-    if request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+    if hsts_seconds and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains")
+    if "cache-control" not in present and request.endpoint != "static":
+        headers.add("Cache-Control", "no-store")
     return response
 
 

@@ -46,7 +46,7 @@ def make_user(
 
 def make_mentor_and_mentee():
     """A peer mentor ("Morgan Mentor") and the mentee assigned to them ("Sam Mentee")."""
-    from crp_portal.members import mentoring
+    from crp_portal.mentoring import services as mentoring
 
     mentor = make_user("student", name="Morgan Mentor")
     mentoring.set_peer_mentor(mentor.profile, True)
@@ -153,7 +153,7 @@ def make_appointment(advisor, student, days_ahead: int = 10, hour: int = 10, **f
     """A booked appointment with its time cells, written directly (no slot rules)."""
     from datetime import datetime, time, timedelta
 
-    from crp_portal.advising.models import BOOKED, Appointment, AppointmentCell
+    from crp_portal.advising.models import Appointment, AppointmentCell, AppointmentStatus
     from crp_portal.timeutil import local_today, program_zone
 
     starts = datetime.combine(local_today() + timedelta(days=days_ahead), time(hour)).replace(
@@ -168,7 +168,7 @@ def make_appointment(advisor, student, days_ahead: int = 10, hour: int = 10, **f
         "student_note": "",
         "mode": "in_person",
         "place": "Room 3",
-        "status": BOOKED,
+        "status": AppointmentStatus.BOOKED,
         "booked_by_id": student.id,
     }
     values.update(fields)
@@ -267,7 +267,7 @@ def make_condition_report(assignment, kind="move_in", items="Mattress: good\nDes
 
 
 def make_support_person(student, name="Jordan Lee", emergency=False):
-    from crp_portal.members.network import save_person
+    from crp_portal.recovery.network import save_person
 
     person = save_person(
         student, None, name=name, relationship_to_student="Sponsor",

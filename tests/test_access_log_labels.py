@@ -7,7 +7,8 @@ import re
 import pytest
 
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups, mentoring
+from crp_portal.mentoring import services as mentoring
+from crp_portal.recovery import follow_ups
 from tests.factories import (
     make_appointment,
     make_mentor_and_mentee,

@@ -15,8 +15,9 @@ from crp_portal.access import ADMIN as ADMIN_SCOPE
 from crp_portal.access import EVENTS, HOUSING, NUDGES, RECOVERY, REPORTS, SCOPES
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups, intake, plan
+from crp_portal.members import intake
 from crp_portal.outbox import writer
+from crp_portal.recovery import follow_ups, plan
 from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
 from tests.factories import (
@@ -80,9 +81,9 @@ NOT_OWNER = {
     "housing.withdraw": {OTHER_STUDENT},
     "housing.answer_offer": {OTHER_STUDENT},
     "housing.add_condition_notes": {OTHER_STUDENT},
-    "members.edit_support_person": {OTHER_STUDENT},
-    "members.remove_support_person": {OTHER_STUDENT},
-    "members.plan_version": {OTHER_STUDENT},
+    "recovery.edit_support_person": {OTHER_STUDENT},
+    "recovery.remove_support_person": {OTHER_STUDENT},
+    "recovery.plan_version": {OTHER_STUDENT},
 }
 
 ACCESS = {
@@ -104,11 +105,6 @@ ACCESS = {
     "auth.revoke_invitation": ADMIN_ONLY,
     "auth.import_roster": ADMIN_ONLY,
     "members.own_profile": STUDENTS,
-    "members.record_views": STUDENTS,
-    "members.support_network": STUDENTS,
-    "members.edit_support_person": {STUDENT},
-    "members.remove_support_person": {STUDENT},
-    "members.network_sharing": STUDENTS,
     "members.member_list": RECOVERY_STAFF,
     "members.member_record": RECOVERY_STAFF,
     "members.assign_advisor": RECOVERY_STAFF,
@@ -117,24 +113,29 @@ ACCESS = {
     "members.applications": RECOVERY_STAFF,
     "members.application": RECOVERY_STAFF,
     "members.program_agreement": RECOVERY_STAFF,
-    "members.check_in": STUDENTS,
-    "members.follow_up_queue": RECOVERY_STAFF,
-    "members.follow_up": RECOVERY_STAFF,
-    "members.assign_follow_up": RECOVERY_STAFF,
-    "members.add_follow_up_note": RECOVERY_STAFF,
-    "members.resolve_follow_up": RECOVERY_STAFF,
-    "members.reopen_follow_up": RECOVERY_STAFF,
-    "members.open_follow_up": RECOVERY_STAFF,
-    "members.plan": STUDENTS,
-    "members.edit_plan": STUDENTS,
-    "members.plan_version": {STUDENT},
-    "members.member_mentoring": RECOVERY_STAFF,
-    "members.mentoring_overview": RECOVERY_STAFF,
+    "recovery.support_network": STUDENTS,
+    "recovery.edit_support_person": {STUDENT},
+    "recovery.remove_support_person": {STUDENT},
+    "recovery.network_sharing": STUDENTS,
+    "recovery.check_in": STUDENTS,
+    "recovery.follow_up_queue": RECOVERY_STAFF,
+    "recovery.follow_up": RECOVERY_STAFF,
+    "recovery.assign_follow_up": RECOVERY_STAFF,
+    "recovery.add_follow_up_note": RECOVERY_STAFF,
+    "recovery.resolve_follow_up": RECOVERY_STAFF,
+    "recovery.reopen_follow_up": RECOVERY_STAFF,
+    "recovery.open_follow_up": RECOVERY_STAFF,
+    "recovery.plan": STUDENTS,
+    "recovery.edit_plan": STUDENTS,
+    "recovery.plan_version": {STUDENT},
+    "mentoring.member_mentoring": RECOVERY_STAFF,
+    "mentoring.mentoring_overview": RECOVERY_STAFF,
     # STUDENT is a peer mentor and the world's subject is their mentee; OTHER_STUDENT is not.
-    "members.my_mentees": {STUDENT},
-    "members.mentee": {STUDENT},
-    "members.audit_log": ADMIN_ONLY,
-    "members.my_data": STUDENTS,
+    "mentoring.my_mentees": {STUDENT},
+    "mentoring.mentee": {STUDENT},
+    "privacy.record_views": STUDENTS,
+    "privacy.my_data": STUDENTS,
+    "audit.audit_log": ADMIN_ONLY,
     "terms.import_calendar": NUDGES_STAFF,
     "dashboard.overview": REPORTS_STAFF,
     "dashboard.printable": REPORTS_STAFF,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import icalendar
 from sqlalchemy import select
 
-from crp_portal.advising.models import CANCELLED, Appointment
+from crp_portal.advising.models import Appointment, AppointmentStatus
 from crp_portal.events.calendars import feed_for, feed_url
 from crp_portal.extensions import db
 from crp_portal.members.services import update_own_profile
@@ -42,7 +42,7 @@ def test_appointments_join_both_private_feeds_until_cancelled(app, ctx):
     appointment = make_appointment(advisor, student)
     assert "Academic advising with Priya Shah" in feed_summaries(app, student)
     assert "Advising: Kai Nguyen" in feed_summaries(app, advisor)
-    appointment.status = CANCELLED
+    appointment.status = AppointmentStatus.CANCELLED
     db.session.commit()
     assert feed_summaries(app, student) == []
 

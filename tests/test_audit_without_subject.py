@@ -12,7 +12,7 @@ from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import Invitation
 from crp_portal.auth.services import accept_invitation, invitation_token
 from crp_portal.extensions import db
-from crp_portal.members import mentoring
+from crp_portal.mentoring import services as mentoring
 from tests.factories import make_term, make_user
 
 

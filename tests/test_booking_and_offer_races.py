@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from crp_portal.advising.models import CANCELLED, CELL_MINUTES, Appointment, AppointmentCell
+from crp_portal.advising.models import CELL_MINUTES, Appointment, AppointmentCell, AppointmentStatus
 from crp_portal.extensions import db
 from crp_portal.housing.models import HOLDS_BED, BedAssignment
 from crp_portal.timeutil import local_today, program_zone, utcnow
@@ -79,7 +79,7 @@ def assert_each_appointment_holds_exactly_its_own_time() -> None:
             )
         )
         expected = []
-        if appointment.status != CANCELLED:
+        if appointment.status != AppointmentStatus.CANCELLED:
             moment = appointment.starts_at
             while moment < appointment.ends_at:
                 expected.append(moment)
@@ -190,7 +190,7 @@ def test_a_move_and_a_cancel_at_once(ctx, login, smtp, from_the_page):
             loser = move if cancel.status_code == 302 else cancel
             assert NOT_BOOKED in text(loser) or CHANGED in text(loser)
         if cancel.status_code == 302:
-            assert final.status == CANCELLED
+            assert final.status == AppointmentStatus.CANCELLED
             assert move.status_code == 409 or final.starts_at == start_of(key)
         else:
             assert final.status == "booked" and final.starts_at == start_of(key)

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
-from crp_portal.members.check_ins import (
+from crp_portal.recovery.check_ins import (
     Answers,
     recent_check_ins,
     save_check_in,
     this_weeks_check_in,
 )
-from crp_portal.members.recovery_models import CheckIn, FollowUp
+from crp_portal.recovery.models import CheckIn, FollowUp
 from crp_portal.timeutil import local_today, utcnow, week_start
 from tests.factories import make_user
 from tests.test_concurrency import run_together

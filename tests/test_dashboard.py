@@ -10,10 +10,10 @@ import pytest
 
 from crp_portal.dashboard import queries, rollups
 from crp_portal.dashboard.queries import DateRange
-from crp_portal.events.models import CANCELLED, GOING, Attendance, Rsvp
+from crp_portal.events.models import Attendance, EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment
-from crp_portal.members.recovery_models import CheckIn, FollowUp
+from crp_portal.recovery.models import CheckIn, FollowUp
 from crp_portal.timeutil import local_today
 from tests.factories import make_appointment, make_event, make_house, make_term, make_user
 
@@ -29,7 +29,7 @@ def student(name: str, status: str = "active"):
 def event_on(day: date, kind: str = "peer_support", staff=None, cancelled: bool = False):
     event = make_event(staff, day=day, kind=kind, start_time=time(19), end_time=time(20, 30))
     if cancelled:
-        event.status = CANCELLED
+        event.status = EventStatus.CANCELLED
         db.session.commit()
     return event
 
@@ -37,7 +37,7 @@ def event_on(day: date, kind: str = "peer_support", staff=None, cancelled: bool 
 def going(event, *people):
     for number, person in enumerate(people, start=1):
         db.session.add(
-            Rsvp(event_id=event.id, user_id=person.id, status=GOING, queue_number=number)
+            Rsvp(event_id=event.id, user_id=person.id, status=RsvpStatus.GOING, queue_number=number)
         )
     event.going_count = len(people)
     db.session.commit()

@@ -15,7 +15,7 @@ from crp_portal.dashboard.exports import SUPPRESSED, Formatter, Parts
 from crp_portal.dashboard.queries import DateRange
 from crp_portal.dashboard.rollup_models import EventTally
 from crp_portal.events.attendance import add_walk_in, record_headcount
-from crp_portal.events.models import CANCELLED, GOING, Rsvp
+from crp_portal.events.models import EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment
 from crp_portal.timeutil import local_midnight, local_today, utcnow
@@ -53,7 +53,7 @@ def walked_in(event, staff, *people) -> None:
 def going(event, *people) -> None:
     for number, person in enumerate(people, start=1):
         db.session.add(
-            Rsvp(event_id=event.id, user_id=person.id, status=GOING, queue_number=number)
+            Rsvp(event_id=event.id, user_id=person.id, status=RsvpStatus.GOING, queue_number=number)
         )
     event.going_count = len(people)
     db.session.commit()
@@ -272,7 +272,7 @@ def test_headcount_changes_refresh_exactly_as_a_rebuild(ctx):
     meeting.headcount_only = True
     db.session.commit()
     assert attendance() == (21, 21)
-    meeting.status = CANCELLED
+    meeting.status = EventStatus.CANCELLED
     db.session.commit()
     assert attendance() == (0, 0)
     assert refreshed_rows() == rebuilt_rows()

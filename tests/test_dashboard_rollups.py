@@ -6,14 +6,14 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 
-from crp_portal.advising.models import COMPLETED, NO_SHOW, Appointment
+from crp_portal.advising.models import Appointment, AppointmentStatus
 from crp_portal.dashboard import rollups
 from crp_portal.dashboard.rollup_models import DayTally, EventTally, MemberWeek, RollupMark
 from crp_portal.events.attendance import save_roster
-from crp_portal.events.models import CANCELLED, GOING, NOT_GOING, Attendance, Event, Rsvp
+from crp_portal.events.models import Attendance, Event, EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
-from crp_portal.members.recovery_models import CheckIn
 from crp_portal.members.services import change_status
+from crp_portal.recovery.models import CheckIn
 from crp_portal.timeutil import local_midnight, local_today, week_start
 from tests.factories import make_appointment, make_event, make_term, make_user
 
@@ -43,7 +43,7 @@ def evening(day: date, staff, kind="peer_support"):
     return make_event(staff, day=day, kind=kind, start_time=time(19), end_time=time(20, 30))
 
 
-def rsvp(event, person, number, status=GOING):
+def rsvp(event, person, number, status=RsvpStatus.GOING):
     db.session.add(Rsvp(event_id=event.id, user_id=person.id, status=status, queue_number=number))
     db.session.commit()
 
@@ -63,16 +63,18 @@ def test_refreshing_after_every_kind_of_write_equals_a_rebuild(ctx):
     assert db.session.get(EventTally, first.id).attended == 2
 
     save_roster(first, {ada.id}, staff)  # a bulk DELETE of Ben's attendance
-    db.session.get(Rsvp, 2).status = NOT_GOING
+    db.session.get(Rsvp, 2).status = RsvpStatus.CANCELLED
     first.starts_at = local_midnight(today - timedelta(days=16)) + timedelta(hours=19)
     first.ends_at = first.starts_at + timedelta(hours=1)
-    second.status = CANCELLED
+    second.status = EventStatus.CANCELLED
     db.session.commit()
     assert refreshed_rows() == rebuilt_rows()
     assert db.session.get(EventTally, first.id).attended == 1
 
-    completed = make_appointment(advisor, ada, days_ahead=-3, status=COMPLETED)
-    missed = make_appointment(advisor, ben, days_ahead=-4, hour=11, status=NO_SHOW)
+    completed = make_appointment(advisor, ada, days_ahead=-3, status=AppointmentStatus.COMPLETED)
+    missed = make_appointment(
+        advisor, ben, days_ahead=-4, hour=11, status=AppointmentStatus.NO_SHOW
+    )
     db.session.add(CheckIn(student_id=cy.id, week_start=today - timedelta(days=today.weekday()),
                            mood=3, stress=3, sleep=3))  # fmt: skip
     db.session.commit()
@@ -80,7 +82,7 @@ def test_refreshing_after_every_kind_of_write_equals_a_rebuild(ctx):
 
     completed.starts_at -= timedelta(days=7)
     completed.ends_at -= timedelta(days=7)
-    missed.status = COMPLETED
+    missed.status = AppointmentStatus.COMPLETED
     db.session.execute(delete(Attendance).where(Attendance.user_id == ada.id))
     rollups.mark_attendance(first.id, [ada.id])
     db.session.commit()
@@ -190,7 +192,9 @@ def test_insert_update_and_delete_statements_are_marked_without_telling_the_dash
         [{"event_id": first.id, "user_id": p.id, "source": "roster"} for p in (ada, ben)],
     )
     db.session.execute(
-        insert(Rsvp).values(event_id=second.id, user_id=ada.id, status=GOING, queue_number=1)
+        insert(Rsvp).values(
+            event_id=second.id, user_id=ada.id, status=RsvpStatus.GOING, queue_number=1
+        )
     )
     db.session.commit()
     assert refreshed_rows() == rebuilt_rows()
@@ -200,14 +204,18 @@ def test_insert_update_and_delete_statements_are_marked_without_telling_the_dash
     db.session.execute(
         update(Appointment)
         .where(Appointment.id == appointment.id)
-        .values(status=COMPLETED, starts_at=moved, ends_at=moved + timedelta(minutes=30))
+        .values(
+            status=AppointmentStatus.COMPLETED,
+            starts_at=moved,
+            ends_at=moved + timedelta(minutes=30),
+        )
     )
     db.session.execute(
         update(CheckIn)
         .where(CheckIn.student_id == ben.id)
         .values(week_start=week_start(today) - timedelta(weeks=2))
     )
-    db.session.execute(update(Event), [{"id": second.id, "status": CANCELLED}])
+    db.session.execute(update(Event), [{"id": second.id, "status": EventStatus.CANCELLED}])
     db.session.execute(delete(Attendance).where(Attendance.user_id == ben.id))
     db.session.commit()
     assert refreshed_rows() == rebuilt_rows()

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
-from crp_portal.events.models import GOING, WAITLISTED, Attendance, CalendarFeed, Event, Rsvp
+from crp_portal.events.models import Attendance, CalendarFeed, Event, Rsvp, RsvpStatus
 from crp_portal.events.services import details_of
 from crp_portal.extensions import db
 from crp_portal.outbox.sender import send_pending
@@ -67,7 +67,7 @@ def assert_counts_hold(event_id: int) -> Event:
     capacity, and nobody waits while a place is free."""
     found = rsvps(event_id)
     event = fresh(event_id)
-    going, waiting = len(found.get(GOING, [])), len(found.get(WAITLISTED, []))
+    going, waiting = len(found.get(RsvpStatus.GOING, [])), len(found.get(RsvpStatus.WAITLISTED, []))
     assert event.going_count == going
     if event.capacity is not None:
         assert going <= event.capacity
@@ -198,14 +198,14 @@ def test_raising_capacity_while_students_rsvp_keeps_the_count_and_mails_each_onc
         event = assert_counts_hold(event.id)
         assert event.capacity == 6
         final = rsvps(event.id)
-        assert len(final[GOING]) == 6 and len(final[WAITLISTED]) == 1
+        assert len(final[RsvpStatus.GOING]) == 6 and len(final[RsvpStatus.WAITLISTED]) == 1
         mail = sent_mail(smtp)
         for student in waiting:
-            assert student.id in final[GOING], "the waitlist goes first"
+            assert student.id in final[RsvpStatus.GOING], "the waitlist goes first"
             assert mail[student.email][PLACE_MAIL] == 1
         for student in going[1:] + waiting + newcomers:
             told_going = mail[student.email][GOING_MAIL] + mail[student.email][PLACE_MAIL]
-            assert told_going == (1 if student.id in final[GOING] else 0), student.email
+            assert told_going == (1 if student.id in final[RsvpStatus.GOING] else 0), student.email
 
 
 # The same lost updates for edit and cancel with scope "this" ---------------------------

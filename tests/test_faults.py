@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from crp_portal import create_app
 from crp_portal.errors import database_unreachable
-from crp_portal.events.models import GOING, Event, Rsvp
+from crp_portal.events.models import Event, Rsvp, RsvpStatus
 from crp_portal.extensions import db
-from crp_portal.members import check_ins
-from crp_portal.members.recovery_models import CheckIn
 from crp_portal.outbox.models import OutboxMessage
+from crp_portal.recovery import check_ins
+from crp_portal.recovery.models import CheckIn
 from crp_portal.timeutil import local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_journeys import sign_in
@@ -383,7 +383,7 @@ def test_restarting_postgresql_while_students_rsvp_answers_only_302s_and_503s(ct
         going = db.session.scalar(
             select(func.count())
             .select_from(Rsvp)
-            .where(Rsvp.event_id == event.id, Rsvp.status == GOING)
+            .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING)
         )
         assert event.going_count == going <= event.capacity
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from crp_portal.audit.models import AuditEntry
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups
-from crp_portal.members.check_ins import Answers, save_check_in
-from crp_portal.members.recovery_models import FollowUp, FollowUpNote
+from crp_portal.recovery import follow_ups
+from crp_portal.recovery.check_ins import Answers, save_check_in
+from crp_portal.recovery.models import FollowUp, FollowUpNote
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_appointment, make_user
 
@@ -151,7 +151,7 @@ def test_only_active_staff_can_be_assigned(ctx, login):
         response = client.post(
             f"/follow-ups/{follow_up.id}/assign", data={"assignee_id": str(assignee.id)}
         )
-        assert response.status_code == 200
+        assert response.status_code == 422
         assert "Choose a staff member from the list." in text(response)
     for junk in ("x" * 40, "9" * 18, "-3", ""):
         response = client.post(f"/follow-ups/{follow_up.id}/assign", data={"assignee_id": junk})

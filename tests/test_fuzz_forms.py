@@ -39,9 +39,10 @@ from crp_portal.auth.services import invitation_token, invite, reset_token_for
 from crp_portal.extensions import csrf as csrf_protect
 from crp_portal.extensions import db
 from crp_portal.forms import NUL_MESSAGE, PortalForm
-from crp_portal.members import intake, plan
-from crp_portal.members.models import SupportPerson
+from crp_portal.members import intake
 from crp_portal.nudges.unsubscribe import unsubscribe_token
+from crp_portal.recovery import plan
+from crp_portal.recovery.models import SupportPerson
 from crp_portal.timeutil import local_today
 from tests.conftest import IsolatedClient, empty_database
 from tests.factories import make_appointment, make_day_off, make_user, make_window

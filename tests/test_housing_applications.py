@@ -145,7 +145,7 @@ def test_applying_twice_for_a_term_says_so_and_keeps_one_application(
     client = login(make_user("student", email="rae@example.edu"))
     client.post("/housing/apply", data=application_form(term, maple, "1"))
     again = client.post("/housing/apply", data=application_form(term, oak, "1"))
-    assert again.status_code == 200
+    assert again.status_code == 409
     assert ALREADY in text(again)
     [application] = applications()
     assert application.first_choice_id == maple.id
@@ -170,7 +170,7 @@ def test_a_new_agreement_published_while_reading_must_be_read_again(
 
     response = client.post("/housing/apply", data=application_form(term, maple, version))
     page = text(response)
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert CHANGED in page
     assert "House agreement (version 2)" in page and "Quiet hours from 11 pm." in page
     assert applications() == []
@@ -189,7 +189,7 @@ def test_the_same_house_twice_is_refused(term, maple, agreement, login):
     response = client.post(
         "/housing/apply", data=application_form(term, maple, "1", second_choice_id=maple.id)
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Choose two different houses, or leave the second choice empty." in text(response)
     assert applications() == []
 
@@ -198,7 +198,7 @@ def test_the_same_house_twice_is_refused(term, maple, agreement, login):
 def test_only_current_members_apply(term, maple, agreement, login, status):
     client = login(make_user("student", status=status))
     response = client.post("/housing/apply", data=application_form(term, maple, "1"))
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Recovery housing is for current program members." in text(response)
     assert applications() == []
 
@@ -265,8 +265,8 @@ def test_a_double_submitted_application_makes_one(term, maple, agreement, login,
     form = application_form(term, maple, "1")
 
     responses = run_together(*(lambda c=c: c.post("/housing/apply", data=form) for c in clients))
-    assert sorted(r.status_code for r in responses) == [200, 302]
-    refused = next(r for r in responses if r.status_code == 200)
+    assert sorted(r.status_code for r in responses) == [302, 409]
+    refused = next(r for r in responses if r.status_code == 409)
     assert ALREADY in text(refused)
     assert len(applications()) == 1
     assert len(smtp.to("rae@example.edu")) == 1

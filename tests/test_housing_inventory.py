@@ -96,7 +96,7 @@ def test_a_second_house_with_a_taken_name_is_refused_in_place(staff):
     make_house("Maple House")
     response = staff.post("/housing/houses/new", data=house_values(address="99 Other Rd"))
     page = text(response)
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "A house named “Maple House” already exists." in page
     assert 'id="name-error"' in page
     assert "99 Other Rd" in page, "the rest of the form is kept"
@@ -108,7 +108,7 @@ def test_renaming_a_house_to_a_taken_name_keeps_its_old_name(staff):
     make_house("Maple House")
     oak = make_house("Oak House")
     response = staff.post(f"/housing/houses/{oak.id}", data=house_values(address="1 Oak Rd"))
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert "A house named “Maple House” already exists." in text(response)
     db.session.expire_all()
     assert db.session.get(House, oak.id).name == "Oak House"
@@ -140,7 +140,7 @@ def test_staff_add_a_room_and_a_second_with_the_same_name_is_refused(staff):
 
     again = staff.post(f"/housing/houses/{house.id}/rooms", data={"name": "2B"})
     page = text(again)
-    assert again.status_code == 200
+    assert again.status_code == 409
     assert "Maple House already has a room named “2B”." in page
     assert page.count(">Room 2B</h3>") == 1
     assert count(Room) == 1
@@ -297,7 +297,7 @@ def test_publishing_the_agreement_makes_version_1_then_2_and_identical_text_is_r
         "/housing/agreement", data={"body": "  No alcohol or drugs.\nCome to house meetings.\n"}
     )
     page = text(same)
-    assert same.status_code == 200
+    assert same.status_code == 422
     assert "That text is the same as the current version." in page
     assert 'id="body-error"' in page
     versions = db.session.execute(

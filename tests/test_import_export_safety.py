@@ -23,7 +23,8 @@ from crp_portal import csv_export, text_rules
 from crp_portal.auth.models import User
 from crp_portal.dashboard.outcome_models import RegistrarRecord
 from crp_portal.extensions import db
-from crp_portal.members.models import MemberProfile, SupportPerson
+from crp_portal.members.models import MemberProfile
+from crp_portal.recovery.models import SupportPerson
 from crp_portal.terms import ics_import
 from crp_portal.terms.models import CalendarPeriod
 from crp_portal.timeutil import local_today
@@ -229,7 +230,7 @@ def test_a_registrar_file_with_a_hidden_character_saves_nothing(ctx, login, row,
     make_user("student", student_id="A0002")
     client = login(make_user("staff"))
     response = upload_registrar(client, "A0001,Fall 2025,3.5,15,yes", row)
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = text(response)
     assert message in page and 'aria-invalid="true"' in page
     assert count(RegistrarRecord) == 0

@@ -157,7 +157,7 @@ def test_active_members_have_nothing_to_apply_for(ctx, login):
     agreement = publish()
     client = login(make_user("student", status="active"))
     assert "There is nothing to apply for" in text(client.get("/me/apply"))
-    assert client.post("/me/apply", data=application_form(agreement)).status_code == 200
+    assert client.post("/me/apply", data=application_form(agreement)).status_code == 409
     assert db.session.scalar(select(IntakeApplication)) is None
 
 

@@ -220,7 +220,7 @@ def test_the_staff_record_shows_participation_and_follow_ups(ctx, login):
 
 
 def test_recovery_items_reach_the_staff_record_only_with_consent(ctx, login):
-    from crp_portal.members.plan import save_plan
+    from crp_portal.recovery.plan import save_plan
     from tests.factories import make_support_person
 
     student = make_user("student")
@@ -258,7 +258,7 @@ def test_reopening_a_record_within_minutes_is_written_once(ctx, login, monkeypat
 
 
 def test_shared_check_in_notes_are_on_the_record_and_private_ones_are_not(ctx, login):
-    from crp_portal.members.check_ins import Answers, save_check_in
+    from crp_portal.recovery.check_ins import Answers, save_check_in
     from crp_portal.timeutil import local_today
 
     student = make_user("student")

@@ -14,13 +14,14 @@ from crp_portal.events.attendance import attendance_count
 from crp_portal.events.models import CalendarFeed, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import HousingApplication
-from crp_portal.members.models import EmailOptOut, IntakeApplication, MemberProfile, SupportPerson
-from crp_portal.members.recovery_models import (
+from crp_portal.members.models import EmailOptOut, IntakeApplication, MemberProfile
+from crp_portal.mentoring.models import MentorContact
+from crp_portal.recovery.models import (
     CheckIn,
     FollowUp,
     FollowUpNote,
-    MentorContact,
     RecoveryPlanVersion,
+    SupportPerson,
 )
 from crp_portal.timeutil import utcnow
 from tests.factories import PASSWORD, make_event, make_user
@@ -94,7 +95,7 @@ def test_erasure_blanks_every_trace_and_keeps_the_rows(app, ctx, caplog):
     student, _staff, mentor = a_student_with_everything()
     mentee = db.session.scalar(select(User).where(User.name == "Sam Mentee"))
     mentee.profile.mentor_id = student.id
-    db.session.add(CalendarFeed(user_id=student.id, token="feed-token"))
+    db.session.get(CalendarFeed, student.id).token = "feed-token"  # made with the account
     db.session.add(Invitation(email=EMAIL, role="student", token_nonce="n1"))
     db.session.commit()
     uid = student.id

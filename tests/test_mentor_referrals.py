@@ -9,8 +9,8 @@ import re
 from sqlalchemy import func, select
 
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups
-from crp_portal.members.recovery_models import FollowUp, FollowUpNote
+from crp_portal.recovery import follow_ups
+from crp_portal.recovery.models import FollowUp, FollowUpNote
 from crp_portal.timeutil import format_date, local_today
 from tests.factories import make_mentor_and_mentee, make_user
 from tests.test_concurrency import run_together

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from crp_portal.audit.models import AuditEntry
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
-from crp_portal.members import mentoring, plan
 from crp_portal.members.models import MemberProfile
-from crp_portal.members.recovery_models import MentorContact
+from crp_portal.mentoring import services as mentoring
+from crp_portal.mentoring.models import MentorContact
+from crp_portal.recovery import plan
 from crp_portal.timeutil import format_date, local_today
 from tests.factories import make_support_person, make_user
 

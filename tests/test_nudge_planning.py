@@ -10,22 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from crp_portal.advising.models import CANCELLED, COMPLETED
+from crp_portal.advising.models import AppointmentStatus
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment
 from crp_portal.members.models import EmailOptOut
 from crp_portal.nudges import planning
-from crp_portal.nudges.models import (
-    BACK_FROM_BREAK,
-    FIRST_TERM_WEEK,
-    INACTIVE,
-    MOVE_IN,
-    NO_ADVISING,
-    Campaign,
-)
+from crp_portal.nudges.models import Campaign, Trigger
 from crp_portal.outbox import writer
-from crp_portal.outbox.models import HELD_OUT, NUDGE, PENDING, SENT, SUPPRESSED, OutboxMessage
+from crp_portal.outbox.models import OutboxKind, OutboxMessage, OutboxStatus
 from tests.factories import make_appointment, make_event, make_house, make_period, make_term
 from tests.factories import make_user as _make_user
 
@@ -112,7 +105,7 @@ def test_three_days_before_finals_plans_a_rendered_email_for_each_active_member(
     assert str(report) == "Finals week: 2 planned, 0 suppressed, 0 held out"
     first, second = rows(campaign)
     assert (first.user_id, second.user_id) == (ana.id, ben.id)
-    assert first.kind == NUDGE and first.status == PENDING
+    assert first.kind == OutboxKind.NUDGE and first.status == OutboxStatus.PENDING
     assert first.occurrence == f"period:{finals.id}"
     assert first.recipient == ana.email
     assert first.subject == "Finals are coming, Annie"
@@ -138,7 +131,7 @@ def test_first_week_of_a_first_term(ctx):
     new = make_member(joined_on=SPRING[0] - timedelta(days=20))
     joined_in_term = make_member(joined_on=SPRING[0] + timedelta(days=2))
     make_member(joined_on=SPRING[0] - timedelta(days=31))  # their first term was the last one
-    campaign = make_campaign(trigger=FIRST_TERM_WEEK, period_kind=None, anchor=None)
+    campaign = make_campaign(trigger=Trigger.FIRST_TERM_WEEK, period_kind=None, anchor=None)
     assert planned_for(campaign, at(SPRING[0] - timedelta(days=1))) == {}
     assert planned_for(campaign, at(SPRING[0] + timedelta(days=7))) == {}
     planned = planned_for(campaign, at(SPRING[0] + timedelta(days=6)))
@@ -165,7 +158,11 @@ def test_move_in_day_of_an_accepted_bed(ctx):
     assignment = _bed_assignment(moving, term, move_in_on=day)
     _bed_assignment(offered_only, term, status="offered", move_in_on=day)
     campaign = make_campaign(
-        trigger=MOVE_IN, period_kind=None, anchor=None, category="housing", audience="residents"
+        trigger=Trigger.MOVE_IN,
+        period_kind=None,
+        anchor=None,
+        category="housing",
+        audience="residents",
     )
     assert planned_for(campaign, at(day - timedelta(days=1))) == {}
     planned = planned_for(campaign, at(day))
@@ -177,7 +174,7 @@ def test_back_from_break_is_the_day_after_a_break_ends(ctx):
     term, _finals = spring()
     spring_break = make_period(term, "break", date(2027, 3, 13), date(2027, 3, 21))
     member = make_member()
-    campaign = make_campaign(trigger=BACK_FROM_BREAK, period_kind=None, anchor=None)
+    campaign = make_campaign(trigger=Trigger.BACK_FROM_BREAK, period_kind=None, anchor=None)
     assert planned_for(campaign, at(date(2027, 3, 21))) == {}
     planned = planned_for(campaign, at(date(2027, 3, 22)))
     assert planned[member.id].occurrence == f"period:{spring_break.id}"
@@ -196,7 +193,7 @@ def test_inactive_for_n_days_once_per_spell_of_inactivity(ctx):
                    recorded_at=at(today - timedelta(days=2)))
     )  # fmt: skip
     db.session.commit()
-    campaign = make_campaign(trigger=INACTIVE, days=14, period_kind=None, anchor=None,
+    campaign = make_campaign(trigger=Trigger.INACTIVE, days=14, period_kind=None, anchor=None,
                              category="wellbeing")  # fmt: skip
     planned = planned_for(campaign, at(today))
     assert set(planned) == {quiet.id}
@@ -223,14 +220,16 @@ def test_no_advising_by_week_four(ctx):
     cancelled = make_member()
     booked = make_member()
     completed_last_term = make_member()
-    campaign = make_campaign(trigger=NO_ADVISING, days=4, period_kind=None, anchor=None)
+    campaign = make_campaign(trigger=Trigger.NO_ADVISING, days=4, period_kind=None, anchor=None)
     week_four = SPRING[0] + timedelta(days=21)
     real_today = datetime.now(ZONE).date()
     in_term = (SPRING[0] + timedelta(days=10) - real_today).days
-    make_appointment(advisor, cancelled, days_ahead=in_term, status=CANCELLED)
+    make_appointment(advisor, cancelled, days_ahead=in_term, status=AppointmentStatus.CANCELLED)
     make_appointment(advisor, booked, days_ahead=in_term + 1)
     before_term = (SPRING[0] - timedelta(days=20) - real_today).days
-    make_appointment(advisor, completed_last_term, days_ahead=before_term, status=COMPLETED)
+    make_appointment(
+        advisor, completed_last_term, days_ahead=before_term, status=AppointmentStatus.COMPLETED
+    )
     assert planned_for(campaign, at(week_four - timedelta(days=1))) == {}
     planned = planned_for(campaign, at(week_four))
     assert set(planned) == {without.id, cancelled.id, completed_last_term.id}
@@ -335,7 +334,7 @@ def test_an_opted_out_member_is_recorded_as_suppressed(ctx):
     assert str(report) == "Finals week: 0 planned, 1 suppressed, 0 held out"
     [row] = rows(campaign)
     assert (row.status, row.reason, row.subject) == (
-        SUPPRESSED,
+        OutboxStatus.SUPPRESSED,
         "opted out of “Exam, deadline and term reminders”",
         "",
     )
@@ -347,8 +346,8 @@ def test_the_frequency_cap_counts_across_campaigns_and_recent_sends(ctx, app_con
     busy = make_member()
     earlier = make_campaign(name="Earlier", offset_days=-10)
     db.session.add(
-        OutboxMessage(kind=NUDGE, campaign_id=earlier.id, user_id=busy.id, occurrence="x",
-                      recipient=busy.email, status=SENT,
+        OutboxMessage(kind=OutboxKind.NUDGE, campaign_id=earlier.id, user_id=busy.id, occurrence="x",
+                      recipient=busy.email, status=OutboxStatus.SENT,
                       created_at=at(FINALS_MINUS_3) - timedelta(days=6, hours=23))
     )  # fmt: skip
     db.session.commit()
@@ -362,8 +361,8 @@ def test_the_frequency_cap_counts_across_campaigns_and_recent_sends(ctx, app_con
     ]
     assert rows(second)[1].user_id == busy.id
     assert rows(second)[1].reason == "frequency cap: 2 nudges in 7 days"
-    assert [row.status for row in rows(third)] == [SUPPRESSED, SUPPRESSED]
-    assert fresh.id in {row.user_id for row in rows(second) if row.status == PENDING}
+    assert [row.status for row in rows(third)] == [OutboxStatus.SUPPRESSED, OutboxStatus.SUPPRESSED]
+    assert fresh.id in {row.user_id for row in rows(second) if row.status == OutboxStatus.PENDING}
 
 
 def test_the_cap_forgets_nudges_older_than_its_window(ctx):
@@ -372,13 +371,13 @@ def test_the_cap_forgets_nudges_older_than_its_window(ctx):
     old = make_campaign(name="Old", offset_days=-30)
     for occurrence in ("a", "b"):
         db.session.add(
-            OutboxMessage(kind=NUDGE, campaign_id=old.id, user_id=member.id, occurrence=occurrence,
-                          recipient=member.email, status=SENT,
+            OutboxMessage(kind=OutboxKind.NUDGE, campaign_id=old.id, user_id=member.id, occurrence=occurrence,
+                          recipient=member.email, status=OutboxStatus.SENT,
                           created_at=at(FINALS_MINUS_3) - timedelta(days=7, minutes=1))
         )  # fmt: skip
     db.session.commit()
     campaign = make_campaign()
-    assert planned_for(campaign, at(FINALS_MINUS_3))[member.id].status == PENDING
+    assert planned_for(campaign, at(FINALS_MINUS_3))[member.id].status == OutboxStatus.PENDING
 
 
 @pytest.mark.parametrize(
@@ -405,7 +404,7 @@ def test_the_holdout_is_a_stable_recorded_draw(ctx):
     campaign = make_campaign(name="Finals week", holdout_percent=50)
     dry = {d.user.id: d.outcome for d in planning.due_now(campaign, at(FINALS_MINUS_3))}
     planned = planned_for(campaign, at(FINALS_MINUS_3))
-    held = {user_id for user_id, row in planned.items() if row.status == HELD_OUT}
+    held = {user_id for user_id, row in planned.items() if row.status == OutboxStatus.HELD_OUT}
     expected = {m.id for m in members if planning.in_holdout(campaign, m.id)}
     assert held == expected and 0 < len(held) < 30
     assert {user_id for user_id, outcome in dry.items() if outcome == "held out"} == held

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from crp_portal.extensions import db
 from crp_portal.members.models import EmailOptOut
-from crp_portal.outbox.models import NEEDS_REVIEW, OutboxMessage
+from crp_portal.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import make_campaign, make_meeting, make_period, make_term, make_user
 
 BASE = "https://crp.example.edu"
@@ -120,7 +120,7 @@ def test_no_staff_view_of_a_nudge_unsubscribes_the_student_but_the_email_does(
     assert "Riley Moss" in dry_run
     run_nudges(app)
     [email] = smtp.messages
-    db.session.execute(update(OutboxMessage).values(status=NEEDS_REVIEW))
+    db.session.execute(update(OutboxMessage).values(status=OutboxStatus.NEEDS_REVIEW))
     db.session.commit()
     review = page_of(staff.get("/nudges/outbox?status=needs_review"))
     assert week.email in review

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
 from crp_portal.nudges.report import campaign_report
-from crp_portal.outbox.models import HELD_OUT, NUDGE, PENDING, SENT, SUPPRESSED, OutboxMessage
+from crp_portal.outbox.models import OutboxKind, OutboxMessage, OutboxStatus
 from crp_portal.timeutil import utcnow
 from tests.factories import make_appointment, make_event, make_user
 from tests.test_nudge_planning import make_campaign
@@ -23,7 +23,7 @@ def nudged(campaign, status, *, created_at=PLANNED, occurrence="period:1"):
     """A member with an outbox row of `status` for `campaign`, planned at `created_at`."""
     member = make_user("student")
     db.session.add(
-        OutboxMessage(kind=NUDGE, campaign_id=campaign.id, user_id=member.id,
+        OutboxMessage(kind=OutboxKind.NUDGE, campaign_id=campaign.id, user_id=member.id,
                       occurrence=occurrence, recipient=member.email, status=status,
                       created_at=created_at)
     )  # fmt: skip
@@ -53,8 +53,8 @@ class Activity:
 def test_the_report_compares_who_acted_within_14_days(ctx):
     campaign = make_campaign(holdout_percent=30)
     activity = Activity()
-    emailed = [nudged(campaign, SENT) for _ in range(12)]
-    held = [nudged(campaign, HELD_OUT) for _ in range(6)]
+    emailed = [nudged(campaign, OutboxStatus.SENT) for _ in range(12)]
+    held = [nudged(campaign, OutboxStatus.HELD_OUT) for _ in range(6)]
     for member in emailed[:6]:
         activity.attend(member, PLANNED + timedelta(days=2))
     for member in emailed[6:8]:
@@ -63,10 +63,12 @@ def test_the_report_compares_who_acted_within_14_days(ctx):
     activity.attend(emailed[9], PLANNED - timedelta(hours=1))  # before the email
     for member in held[:5]:
         activity.attend(member, PLANNED + timedelta(days=1))
-    nudged(campaign, PENDING)
-    nudged(campaign, SUPPRESSED)
-    nudged(make_campaign(), SENT)  # another campaign's
-    nudged(campaign, SENT, created_at=NOW - timedelta(days=3))  # its 14 days are not over
+    nudged(campaign, OutboxStatus.PENDING)
+    nudged(campaign, OutboxStatus.SUPPRESSED)
+    nudged(make_campaign(), OutboxStatus.SENT)  # another campaign's
+    nudged(
+        campaign, OutboxStatus.SENT, created_at=NOW - timedelta(days=3)
+    )  # its 14 days are not over
 
     report = campaign_report(campaign, NOW)
     assert (report.emailed.people.value, report.emailed.acted.value) == (12, 8)
@@ -79,8 +81,8 @@ def test_the_report_compares_who_acted_within_14_days(ctx):
 def test_small_cells_show_as_fewer_than_five_and_hide_the_share(ctx, login):
     campaign = make_campaign(name="Finals week", holdout_percent=10)
     activity = Activity()
-    emailed = [nudged(campaign, SENT) for _ in range(10)]
-    held = [nudged(campaign, HELD_OUT) for _ in range(3)]
+    emailed = [nudged(campaign, OutboxStatus.SENT) for _ in range(10)]
+    held = [nudged(campaign, OutboxStatus.HELD_OUT) for _ in range(3)]
     for member in emailed[:4]:
         activity.attend(member, PLANNED + timedelta(days=1))
     activity.attend(held[0], PLANNED + timedelta(days=1))
@@ -103,8 +105,8 @@ def test_small_cells_show_as_fewer_than_five_and_hide_the_share(ctx, login):
 def test_the_page_shows_shares_and_the_difference(ctx, login):
     campaign = make_campaign(name="Finals week", holdout_percent=50)
     activity = Activity()
-    emailed = [nudged(campaign, SENT) for _ in range(10)]
-    held = [nudged(campaign, HELD_OUT) for _ in range(10)]
+    emailed = [nudged(campaign, OutboxStatus.SENT) for _ in range(10)]
+    held = [nudged(campaign, OutboxStatus.HELD_OUT) for _ in range(10)]
     for member in emailed[:6]:
         activity.attend(member, PLANNED + timedelta(days=1))
     for member in held[:5]:
@@ -116,7 +118,7 @@ def test_the_page_shows_shares_and_the_difference(ctx, login):
 
 def test_without_a_holdout_the_page_says_how_to_measure(ctx, login):
     campaign = make_campaign(holdout_percent=0, active_from=date(2027, 1, 1))
-    nudged(campaign, SENT)
+    nudged(campaign, OutboxStatus.SENT)
     page = text(login(make_user("staff")).get(f"/nudges/campaigns/{campaign.id}/report"))
     assert "keeps no holdout" in page
 

@@ -10,7 +10,7 @@ from crp_portal import demo
 from crp_portal.extensions import db
 from crp_portal.nudges.demo import CAMPAIGNS
 from crp_portal.nudges.templating import check_template
-from crp_portal.outbox.models import SENT, OutboxMessage
+from crp_portal.outbox.models import OutboxMessage, OutboxStatus
 from crp_portal.terms.models import CalendarPeriod
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import local_today
@@ -50,6 +50,8 @@ def test_the_demo_finals_campaign_reaches_active_members_once(app, ctx, smtp):
     assert second.exit_code == 0, second.output
     assert len(smtp.messages) == received
     sent = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == SENT)
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENT)
     )
     assert sent == received

@@ -14,15 +14,7 @@ from sqlalchemy import func, select
 
 from crp_portal.extensions import db
 from crp_portal.outbox import sender, writer
-from crp_portal.outbox.models import (
-    FAILED,
-    MAX_ATTEMPTS,
-    NEEDS_REVIEW,
-    PENDING,
-    SENDING,
-    SENT,
-    OutboxMessage,
-)
+from crp_portal.outbox.models import MAX_ATTEMPTS, OutboxMessage, OutboxStatus
 from crp_portal.outbox.worker import work
 from crp_portal.timeutil import utcnow
 from tests.conftest import Inbox
@@ -54,7 +46,11 @@ def test_a_request_writes_its_mail_to_the_outbox_and_talks_no_smtp(ctx, login, s
     admin = make_user("staff", is_admin=True)
     login(admin).post("/admin/invitations", data={"email": "new@example.edu", "role": "student"})
     row = db.session.scalar(select(OutboxMessage))
-    assert (row.recipient, row.kind, row.status) == ("new@example.edu", "transactional", PENDING)
+    assert (row.recipient, row.kind, row.status) == (
+        "new@example.edu",
+        "transactional",
+        OutboxStatus.PENDING,
+    )
     assert connections == [] and smtp.received == []
 
 
@@ -114,7 +110,7 @@ def test_with_the_server_down_rows_wait_and_each_goes_once_when_it_is_back(ctx, 
     now = utcnow()
     report = sender.send_pending(now)
     assert report.sent == 0 and report.retried == 3 and report.error
-    assert statuses() == {PENDING: 3}
+    assert statuses() == {OutboxStatus.PENDING: 3}
     inbox, controller = start_smtp(smtp_port)
     try:
         assert sender.send_pending(now).sent == 0, "backing off: not due yet"
@@ -128,7 +124,7 @@ def test_with_the_server_down_rows_wait_and_each_goes_once_when_it_is_back(ctx, 
         "person1@example.edu",
         "person2@example.edu",
     ]
-    assert statuses() == {SENT: 3}
+    assert statuses() == {OutboxStatus.SENT: 3}
 
 
 def test_after_five_failed_tries_a_row_is_failed_with_the_last_error(ctx):
@@ -137,7 +133,7 @@ def test_after_five_failed_tries_a_row_is_failed_with_the_last_error(ctx):
     for attempt in range(MAX_ATTEMPTS):
         sender.send_pending(now + timedelta(hours=attempt))
     row = db.session.get(OutboxMessage, message_id)
-    assert (row.status, row.attempts) == (FAILED, MAX_ATTEMPTS)
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, MAX_ATTEMPTS)
     assert row.last_error
 
 
@@ -154,7 +150,7 @@ def test_a_sender_that_died_mid_send_leaves_the_row_for_review_not_a_second_copy
         report = sender.send_pending(crashed_at + timedelta(minutes=timeout + 1))
         assert report.sent == 0 and report.needs_review == 1
         db.session.expire_all()
-        assert db.session.get(OutboxMessage, message_id).status == NEEDS_REVIEW
+        assert db.session.get(OutboxMessage, message_id).status == OutboxStatus.NEEDS_REVIEW
         assert inbox.messages == []
         assert sender.retry([message_id], utcnow()) == 1
         db.session.commit()
@@ -188,7 +184,7 @@ def test_without_a_mail_server_messages_are_logged_and_marked_sent(ctx, app, cap
     add(1)
     assert sender.send_pending(utcnow()).sent == 1
     assert "Mail not sent (no MAIL_SERVER)" in caplog.text
-    assert statuses() == {SENT: 1}
+    assert statuses() == {OutboxStatus.SENT: 1}
 
 
 def test_the_send_command_reports_a_down_server_and_fails(ctx, app):
@@ -219,5 +215,5 @@ def test_parallel_senders_deliver_every_message_exactly_once(ctx, app, smtp_port
     assert sum(report.sent for report in reports) == 60
     assert len(inbox.messages) == 60
     assert len({m["To"] for m in inbox.messages}) == 60
-    assert statuses() == {SENT: 60}
-    assert SENDING not in statuses()
+    assert statuses() == {OutboxStatus.SENT: 60}
+    assert OutboxStatus.SENDING not in statuses()

@@ -24,8 +24,8 @@ from crp_portal.dashboard.queries import TIERS
 from crp_portal.dashboard.registrar_csv import TermMatcher, UploadError, read_registrar_csv
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
-from crp_portal.members.privacy import erase_person
-from crp_portal.members.recovery_models import CheckIn
+from crp_portal.privacy.erasure import erase_person
+from crp_portal.recovery.models import CheckIn
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_appointment, make_event, make_term, make_user
@@ -287,7 +287,7 @@ TOO_MANY_ROWS = registrar_csv.MAX_ROWS + 1
 )
 def test_a_bad_file_saves_nothing_and_says_why_in_place(world, login, content, message):
     response = upload(login(world.staff), content)
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = text(response)
     assert "<h1>Upload registrar records</h1>" in page
     assert message in page
@@ -350,7 +350,7 @@ def test_uploading_a_term_again_replaces_its_records_only_when_asked(world, logi
     changed = [row.replace("2.0,12,yes", "3.9,18,yes") for row in registrar_rows()[:3]]
 
     refused = upload(client, csv_file(*changed))
-    assert refused.status_code == 200
+    assert refused.status_code == 409
     assert "Fall 2025 already has registrar records. Tick “Replace the records already " in text(
         refused
     )

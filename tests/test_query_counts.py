@@ -79,10 +79,10 @@ def give_a_member_history(student, staff, count: int, weeks_back: int = 0) -> No
     from datetime import timedelta
 
     from crp_portal.extensions import db
-    from crp_portal.members import follow_ups
     from crp_portal.members.models import IntakeApplication, ProgramAgreement
-    from crp_portal.members.recovery_models import CheckIn
     from crp_portal.members.services import change_status
+    from crp_portal.recovery import follow_ups
+    from crp_portal.recovery.models import CheckIn
     from crp_portal.timeutil import local_today
 
     agreement = db.session.query(ProgramAgreement).first() or ProgramAgreement(

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from crp_portal.errors import Conflict
 from crp_portal.extensions import db
-from crp_portal.members import plan
-from crp_portal.members.recovery_models import PLAN_SECTION_MAX, RecoveryPlanVersion
+from crp_portal.recovery import plan
+from crp_portal.recovery.models import PLAN_SECTION_MAX, RecoveryPlanVersion
 from tests.factories import make_user
 
 PLAN = {

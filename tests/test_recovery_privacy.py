@@ -15,9 +15,9 @@ import pytest
 from flask import url_for
 
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups, plan
-from crp_portal.members.check_ins import Answers, save_check_in
-from crp_portal.members.recovery_models import FollowUp
+from crp_portal.recovery import follow_ups, plan
+from crp_portal.recovery.check_ins import Answers, save_check_in
+from crp_portal.recovery.models import FollowUp
 from crp_portal.timeutil import format_date, local_today
 from tests.factories import make_appointment, make_support_person, make_user
 

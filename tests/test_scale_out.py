@@ -32,7 +32,7 @@ from crp_portal import create_app
 from crp_portal.auth.models import AccountMailRequest
 from crp_portal.extensions import db
 from crp_portal.outbox import writer
-from crp_portal.outbox.models import SENT, OutboxMessage
+from crp_portal.outbox.models import OutboxMessage, OutboxStatus
 from tests.conftest import Inbox, SmtpReceiver
 from tests.factories import make_user
 from tests.pg import free_port
@@ -221,4 +221,4 @@ def test_two_nudge_workers_on_two_hosts_deliver_each_message_once(portal):
     with portal.data.app_context():
         statuses = db.session.scalars(select(OutboxMessage.status)).all()
         db.session.remove()
-    assert statuses == [SENT] * count
+    assert statuses == [OutboxStatus.SENT] * count

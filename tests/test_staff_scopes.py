@@ -19,9 +19,9 @@ from crp_portal.access import ADMIN, EVENTS, HOUSING, NUDGES, RECOVERY, REPORTS,
 from crp_portal.auth.models import Invitation, User
 from crp_portal.auth.services import accept_invitation, invitation_token
 from crp_portal.extensions import db
-from crp_portal.members import follow_ups, plan
-from crp_portal.members.check_ins import Answers, save_check_in
 from crp_portal.navigation import navigation_for
+from crp_portal.recovery import follow_ups, plan
+from crp_portal.recovery.check_ins import Answers, save_check_in
 from crp_portal.timeutil import local_today
 from tests.factories import make_event, make_house, make_user
 

@@ -5,7 +5,7 @@ import html
 from sqlalchemy import select
 
 from crp_portal.extensions import db
-from crp_portal.members.models import SupportPerson
+from crp_portal.recovery.models import SupportPerson
 from tests.factories import make_support_person, make_user
 
 PERSON = {

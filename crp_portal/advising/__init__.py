@@ -6,8 +6,11 @@ bp = Blueprint("advising", __name__, url_prefix="/advising")
 
 
 def init_app(app) -> None:
-    """What advising adds to other areas: appointments in each person's calendar feed."""
+    """What advising adds to other areas: appointments in each person's calendar feed, in
+    their data download, and blanked on erasure."""
+    from crp_portal.advising import personal_data
     from crp_portal.advising.calendar import feed_entries
     from crp_portal.events.calendars import register_feed_source
 
     register_feed_source(app, feed_entries)
+    personal_data.init_app(app)

@@ -10,9 +10,10 @@ from crp_portal.advising import availability as hours
 from crp_portal.advising import bp, services
 from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
 from crp_portal.advising.routes import by_day, slot_time
-from crp_portal.extensions import db
+from crp_portal.forms import filled
 from crp_portal.timeutil import local_midnight, local_today, program_zone, utcnow, week_start
-from crp_portal.views import commit_or_form_error, id_from_form
+from crp_portal.unit_of_work import audited_read, unit_of_work
+from crp_portal.views import id_from_form
 
 
 @bp.get("/agenda")
@@ -36,7 +37,7 @@ def agenda():
 
 def _availability_page(settings_form=None, window_form=None, day_off_form=None):
     settings = hours.settings_for(current_user.id)
-    page = render_template(
+    return render_template(
         "advising/availability.html",
         settings_form=settings_form or SettingsForm(obj=settings),
         window_form=window_form or WindowForm(),
@@ -44,8 +45,6 @@ def _availability_page(settings_form=None, window_form=None, day_off_form=None):
         windows=hours.windows_of(current_user.id),
         days_off=hours.days_off_of(current_user.id, local_today()),
     )
-    db.session.commit()
-    return page
 
 
 @bp.route("/availability", methods=["GET", "POST"])
@@ -53,15 +52,15 @@ def _availability_page(settings_form=None, window_form=None, day_off_form=None):
 def availability():
     form = SettingsForm()
     if form.validate_on_submit():
-        hours.save_settings(
-            current_user,
-            slot_minutes=form.slot_minutes.data,
-            buffer_minutes=form.buffer_minutes.data,
-            min_notice_hours=form.min_notice_hours.data,
-            horizon_days=form.horizon_days.data,
-            max_per_day=form.max_per_day.data,
-        )
-        db.session.commit()
+        with unit_of_work():
+            hours.save_settings(
+                current_user,
+                slot_minutes=form.slot_minutes.data,
+                buffer_minutes=form.buffer_minutes.data,
+                min_notice_hours=form.min_notice_hours.data,
+                horizon_days=form.horizon_days.data,
+                max_per_day=form.max_per_day.data,
+            )
         flash("Booking settings saved.", "success")
         return redirect(url_for("advising.availability"))
     return _availability_page(settings_form=form if request.method == "POST" else None)
@@ -71,26 +70,24 @@ def availability():
 @role_required(ADVISOR)
 def add_window():
     form = WindowForm()
+    work = unit_of_work(form, "end_time")
     if form.validate_on_submit():
-        window = commit_or_form_error(
-            form,
-            "end_time",
-            lambda: hours.add_window(
+        with work:
+            hours.add_window(
                 current_user, int(form.weekday.data), form.start_time.data, form.end_time.data,
-                form.mode.data, form.place.data,
-            ),
-        )  # fmt: skip
-        if window is not None:
+                form.mode.data, filled(form.place.data),
+            )  # fmt: skip
+        if work.saved:
             flash("Availability added.", "success")
             return redirect(url_for("advising.availability"))
-    return _availability_page(window_form=form)
+    return _availability_page(window_form=form), work.status
 
 
 @bp.post("/availability/windows/<int:window_id>/delete")
 @role_required(ADVISOR)
 def delete_window(window_id: int):
-    hours.delete_window(current_user, window_id)
-    db.session.commit()
+    with unit_of_work():
+        hours.delete_window(current_user, window_id)
     flash("Availability removed. Booked appointments stay booked.", "success")
     return redirect(url_for("advising.availability"))
 
@@ -99,23 +96,21 @@ def delete_window(window_id: int):
 @role_required(ADVISOR)
 def add_day_off():
     form = DayOffForm()
+    work = unit_of_work(form, "day")
     if form.validate_on_submit():
-        day_off = commit_or_form_error(
-            form,
-            "day",
-            lambda: hours.add_day_off(current_user, form.day.data, form.note.data or ""),
-        )
-        if day_off is not None:
+        with work:
+            hours.add_day_off(current_user, filled(form.day.data), form.note.data or "")
+        if work.saved:
             flash("Day off added. Booked appointments that day stay booked.", "success")
             return redirect(url_for("advising.availability"))
-    return _availability_page(day_off_form=form)
+    return _availability_page(day_off_form=form), work.status
 
 
 @bp.post("/availability/days-off/<int:day_off_id>/delete")
 @role_required(ADVISOR)
 def delete_day_off(day_off_id: int):
-    hours.delete_day_off(current_user, day_off_id)
-    db.session.commit()
+    with unit_of_work():
+        hours.delete_day_off(current_user, day_off_id)
     flash("Day off removed.", "success")
     return redirect(url_for("advising.availability"))
 
@@ -134,12 +129,12 @@ def find_student():
 
 @bp.get("/students/<int:student_id>")
 @role_required(ADVISOR)
+@audited_read
 def student(student_id: int):
     member = services.student_for_advisor(student_id, current_user)
     now = utcnow()
     slots = services.available_slots(current_user.id, member.id, now)
     history = services.appointments_with(current_user, member, now)
-    db.session.commit()
     return render_template(
         "advising/student.html", member=member, days=by_day(slots), history=history
     )
@@ -147,6 +142,7 @@ def student(student_id: int):
 
 @bp.route("/students/<int:student_id>/book", methods=["GET", "POST"])
 @role_required(ADVISOR)
+@audited_read
 def book_for(student_id: int):
     member = services.student_for_advisor(id_from_form(str(student_id)), current_user)
     starts_at = slot_time(request.args.get("start"))
@@ -155,14 +151,13 @@ def book_for(student_id: int):
         return redirect(url_for("advising.student", student_id=member.id))
     form = BookForm()
     if form.validate_on_submit():
-        appointment = services.book(
-            current_user.id, member, starts_at, form.topic.data, form.note.data or "",
-            current_user, utcnow(),
-        )  # fmt: skip
-        db.session.commit()
+        with unit_of_work():
+            appointment = services.book(
+                current_user.id, member, starts_at, form.topic.data, form.note.data or "",
+                current_user, utcnow(),
+            )  # fmt: skip
         flash(f"Booked with {member.name}; you both have a confirmation.", "success")
         return redirect(url_for("advising.appointment", appointment_id=appointment.id))
-    db.session.commit()
     return render_template(
         "advising/book.html", advisor=current_user, member=member, starts_at=starts_at, form=form
     )

@@ -19,33 +19,38 @@ from crp_portal.extensions import db
 from crp_portal.unit_of_work import lock
 
 
-def settings_for(advisor_id: int) -> AdvisorSettings:
-    """The advisor's settings, saved with the defaults on first use.
+def _defaults(advisor_id: int) -> AdvisorSettings:
+    return AdvisorSettings(
+        advisor_id=advisor_id, slot_minutes=30, buffer_minutes=0, min_notice_hours=12,
+        horizon_days=30, max_per_day=None,
+    )  # fmt: skip
 
-    Students opening a new advisor's times at once all try to save the defaults; the
-    ones that lose read the row the first saved instead of failing.
+
+def settings_for(advisor_id: int) -> AdvisorSettings:
+    """The advisor's settings for reading: the saved row, or the defaults unsaved.
+
+    The row is saved the first time a change needs it (`locked_settings`), so pages
+    that only show times or settings write nothing.
     """
-    settings = db.session.get(AdvisorSettings, advisor_id)
-    if settings is None:
-        settings = AdvisorSettings(
-            advisor_id=advisor_id, slot_minutes=30, buffer_minutes=0, min_notice_hours=12,
-            horizon_days=30, max_per_day=None,
-        )  # fmt: skip
-        try:
-            with db.session.begin_nested():
-                db.session.add(settings)
-        except IntegrityError:
-            settings = db.session.get(AdvisorSettings, advisor_id)
-    return settings
+    return db.session.get(AdvisorSettings, advisor_id) or _defaults(advisor_id)
 
 
 def locked_settings(advisor_id: int) -> AdvisorSettings:
     """The advisor's settings row under a row lock, saved with the defaults first if new.
 
-    Re-read once locked, so the caller sees what the request it waited for committed,
-    not a copy loaded before the wait.
+    Two first changes at once both try to save the defaults; the one that loses reads
+    the row the other saved instead of failing. Re-read once locked, so the caller sees
+    what the request it waited for committed, not a copy loaded before the wait.
     """
-    return lock(settings_for(advisor_id))
+    settings = db.session.get(AdvisorSettings, advisor_id)
+    if settings is None:
+        try:
+            with db.session.begin_nested():
+                settings = _defaults(advisor_id)
+                db.session.add(settings)
+        except IntegrityError:
+            settings = db.session.get(AdvisorSettings, advisor_id)
+    return lock(settings)
 
 
 def windows_of(advisor_id: int) -> list[AvailabilityWindow]:

@@ -7,7 +7,8 @@ from icalendar import Event as ICalEvent
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from crp_portal.advising.models import BOOKED, CANCELLED, COMPLETED, Appointment
+from crp_portal.advising.models import Appointment, AppointmentStatus
+from crp_portal.auth.models import User
 from crp_portal.events.calendars import (
     add_reminder,
     add_start_and_end,
@@ -19,13 +20,13 @@ from crp_portal.links import portal_url
 from crp_portal.timeutil import utcnow
 
 
-def _summary(appointment: Appointment, viewer) -> str:
+def _summary(appointment: Appointment, viewer: User | None) -> str:
     if viewer is not None and viewer.id == appointment.advisor_id:
         return f"Advising: {appointment.student.name}"
     return f"Academic advising with {appointment.advisor.name}"
 
 
-def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
+def appointment_component(appointment: Appointment, viewer: User) -> ICalEvent:
     host = current_app.config.get("SERVER_NAME") or "crp-portal"
     link = portal_url("advising.appointment", appointment_id=appointment.id)
     component = ICalEvent()
@@ -37,24 +38,24 @@ def appointment_component(appointment: Appointment, viewer) -> ICalEvent:
     component.add("location", f"{appointment.mode_label}: {appointment.place}")
     component.add("description", f"Details: {link}")
     component.add("url", link)
-    component.add("status", "CANCELLED" if appointment.status == CANCELLED else "CONFIRMED")
+    component.add("status", "CANCELLED" if appointment.is_cancelled else "CONFIRMED")
     add_reminder(component, viewer, str(component["summary"]))
     return component
 
 
-def appointment_ics(appointment: Appointment, viewer) -> bytes:
+def appointment_ics(appointment: Appointment, viewer: User) -> bytes:
     calendar = new_calendar()
     calendar.add("method", "PUBLISH")
     calendar.add_component(appointment_component(appointment, viewer))
     return finish(calendar)
 
 
-def feed_entries(user, since: datetime) -> list[ICalEvent]:
+def feed_entries(user: User, since: datetime) -> list[ICalEvent]:
     appointments = db.session.scalars(
         select(Appointment)
         .where(
             or_(Appointment.student_id == user.id, Appointment.advisor_id == user.id),
-            Appointment.status.in_((BOOKED, COMPLETED)),
+            Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)),
             Appointment.starts_at >= since,
         )
         .options(selectinload(Appointment.advisor), selectinload(Appointment.student))

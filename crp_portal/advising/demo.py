@@ -3,8 +3,8 @@ a few students staff assigned to each advisor (so "Book for a student" lists som
 
 from datetime import date, datetime, time, timedelta
 
-from crp_portal.advising.availability import add_window, settings_for
-from crp_portal.advising.models import BOOKED, COMPLETED, NO_SHOW, Appointment, AppointmentCell
+from crp_portal.advising.availability import add_window
+from crp_portal.advising.models import Appointment, AppointmentCell, AppointmentStatus
 from crp_portal.extensions import db
 from crp_portal.timeutil import local_to_utc
 
@@ -29,17 +29,16 @@ def seed_advising(today: date, advisors, students) -> int:
     """Give advisors hours, book a handful of appointments around today (students[:5]),
     and assign each advisor a few more students (students[5:], in turn)."""
     for advisor, windows in zip(advisors, HOURS, strict=False):
-        settings_for(advisor.id)
         for weekday, start, end, mode, place in windows:
             add_window(advisor, weekday, start, end, mode, place)
     plan = [
-        (-14, 10, COMPLETED, "Planned spring courses; lighter load while working 15 h/week.",
+        (-14, 10, AppointmentStatus.COMPLETED, "Planned spring courses; lighter load while working 15 h/week.",
          "Email the registrar about the prerequisite waiver\nBook a tutor for statistics"),
-        (-7, 11, NO_SHOW, "", ""),
-        (-3, 14, COMPLETED, "Talked through the incomplete in BIO 201 and a plan to finish it.",
+        (-7, 11, AppointmentStatus.NO_SHOW, "", ""),
+        (-3, 14, AppointmentStatus.COMPLETED, "Talked through the incomplete in BIO 201 and a plan to finish it.",
          "Submit lab reports 4 and 5 by Friday"),
-        (2, 10, BOOKED, "", ""),
-        (5, 15, BOOKED, "", ""),
+        (2, 10, AppointmentStatus.BOOKED, "", ""),
+        (5, 15, AppointmentStatus.BOOKED, "", ""),
     ]  # fmt: skip
     made = 0
     for index, (offset, hour, status, summary, actions) in enumerate(plan):

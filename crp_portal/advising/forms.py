@@ -3,7 +3,7 @@
 from wtforms import SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
-from crp_portal.advising.models import MODES, TOPICS
+from crp_portal.advising.models import MODES, TOPICS, AppointmentStatus
 from crp_portal.forms import (
     BoundedDateField,
     BoundedIntegerField,
@@ -36,7 +36,11 @@ class OutcomeForm(PortalForm):
     status = SelectField(
         "Outcome",
         choices=choices(
-            [("completed", "Completed"), ("no_show", "No-show"), ("booked", "Not yet")]
+            [
+                (AppointmentStatus.COMPLETED, "Completed"),
+                (AppointmentStatus.NO_SHOW, "No-show"),
+                (AppointmentStatus.BOOKED, "Not yet"),
+            ]
         ),
     )
     summary = TextAreaField(

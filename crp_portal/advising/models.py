@@ -1,6 +1,8 @@
 """Advisor availability, appointments, and the time cells that make double booking impossible."""
 
 from datetime import date, datetime, time
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,8 +18,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
 
 TOPICS = {
     "course_planning": "Course planning",
@@ -29,21 +35,25 @@ TOPICS = {
     "other": "Something else",
 }
 MODES = {"in_person": "In person", "video": "Video call", "phone": "Phone call"}
-BOOKED, COMPLETED, NO_SHOW, CANCELLED = "booked", "completed", "no_show", "cancelled"
-STATUS_LABELS = {
-    BOOKED: "Booked",
-    COMPLETED: "Completed",
-    NO_SHOW: "No-show",
-    CANCELLED: "Cancelled",
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+STATUS_LABELS: dict[str, str] = {
+    AppointmentStatus.BOOKED: "Booked",
+    AppointmentStatus.COMPLETED: "Completed",
+    AppointmentStatus.NO_SHOW: "No-show",
+    AppointmentStatus.CANCELLED: "Cancelled",
 }
 CELL_MINUTES = 5
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
-
-
-class AdvisorSettings(db.Model):
+class AdvisorSettings(Model):
     __tablename__ = "advisor_settings"
     __table_args__ = (
         CheckConstraint("slot_minutes BETWEEN 10 AND 240", name="slot_length"),
@@ -65,14 +75,14 @@ class AdvisorSettings(db.Model):
     max_per_day: Mapped[int | None] = mapped_column(Integer)
 
 
-class AvailabilityWindow(db.Model):
+class AvailabilityWindow(Model):
     """A weekly window in the program's local time, e.g. Tuesdays 9:00–12:00 in person."""
 
     __tablename__ = "availability_windows"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
         CheckConstraint("end_time > start_time", name="ends_after_start"),
-        CheckConstraint(_in("mode", MODES), name="mode_known"),
+        CheckConstraint(values_check("mode", MODES), name="mode_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +98,7 @@ class AvailabilityWindow(db.Model):
         return MODES[self.mode]
 
 
-class DayOff(db.Model):
+class DayOff(Model):
     __tablename__ = "advisor_days_off"
     __table_args__ = (UniqueConstraint("advisor_id", "day", name="uq_advisor_days_off_day"),)
 
@@ -98,13 +108,13 @@ class DayOff(db.Model):
     note: Mapped[str | None] = mapped_column(String(120))
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        CheckConstraint(_in("status", STATUS_LABELS), name="status_known"),
-        CheckConstraint(_in("topic", TOPICS), name="topic_known"),
-        CheckConstraint(_in("mode", MODES), name="mode_known"),
+        CheckConstraint(values_check("status", AppointmentStatus), name="status_known"),
+        CheckConstraint(values_check("topic", TOPICS), name="topic_known"),
+        CheckConstraint(values_check("mode", MODES), name="mode_known"),
         # An advisor's week and their sessions awaiting an outcome, without reading
         # their whole history:
         Index("ix_appointments_advisor_starts_at", "advisor_id", "starts_at"),
@@ -120,7 +130,7 @@ class Appointment(db.Model):
     student_note: Mapped[str] = mapped_column(Text, default="")
     mode: Mapped[str] = mapped_column(String(12))
     place: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(12), default=BOOKED)
+    status: Mapped[str] = mapped_column(String(12), default=AppointmentStatus.BOOKED)
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
@@ -133,9 +143,9 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    advisor = relationship("User", foreign_keys=[advisor_id])
-    student = relationship("User", foreign_keys=[student_id])
-    cancelled_by = relationship("User", foreign_keys=[cancelled_by_id])
+    advisor: Mapped["User"] = relationship(foreign_keys=[advisor_id])
+    student: Mapped["User"] = relationship(foreign_keys=[student_id])
+    cancelled_by: Mapped["User | None"] = relationship(foreign_keys=[cancelled_by_id])
 
     @property
     def topic_label(self) -> str:
@@ -146,11 +156,19 @@ class Appointment(db.Model):
         return STATUS_LABELS[self.status]
 
     @property
+    def is_booked(self) -> bool:
+        return self.status == AppointmentStatus.BOOKED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == AppointmentStatus.CANCELLED
+
+    @property
     def mode_label(self) -> str:
         return MODES[self.mode]
 
 
-class AppointmentCell(db.Model):
+class AppointmentCell(Model):
     """Five-minute cells an active appointment covers, one row per cell.
 
     Unique per advisor and per student, so two bookings that overlap by even one

@@ -1,10 +1,11 @@
 """Reminders about 24 hours ahead, sent at most once per appointment."""
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
-from crp_portal.advising.models import BOOKED, Appointment
+from crp_portal.advising.models import Appointment, AppointmentStatus
 from crp_portal.advising.notify import notify
 from crp_portal.extensions import db
 
@@ -21,7 +22,7 @@ def send_due_reminders(now: datetime) -> int:
     """
     due = db.session.scalars(
         select(Appointment.id).where(
-            Appointment.status == BOOKED,
+            Appointment.status == AppointmentStatus.BOOKED,
             Appointment.reminder_sent_at.is_(None),
             Appointment.starts_at > now,
             Appointment.starts_at <= now + REMINDER_AHEAD,
@@ -29,16 +30,19 @@ def send_due_reminders(now: datetime) -> int:
     ).all()
     sent = 0
     for appointment_id in due:
-        claimed = db.session.execute(
-            update(Appointment)
-            .where(
-                Appointment.id == appointment_id,
-                Appointment.status == BOOKED,
-                Appointment.reminder_sent_at.is_(None),
-                Appointment.starts_at > now,
-                Appointment.starts_at <= now + REMINDER_AHEAD,
-            )
-            .values(reminder_sent_at=now)
+        claimed = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Appointment)
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == AppointmentStatus.BOOKED,
+                    Appointment.reminder_sent_at.is_(None),
+                    Appointment.starts_at > now,
+                    Appointment.starts_at <= now + REMINDER_AHEAD,
+                )
+                .values(reminder_sent_at=now)
+            ),
         ).rowcount
         if claimed:
             notify(db.session.get(Appointment, appointment_id), "reminder")

@@ -9,9 +9,8 @@ from crp_portal.access import ADVISOR, REPORTS, STUDENT, role_required, scope_re
 from crp_portal.advising import bp, calendar, services
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError, Forbidden
-from crp_portal.extensions import db
 from crp_portal.timeutil import in_date_bounds, local_midnight, local_today, program_zone, utcnow
-from crp_portal.views import commit_or_form_error
+from crp_portal.unit_of_work import unit_of_work
 
 
 def slot_time(key: str | None) -> datetime | None:
@@ -52,7 +51,6 @@ def advisor_slots(advisor_id: int):
     if services.self_booking_paused(current_user):
         return render_template("advising/slots.html", advisor=advisor, paused=services.PAUSED)
     slots = services.available_slots(advisor.id, current_user.id, utcnow())
-    db.session.commit()
     return render_template("advising/slots.html", advisor=advisor, days=by_day(slots))
 
 
@@ -71,11 +69,11 @@ def book(advisor_id: int):
         return render_template("advising/book.html", advisor=advisor, closed=closed)
     form = BookForm()
     if form.validate_on_submit():
-        appointment = services.book(
-            advisor.id, current_user, starts_at, form.topic.data, form.note.data or "",
-            current_user, utcnow(),
-        )  # fmt: skip
-        db.session.commit()
+        with unit_of_work():
+            appointment = services.book(
+                advisor.id, current_user, starts_at, form.topic.data, form.note.data or "",
+                current_user, utcnow(),
+            )  # fmt: skip
         flash("Your appointment is booked. A confirmation is on its way.", "success")
         return redirect(url_for("advising.appointment", appointment_id=appointment.id))
     return render_template("advising/book.html", advisor=advisor, starts_at=starts_at, form=form)
@@ -131,8 +129,8 @@ def cancel(appointment_id: int):
     form = CancelForm()
     reason = form.reason.data if form.validate_on_submit() else ""
     seen = request.form.get("sequence", type=int)
-    services.cancel(found, current_user, reason or "", utcnow(), seen)
-    db.session.commit()
+    with unit_of_work():
+        services.cancel(found, current_user, reason or "", utcnow(), seen)
     flash("The appointment is cancelled; both of you have been emailed.", "success")
     return redirect(url_for("advising.appointment", appointment_id=found.id))
 
@@ -147,8 +145,8 @@ def reschedule(appointment_id: int):
         if starts_at is None:
             raise DomainError("Choose one of the listed times.")
         seen = request.form.get("sequence", type=int)
-        services.reschedule(found, current_user, starts_at, now, seen)
-        db.session.commit()
+        with unit_of_work():
+            services.reschedule(found, current_user, starts_at, now, seen)
         flash("The appointment is moved; both of you have been emailed.", "success")
         return redirect(url_for("advising.appointment", appointment_id=found.id))
     slots = [
@@ -156,7 +154,6 @@ def reschedule(appointment_id: int):
         for slot in services.available_slots(found.advisor_id, found.student_id, now, found.id)
         if slot.starts_at != found.starts_at
     ]
-    db.session.commit()
     return render_template("advising/reschedule.html", appointment=found, days=by_day(slots))
 
 
@@ -165,19 +162,17 @@ def reschedule(appointment_id: int):
 def record_outcome(appointment_id: int):
     found = services.appointment_for(current_user, appointment_id)
     form = OutcomeForm()
+    work = unit_of_work(form, "status")
     if form.validate_on_submit():
-        saved = commit_or_form_error(
-            form,
-            "status",
-            lambda: services.record_outcome(
+        with work:
+            services.record_outcome(
                 found, current_user, form.status.data, form.private_notes.data or "",
                 form.summary.data or "", form.action_items.data or "", utcnow(),
-            ),
-        )  # fmt: skip
-        if saved is not None:
+            )  # fmt: skip
+        if work.saved:
             flash("Outcome saved.", "success")
             return redirect(url_for("advising.appointment", appointment_id=found.id))
-    return _appointment_page(found, form)
+    return _appointment_page(found, form), work.status
 
 
 @bp.get("/overview")

@@ -8,12 +8,13 @@ each acknowledged change sends its emails once. SQLite runs writers one at a tim
 (`BEGIN IMMEDIATE`), which gives the same order.
 """
 
+import functools
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, load_only
 
 from crp_portal import audit
 from crp_portal.access import ADVISOR, RECOVERY, STUDENT
@@ -24,15 +25,12 @@ from crp_portal.advising.availability import (
     windows_of,
 )
 from crp_portal.advising.models import (
-    BOOKED,
-    CANCELLED,
     CELL_MINUTES,
-    COMPLETED,
-    NO_SHOW,
     TOPICS,
     AdvisorSettings,
     Appointment,
     AppointmentCell,
+    AppointmentStatus,
 )
 from crp_portal.advising.notify import notify
 from crp_portal.advising.slots import Busy, Slot, free_slots
@@ -41,14 +39,14 @@ from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members.follow_ups import open_for_missed_advising
-from crp_portal.members.models import ACTIVE, ON_LEAVE, MemberProfile
+from crp_portal.members.models import MemberProfile, MemberStatus
 from crp_portal.members.services import is_applicant
+from crp_portal.recovery.follow_ups import open_for_missed_advising
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import format_datetime, local_midnight, program_zone
 from crp_portal.unit_of_work import lock
 
-MEMBER_STATUSES = (ACTIVE, ON_LEAVE)  # an applicant books once accepted
+MEMBER_STATUSES = (MemberStatus.ACTIVE, MemberStatus.ON_LEAVE)  # an applicant books once accepted
 OPENS_WITH_MEMBERSHIP = (
     "Advising opens once your membership is active. The program staff will let you know "
     "when your application is accepted."
@@ -57,7 +55,11 @@ TAKEN = "That time was just taken. Choose another time."
 PASSED = "That time has passed. Choose a time in the future."
 NO_STUDENT = "There is no student with that number."
 LONGEST_APPOINTMENT = timedelta(days=1)  # slots are at most 240 minutes (AdvisorSettings)
-HOLDS_TIME = (BOOKED, COMPLETED, NO_SHOW)  # only cancelling gives the time (its cells) back
+HOLDS_TIME = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)  # only cancelling gives the time (its cells) back
 
 
 class CutOffPassed(Conflict):
@@ -142,7 +144,7 @@ def _check_daily_cap(
     )
     if moving_id is not None:
         statement = statement.where(Appointment.id != moving_id)
-    if db.session.scalar(statement) >= settings.max_per_day:
+    if db.session.execute(statement).scalar_one() >= settings.max_per_day:
         cap = settings.max_per_day
         raise Conflict(
             f"That day is full: the advisor takes at most {cap} "
@@ -167,11 +169,13 @@ def _check_member(student: User) -> None:
 
 
 def no_show_count(student_id: int) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Appointment)
-        .where(Appointment.student_id == student_id, Appointment.status == NO_SHOW)
-    )
+        .where(
+            Appointment.student_id == student_id, Appointment.status == AppointmentStatus.NO_SHOW
+        )
+    ).scalar_one()
 
 
 PAUSED = (
@@ -253,7 +257,7 @@ def book(
         student_note=note.strip(),
         mode=slot.mode,
         place=slot.place,
-        status=BOOKED,
+        status=AppointmentStatus.BOOKED,
         booked_by_id=booked_by.id,
     )
     try:
@@ -286,7 +290,7 @@ def _check_unchanged(appointment: Appointment, seen_sequence: int | None) -> Non
 
 
 def _check_cut_off(appointment: Appointment, user: User, now: datetime) -> None:
-    if appointment.status != BOOKED:
+    if appointment.status != AppointmentStatus.BOOKED:
         raise Conflict("This appointment is no longer booked, so it cannot change.")
     if appointment.starts_at <= now:
         raise Conflict("This appointment has already started.")
@@ -348,7 +352,7 @@ def cancel(
     lock(appointment)
     _check_cut_off(appointment, user, now)
     _check_unchanged(appointment, seen_sequence)
-    appointment.status = CANCELLED
+    appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_by_id = user.id
     appointment.cancel_reason = reason.strip() or None
     appointment.cancelled_at = now
@@ -379,13 +383,22 @@ def record_outcome(
     if advisor.id != appointment.advisor_id:
         raise NotFound("There is no appointment with that number in your list.")
     lock(appointment)
-    if appointment.status == CANCELLED:
+    if appointment.status == AppointmentStatus.CANCELLED:
         raise Conflict("This appointment was cancelled.")
-    if status in (COMPLETED, NO_SHOW) and appointment.starts_at > now:
+    if (
+        status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+        and appointment.starts_at > now
+    ):
         raise Conflict("An appointment can be marked completed or no-show once it has started.")
-    if status not in (BOOKED, COMPLETED, NO_SHOW):
+    if status not in (
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.COMPLETED,
+        AppointmentStatus.NO_SHOW,
+    ):
         raise DomainError("Choose completed or no-show.")
-    newly_missed = status == NO_SHOW and appointment.status != NO_SHOW
+    newly_missed = (
+        status == AppointmentStatus.NO_SHOW and appointment.status != AppointmentStatus.NO_SHOW
+    )
     if newly_missed:
         lock(appointment.student, key_share=True)
     appointment.status = status
@@ -423,6 +436,28 @@ def ask_staff_to_reach_out(student: User) -> None:
         )
 
 
+# What a list of appointments shows (advising/_list.html): when, the topic, the status and
+# the other person's name. Loading whole rows (notes, summaries, the person's account) was
+# half the cost of the advisor's agenda; reading anything else of a listed appointment
+# raises instead of costing a query per row.
+LISTED_COLUMNS = (
+    Appointment.advisor_id,
+    Appointment.student_id,
+    Appointment.starts_at,
+    Appointment.topic,
+    Appointment.status,
+)
+
+
+@functools.cache
+def _listed(other_side) -> tuple:
+    """Options loading a list of appointments with the other side's name, in one query."""
+    return (
+        load_only(*LISTED_COLUMNS, raiseload=True),
+        joinedload(other_side).load_only(User.name, raiseload=True),
+    )
+
+
 def appointments_of(
     user: User, upcoming: bool, now: datetime, limit: int = 100
 ) -> list[Appointment]:
@@ -432,7 +467,7 @@ def appointments_of(
         column, other_side = Appointment.student_id, Appointment.advisor
     else:
         column, other_side = Appointment.advisor_id, Appointment.student
-    statement = select(Appointment).where(column == user.id).options(selectinload(other_side))
+    statement = select(Appointment).where(column == user.id).options(*_listed(other_side))
     if upcoming:
         statement = statement.where(
             Appointment.ends_at >= now, Appointment.starts_at > now - LONGEST_APPOINTMENT
@@ -452,9 +487,9 @@ def agenda(advisor: User, start: datetime, end: datetime) -> list[Appointment]:
                 Appointment.advisor_id == advisor.id,
                 Appointment.starts_at >= start,
                 Appointment.starts_at < end,
-                Appointment.status != CANCELLED,
+                Appointment.status != AppointmentStatus.CANCELLED,
             )
-            .options(selectinload(Appointment.student))
+            .options(*_listed(Appointment.student))
             .order_by(Appointment.starts_at)
         )
     )
@@ -466,10 +501,10 @@ def awaiting_outcome(advisor: User, now: datetime) -> list[Appointment]:
             select(Appointment)
             .where(
                 Appointment.advisor_id == advisor.id,
-                Appointment.status == BOOKED,
+                Appointment.status == AppointmentStatus.BOOKED,
                 Appointment.starts_at < now,
             )
-            .options(selectinload(Appointment.student))
+            .options(*_listed(Appointment.student))
             .order_by(Appointment.starts_at.desc())
             .limit(50)
         )

@@ -24,6 +24,7 @@ invitation's address up while the invitation exists.
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from flask import Blueprint
 from sqlalchemy import insert, select
 
 from crp_portal.access import ROLE_LABELS, STAFF, STUDENT
@@ -33,6 +34,9 @@ from crp_portal.auth.models import Invitation, User
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberProfile
 from crp_portal.timeutil import utcnow
+
+# The admin's search of the trail (`routes`); its views are imported by create_app.
+bp = Blueprint("audit", __name__)
 
 ROLE_CHANGED = "role changed from {old} to {new}"
 ADMIN_GIVEN = "admin rights given"

@@ -2,15 +2,19 @@
 export. Rows are written only by `crp_portal.audit.recorder`."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
 
-class AuditEntry(db.Model):
+
+class AuditEntry(Model):
     """One row each time staff, an advisor or a peer mentor opens another person's record."""
 
     __tablename__ = "audit_entries"
@@ -28,5 +32,5 @@ class AuditEntry(db.Model):
     detail: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    actor = relationship("User", foreign_keys=[actor_id])
-    subject = relationship("User", foreign_keys=[subject_id])
+    actor: Mapped["User | None"] = relationship(foreign_keys=[actor_id])
+    subject: Mapped["User | None"] = relationship(foreign_keys=[subject_id])

@@ -4,6 +4,7 @@ what of theirs. Rows are written by `crp_portal.audit`."""
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
@@ -25,7 +26,11 @@ from crp_portal.extensions import db
 from crp_portal.search import like_pattern
 from crp_portal.timeutil import local_midnight
 
-_LEGACY_RELATIONS = {STUDENT: "a peer mentor", ADVISOR: "an advisor", STAFF: "program staff"}
+_LEGACY_RELATIONS: dict[str, str] = {
+    STUDENT: "a peer mentor",
+    ADVISOR: "an advisor",
+    STAFF: "program staff",
+}
 
 _INVITATION_DETAIL = re.compile(r"invitation #(\d+)\b")
 _INVITATION_VERBS = {INVITED: "sent", REINVITED: "resent", UNINVITED: "withdrawn"}
@@ -147,7 +152,10 @@ def _describe(entry: AuditEntry, invitations: dict[int, Invitation]) -> str:
     number = _invitation_number(entry)
     if number is None:
         return entry.action[:1].upper() + entry.action[1:]
-    verb = _INVITATION_VERBS.get(entry.action) or _LEGACY_INVITATION.fullmatch(entry.action)[2]
+    verb = (
+        _INVITATION_VERBS.get(entry.action)
+        or cast(re.Match[str], _LEGACY_INVITATION.fullmatch(entry.action))[2]
+    )
     invitation = invitations.get(number)
     if invitation is None:
         return f"Invitation #{number} {verb} (the address has since been erased)"

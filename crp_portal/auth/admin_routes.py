@@ -7,9 +7,9 @@ from crp_portal import audit
 from crp_portal.access import admin_required
 from crp_portal.auth import bp, roster, services
 from crp_portal.auth.forms import AccountForm, AccountSearchForm, InviteForm, RosterImportForm
-from crp_portal.extensions import db
+from crp_portal.forms import filled
 from crp_portal.search import page_number
-from crp_portal.views import commit_or_form_error
+from crp_portal.unit_of_work import audited_read, unit_of_work
 
 
 @bp.get("/admin/accounts")
@@ -25,37 +25,35 @@ def accounts():
 
 @bp.route("/admin/accounts/<int:user_id>", methods=["GET", "POST"])
 @admin_required
+@audited_read
 def account(user_id: int):
     user = services.get_user(user_id)
     form = AccountForm(obj=user)
+    work = unit_of_work(form, "role")
     if form.validate_on_submit():
-        saved = commit_or_form_error(
-            form,
-            "role",
-            lambda: services.update_account(
+        with work:
+            services.update_account(
                 user,
-                form.name.data,
+                filled(form.name.data),
                 form.role.data,
                 form.is_admin.data,
                 current_user,
                 scopes=form.scopes.data,
-            ),
-        )
-        if saved is not None:
+            )
+        if work.saved:
             flash(f"Saved {user.name}'s account.", "success")
             return redirect(url_for("auth.account", user_id=user.id))
     elif request.method == "GET":
         audit.record_view(current_user, user.id, audit.ACCOUNT)
-        db.session.commit()
-    return render_template("admin/account.html", user=user, form=form)
+    return render_template("admin/account.html", user=user, form=form), work.status
 
 
 @bp.post("/admin/accounts/<int:user_id>/deactivate")
 @admin_required
 def deactivate(user_id: int):
     user = services.get_user(user_id)
-    services.deactivate(user, current_user)
-    db.session.commit()
+    with unit_of_work():
+        services.deactivate(user, current_user)
     flash(f"{user.name} can no longer sign in. Their records are kept.", "success")
     return redirect(url_for("auth.account", user_id=user.id))
 
@@ -64,8 +62,8 @@ def deactivate(user_id: int):
 @admin_required
 def reactivate(user_id: int):
     user = services.get_user(user_id)
-    services.reactivate(user, current_user)
-    db.session.commit()
+    with unit_of_work():
+        services.reactivate(user, current_user)
     flash(f"{user.name} can sign in again.", "success")
     return redirect(url_for("auth.account", user_id=user.id))
 
@@ -74,30 +72,28 @@ def reactivate(user_id: int):
 @admin_required
 def invitations():
     form = InviteForm()
+    work = unit_of_work(form, "email")
     if form.validate_on_submit():
-        invitation = commit_or_form_error(
-            form,
-            "email",
-            lambda: services.invite(
-                form.email.data,
+        with work:
+            invitation = services.invite(
+                filled(form.email.data),
                 form.role.data,
                 form.is_admin.data,
                 current_user,
-                scopes=form.scopes.data,
-            ),
-        )
-        if invitation is not None:
+                scopes=form.scopes.data or (),
+            )
+        if work.saved:
             flash(f"Invitation sent to {invitation.email}.", "success")
             return redirect(url_for("auth.invitations"))
     pending = services.list_pending_invitations()
-    return render_template("admin/invitations.html", form=form, pending=pending)
+    return render_template("admin/invitations.html", form=form, pending=pending), work.status
 
 
 @bp.post("/admin/invitations/<int:invitation_id>/resend")
 @admin_required
 def resend_invitation(invitation_id: int):
-    invitation = services.resend_invitation(invitation_id, current_user)
-    db.session.commit()
+    with unit_of_work():
+        invitation = services.resend_invitation(invitation_id, current_user)
     flash(
         f"A new invitation link went to {invitation.email}; the old link no longer works.",
         "success",
@@ -108,8 +104,8 @@ def resend_invitation(invitation_id: int):
 @bp.post("/admin/invitations/<int:invitation_id>/revoke")
 @admin_required
 def revoke_invitation(invitation_id: int):
-    invitation = services.revoke_invitation(invitation_id, current_user)
-    db.session.commit()
+    with unit_of_work():
+        invitation = services.revoke_invitation(invitation_id, current_user)
     flash(f"The invitation to {invitation.email} is withdrawn.", "success")
     return redirect(url_for("auth.invitations"))
 
@@ -120,13 +116,12 @@ def import_roster():
     form = RosterImportForm()
     errors: list[str] = []
     if form.validate_on_submit():
-        result = roster.import_roster(form.roster.data.read(), form.send_welcome.data)
-        if result.problems:
-            db.session.rollback()
-            errors = result.errors
-        else:
-            services.record_roster_import(current_user, [row.email for row in result.rows])
-            db.session.commit()
+        with unit_of_work():  # a roster with problems writes nothing (`import_roster`)
+            result = roster.import_roster(form.roster.data.read(), form.send_welcome.data)
+            if not result.problems:
+                services.record_roster_import(current_user, [row.email for row in result.rows])
+        if not result.problems:
             flash(f"Imported {len(result.rows)} accounts.", "success")
             return redirect(url_for("auth.accounts"))
+        errors = result.errors
     return render_template("admin/import.html", form=form, errors=errors)

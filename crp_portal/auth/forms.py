@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLE_LABELS, SCOPE_LABELS
+from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLE_LABELS, SCOPE_LABELS, STUDENT
 from crp_portal.auth.passwords import password_problem
 from crp_portal.forms import (
     PasswordLength,
@@ -132,7 +132,7 @@ def scopes_field() -> SelectMultipleField:
 
 class InviteForm(PortalForm):
     email = email_field(check_format=True)
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), default="student")
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), default=STUDENT)
     scopes = scopes_field()
     is_admin = BooleanField(SCOPE_LABELS[ADMIN] + " (staff only)")
 
@@ -164,7 +164,7 @@ class AccountSearchForm(PortalForm):
     q = StringField("Name or email", validators=[Optional(), Length(max=100)])
     role = SelectField(
         "Role",
-        choices=choices([("", "Any role"), *ROLE_CHOICES, ("admin", "Admins")]),
+        choices=choices([("", "Any role"), *ROLE_CHOICES, (ADMIN, "Admins")]),
         validators=[Optional()],
         validate_choice=False,
     )

@@ -1,6 +1,8 @@
 """Accounts and invitations."""
 
 from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -15,19 +17,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLE_LABELS, ROLES, STAFF
-from crp_portal.extensions import db
+from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLE_LABELS, Role
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
-ROLE_CHECK = "role IN (" + ", ".join(f"'{role}'" for role in ROLES) + ")"
+if TYPE_CHECKING:
+    from crp_portal.members.models import MemberProfile
+
+ROLE_CHECK = values_check("role", Role)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(ROLE_CHECK, name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        CheckConstraint(f"NOT is_admin OR role = '{STAFF}'", name="admin_is_staff"),
+        CheckConstraint(f"NOT is_admin OR role = '{Role.STAFF}'", name="admin_is_staff"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,8 +51,8 @@ class User(UserMixin, db.Model):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    profile = relationship(
-        "MemberProfile", back_populates="user", uselist=False, foreign_keys="MemberProfile.user_id"
+    profile: Mapped["MemberProfile | None"] = relationship(
+        back_populates="user", uselist=False, foreign_keys="MemberProfile.user_id"
     )
 
     @property
@@ -54,13 +60,21 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def is_student(self) -> bool:
+        return self.role == Role.STUDENT
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Role.STAFF
+
+    @property
     def is_admin_staff(self) -> bool:
-        return self.role == STAFF and self.is_admin
+        return self.role == Role.STAFF and self.is_admin
 
     @property
     def scopes(self) -> frozenset[str]:
         """The staff jobs granted to this account (see crp_portal.access)."""
-        if self.role != STAFF:
+        if self.role != Role.STAFF:
             return frozenset()
         granted = {scope for scope in (self.staff_scopes or "").split() if scope in GRANTED_SCOPES}
         return frozenset(granted | ({ADMIN} if self.is_admin else set()))
@@ -91,21 +105,21 @@ class User(UserMixin, db.Model):
 def holding_scope(scope: str):
     """A WHERE clause for staff accounts holding `scope` (see User.scopes)."""
     if scope == ADMIN:
-        return (User.role == STAFF) & User.is_admin
+        return (User.role == Role.STAFF) & User.is_admin
     if scope not in GRANTED_SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
     padded = literal(" ") + User.staff_scopes + literal(" ")
-    return (User.role == STAFF) & padded.contains(f" {scope} ", autoescape=True)
+    return (User.role == Role.STAFF) & padded.contains(f" {scope} ", autoescape=True)
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """An admin's invitation; `token_nonce` changes on resend so older links stop working."""
 
     __tablename__ = "invitations"
     __table_args__ = (
         CheckConstraint(ROLE_CHECK, name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        CheckConstraint(f"NOT is_admin OR role = '{STAFF}'", name="admin_is_staff"),
+        CheckConstraint(f"NOT is_admin OR role = '{Role.STAFF}'", name="admin_is_staff"),
         Index(
             "uq_invitations_pending_email",
             "email",
@@ -128,19 +142,24 @@ class Invitation(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    invited_by = relationship("User", foreign_keys=[invited_by_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
 
+    @property
+    def role_with_article(self) -> str:
+        """How the invitation names its role in a sentence: "an advisor", "a student"."""
+        return f"{'an' if self.role == Role.ADVISOR else 'a'} {self.role}"
 
-RESET_LINK = "reset_link"
-ATTACK_NOTICE = "attack_notice"
-ACCOUNT_MAIL_KINDS = (RESET_LINK, ATTACK_NOTICE)
+
+class AccountMailKind(StrEnum):
+    RESET_LINK = "reset_link"
+    ATTACK_NOTICE = "attack_notice"
 
 
-class AccountMailRequest(db.Model):
+class AccountMailRequest(Model):
     """Mail asked for by address, before anyone knows whether an account has it.
 
     A reset request (or an attack notice) writes only this row, so the request takes the
@@ -149,12 +168,7 @@ class AccountMailRequest(db.Model):
     seconds. The address of a stranger is kept no longer than that."""
 
     __tablename__ = "account_mail_requests"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN (" + ", ".join(f"'{kind}'" for kind in ACCOUNT_MAIL_KINDS) + ")",
-            name="kind_known",
-        ),
-    )
+    __table_args__ = (CheckConstraint(values_check("kind", AccountMailKind), name="kind_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))

@@ -15,8 +15,10 @@ from crp_portal.auth.forms import (
     RequestResetForm,
     SignInForm,
 )
-from crp_portal.auth.models import ATTACK_NOTICE
-from crp_portal.extensions import db, limiter
+from crp_portal.auth.models import AccountMailKind
+from crp_portal.extensions import limiter
+from crp_portal.forms import filled
+from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_SIGN_INS = (
     "Too many sign-in attempts for this account or from this network. Wait a while and "
@@ -59,8 +61,8 @@ def _tell_the_owner(_limit) -> None:
     day). The request is written whether or not the address has an account."""
     email = services.normalize_email(request.form.get("email", ""))
     if email and services.first_attack_notice_today(email):
-        services.request_account_mail(email, ATTACK_NOTICE)
-        db.session.commit()
+        with unit_of_work():
+            services.request_account_mail(email, AccountMailKind.ATTACK_NOTICE)
 
 
 def _reset_address_key() -> str:
@@ -100,24 +102,24 @@ def sign_in():
         return redirect(url_for("home.index"))
     form = SignInForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
+        with unit_of_work():  # a sign-in notes its time, and may rehash the password
+            user = services.authenticate(filled(form.email.data), filled(form.password.data))
         if user is not None:
-            db.session.commit()
             session.clear()
             login_user(user, remember=form.remember.data)
             if form.remember.data:
                 session["_user_id"] = services.remembered_id(user)  # what the cookie keeps
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         g.sign_in_failed = True
-        form.password.errors.append("That email and password do not match an active account.")
+        form.password.errors.append("That email and password do not match an active account.")  # type: ignore[attr-defined]  # a list once validated; the stubs say Sequence
     return render_template("auth/sign_in.html", form=form)
 
 
 @bp.post("/sign-out")
 @signed_in_required
 def sign_out():
-    services.end_all_sessions(current_user)
-    db.session.commit()
+    with unit_of_work():
+        services.end_all_sessions(current_user)
     session.clear()
     logout_user()  # after clear(): it leaves the note that deletes the remember cookie
     flash("You are signed out.", "success")
@@ -137,8 +139,8 @@ def sign_out():
 def request_reset():
     form = RequestResetForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
+        with unit_of_work():
+            services.request_password_reset(filled(form.email.data))
         minutes = current_app.config["CRP_RESET_TOKEN_MAX_AGE"] // 60
         flash(
             "If an account uses that address, we have emailed it a link to set a new "
@@ -160,8 +162,8 @@ def reset_password(token: str):
     user = services.user_for_reset_token(token)
     form = NewPasswordForm(personal=(user.email, user.name))
     if form.validate_on_submit():
-        services.set_password(user, form.password.data)
-        db.session.commit()
+        with unit_of_work():
+            services.set_password(user, filled(form.password.data))
         flash("Your password is set. Sign in with it now.", "success")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/reset_password.html", form=form, user=user)
@@ -178,8 +180,8 @@ def accept_invitation(token: str):
     invitation = services.invitation_for_token(token)
     form = AcceptInvitationForm(personal=(invitation.email,))
     if form.validate_on_submit():
-        services.accept_invitation(token, form.name.data, form.password.data)
-        db.session.commit()
+        with unit_of_work():
+            services.accept_invitation(token, filled(form.name.data), filled(form.password.data))
         flash("Your account is ready. Sign in with your email and new password.", "success")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
@@ -191,15 +193,15 @@ def change_password():
     form = ChangePasswordForm(
         personal=(current_user.email, current_user.name, current_user.display_name)
     )
+    work = unit_of_work(form, "current_password")
     if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
-        except services.WrongPassword as error:
-            form.current_password.errors.append(error.message)
-        else:
-            user = current_user._get_current_object()
-            db.session.commit()
+        user = current_user._get_current_object()
+        with work:
+            services.change_password(
+                user, filled(form.current_password.data), filled(form.password.data)
+            )
+        if work.saved:
             login_user(user)
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("home.index"))
-    return render_template("auth/change_password.html", form=form)
+    return render_template("auth/change_password.html", form=form), work.status

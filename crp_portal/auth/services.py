@@ -11,24 +11,20 @@ deactivating one account at once write one audit row, the other gets a 409, and 
 admins deactivating each other cannot leave no admin at all.
 """
 
+import functools
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
 from limits import parse as parse_limit
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from crp_portal import audit, security
 from crp_portal.access import ADMIN, GRANTED_SCOPES, ROLES, STAFF, STUDENT
-from crp_portal.auth.models import (
-    RESET_LINK,
-    AccountMailRequest,
-    Invitation,
-    User,
-)
+from crp_portal.auth.models import AccountMailKind, AccountMailRequest, Invitation, User
 from crp_portal.auth.passwords import hash_password, needs_rehash, verify_password
 from crp_portal.auth.tokens import (
     INVITATION_SALT,
@@ -39,10 +35,11 @@ from crp_portal.auth.tokens import (
     unsign,
 )
 from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.events.calendars import ensure_feed
 from crp_portal.extensions import db, limiter
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members.models import APPLICANT
+from crp_portal.members.models import MemberStatus
 from crp_portal.members.services import ensure_profile
 from crp_portal.outbox.worker import announce
 from crp_portal.search import like_pattern
@@ -75,6 +72,14 @@ def remembered_id(user: User) -> str:
     return f"{user.get_id()}:{security.now()}"
 
 
+@functools.cache
+def _session_user_statement() -> Select:
+    """Built once, on first use (the mappers must be complete): every signed-in request
+    runs it. The profile comes along because every page's navigation and "Signed in as"
+    read it."""
+    return select(User).options(joinedload(User.profile)).where(User.id == bindparam("user_id"))
+
+
 def load_session_user(session_id: str) -> User | None:
     """Flask-Login's loader: the id must carry the account's current session version, and a
     remembered id must be younger than REMEMBER_COOKIE_DURATION."""
@@ -85,7 +90,7 @@ def load_session_user(session_id: str) -> User | None:
         lifetime = current_app.config["REMEMBER_COOKIE_DURATION"].total_seconds()
         if not issued[0].isdigit() or security.now() - int(issued[0]) > lifetime:
             return None
-    user = db.session.get(User, int(user_id), options=[joinedload(User.profile)])
+    user = db.session.scalars(_session_user_statement(), {"user_id": int(user_id)}).first()
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
@@ -102,7 +107,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if not verify_password(user.password_hash, password):
         return None
-    if needs_rehash(user.password_hash):
+    if user.password_hash is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_sign_in_at = utcnow()
     db.session.flush()
@@ -138,10 +143,10 @@ def request_password_reset(email: str) -> None:
     """Ask for a reset link to this address; the worker sends it if an active account has
     the address. The request itself does the same work either way (see
     `AccountMailRequest`), so neither its answer nor its timing tells."""
-    request_account_mail(email, RESET_LINK)
+    request_account_mail(email, AccountMailKind.RESET_LINK)
 
 
-def request_account_mail(email: str, kind: str) -> None:
+def request_account_mail(email: str, kind: AccountMailKind) -> None:
     db.session.add(AccountMailRequest(email=normalize_email(email)[:254], kind=kind))
     announce()
 
@@ -173,7 +178,7 @@ def send_requested_account_mail(batch_size: int = 100) -> int:
 
 
 def _send_account_mail(user: User, kind: str) -> None:
-    if kind == RESET_LINK:
+    if kind == AccountMailKind.RESET_LINK:
         public_name = current_app.config["CRP_PUBLIC_NAME"]
         send_password_link(
             user, template="reset_password", subject=f"Reset your {public_name} password"
@@ -331,7 +336,11 @@ def accept_invitation(token: str, name: str, password: str) -> User:
             "This invitation can no longer be used. Sign in, or ask the program for a new one."
         )
     user = create_user(
-        invitation.email, name, invitation.role, password=password, member_status=APPLICANT
+        invitation.email,
+        name,
+        invitation.role,
+        password=password,
+        member_status=MemberStatus.APPLICANT,
     )
     user.is_admin = invitation.is_admin
     if invitation.role == STAFF:
@@ -348,7 +357,7 @@ def create_user(
     role: str,
     password: str | None = None,
     student_id: str | None = None,
-    member_status: str = "active",
+    member_status: str = MemberStatus.ACTIVE,
     scopes: Iterable[str] = (),
 ) -> User:
     """Create an account (students get a member profile); the email must be free. Staff
@@ -368,6 +377,7 @@ def create_user(
         raise Conflict(f"{user.email} already has an account.") from error
     if role == STUDENT:
         ensure_profile(user, student_id=student_id, status=member_status, today=local_today())
+    ensure_feed(user)
     return user
 
 
@@ -481,6 +491,7 @@ def update_account(
     user.scopes = granted | ({ADMIN} if is_admin else set())
     if role == STUDENT:
         ensure_profile(user, today=local_today())
+    ensure_feed(user)
     if signs_out:
         end_all_sessions(user)
     db.session.flush()
@@ -526,7 +537,7 @@ def search_accounts(filters: AccountFilter, page: int, per_page: int = 25):
         )
     if filters.role in ROLES:
         statement = statement.where(User.role == filters.role)
-    if filters.role == "admin":
+    if filters.role == ADMIN:
         statement = statement.where(User.is_admin)
     if filters.status == "active":
         statement = statement.where(User.active)

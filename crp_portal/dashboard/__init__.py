@@ -9,7 +9,9 @@ def init_app(app) -> None:
     """The dashboard's duties beyond its pages: mark the rollups on every write that
     changes them, and remove a person's registrar records when they are erased."""
     from crp_portal.dashboard import marking, outcomes
-    from crp_portal.members.privacy import register_eraser
+    from crp_portal.privacy import register_eraser
 
     marking.init_app(app)
-    register_eraser(app, "registrar records", outcomes.delete_records_of)
+    register_eraser(
+        app, "registrar records", lambda user, _now: outcomes.delete_records_of(user.id)
+    )

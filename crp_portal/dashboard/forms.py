@@ -1,12 +1,10 @@
 """The dashboard's filter: a term, or a custom range of local dates (GET, no CSRF)."""
 
-from datetime import date
-
 from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 
-from crp_portal.dashboard.queries import MAX_RANGE_DAYS, DateRange
-from crp_portal.forms import BoundedDateField, PortalForm, choices
+from crp_portal.dashboard.ranges import MAX_RANGE_DAYS, DateRange
+from crp_portal.forms import BoundedDateField, PortalForm, choices, filled
 
 
 class TermFilterForm(PortalForm):
@@ -46,7 +44,7 @@ class DashboardFilterForm(TermFilterForm):
             elif (end - start).days + 1 > MAX_RANGE_DAYS:
                 problem = "Choose a range of at most 3 years."
         if problem:
-            (self.start if end is None else self.end).errors.append(problem)
+            (self.start if end is None else self.end).errors.append(problem)  # type: ignore[attr-defined]  # a list once validated; the stubs say Sequence
             return False
         return True
 
@@ -55,5 +53,5 @@ class DashboardFilterForm(TermFilterForm):
         return self.start.data is not None and self.end.data is not None
 
     def custom_range(self) -> DateRange:
-        start: date = self.start.data
-        return DateRange(start, self.end.data)
+        """Only when `is_custom`: both dates are given."""
+        return DateRange(filled(self.start.data), filled(self.end.data))

@@ -16,27 +16,22 @@ event: code that writes watched tables that way calls `rollups.mark` itself.
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
+from typing import Any, cast
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, attributes
+from sqlalchemy.sql.dml import DMLWhereBase, UpdateBase
 from sqlalchemy.sql.elements import BindParameter
 
 from crp_portal.advising.models import Appointment
 from crp_portal.auth.models import User
-from crp_portal.dashboard.rollup_models import (
-    APPOINTMENTS,
-    ATTENDEE,
-    EVENT,
-    FIGURES,
-    MEMBER_WEEK,
-    REBUILD,
-)
+from crp_portal.dashboard.rollup_models import MarkScope
 from crp_portal.dashboard.rollups import local_day, mark
 from crp_portal.events.models import Attendance, Event, Rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, House, Room
 from crp_portal.members.models import MemberProfile
-from crp_portal.members.recovery_models import CheckIn, FollowUp
+from crp_portal.recovery.models import CheckIn, FollowUp
 from crp_portal.terms.models import Term
 
 # A statement touching more rows than this marks one rebuild rather than a mark a row.
@@ -60,29 +55,32 @@ class Watched:
 
 def _appointment_marks(row: Mapping) -> Iterable[tuple]:
     day = local_day(row["starts_at"])
-    return [(APPOINTMENTS, None, None, day), (MEMBER_WEEK, None, row["student_id"], day)]
+    return [
+        (MarkScope.APPOINTMENTS, None, None, day),
+        (MarkScope.MEMBER_WEEK, None, row["student_id"], day),
+    ]
 
 
 def _figures(_row: Mapping) -> Iterable[tuple]:
     """Figures read straight from these tables: only the remembered figures go stale."""
-    return [(FIGURES, None, None, None)]
+    return [(MarkScope.FIGURES, None, None, None)]
 
 
-WATCHED: dict[type, Watched] = {
+WATCHED: dict[type[Any], Watched] = {
     Rsvp: Watched(
         ("status", "event_id", "user_id"),
         ("event_id",),
-        lambda row: [(EVENT, row["event_id"], None, None)],
+        lambda row: [(MarkScope.EVENT, row["event_id"], None, None)],
     ),
     Attendance: Watched(
         None,
         ("event_id", "user_id"),
-        lambda row: [(ATTENDEE, row["event_id"], row["user_id"], None)],
+        lambda row: [(MarkScope.ATTENDEE, row["event_id"], row["user_id"], None)],
     ),
     Event: Watched(
         ("starts_at", "status", "kind", "headcount_only", "headcount"),
         ("id",),
-        lambda row: [(EVENT, row["id"], None, None)],
+        lambda row: [(MarkScope.EVENT, row["id"], None, None)],
     ),
     Appointment: Watched(
         ("starts_at", "status", "student_id"), ("starts_at", "student_id"), _appointment_marks
@@ -90,7 +88,7 @@ WATCHED: dict[type, Watched] = {
     CheckIn: Watched(
         ("week_start", "student_id"),
         ("student_id", "week_start"),
-        lambda row: [(MEMBER_WEEK, None, row["student_id"], row["week_start"])],
+        lambda row: [(MarkScope.MEMBER_WEEK, None, row["student_id"], row["week_start"])],
     ),
     User: Watched(("name", "erased_at"), (), _figures),
     MemberProfile: Watched(("status", "joined_on", "user_id"), (), _figures),
@@ -140,7 +138,8 @@ def _instance_marks(instance, added_or_removed: bool) -> set[tuple]:
         return set()
     now = {name: getattr(instance, name) for name in watched.keys}
     before = {
-        name: histories[name].deleted[0] if histories[name].deleted else value
+        # `deleted` is typed as a list or an empty tuple: here it is not empty.
+        name: cast(list[Any], histories[name].deleted)[0] if histories[name].deleted else value
         for name, value in now.items()
     }
     return {*watched.marks(before), *watched.marks(now)}
@@ -161,8 +160,10 @@ def _mark_statement(state: ORMExecuteState):
     statement = state.statement
     if not (state.is_insert or state.is_update or state.is_delete):
         return None
-    model, watched = _BY_TABLE.get(getattr(statement.table, "name", None), (None, None))
-    if watched is None:
+    model, watched = _BY_TABLE.get(
+        getattr(cast(UpdateBase, statement).table, "name", None), (None, None)
+    )
+    if model is None or watched is None:
         return None
     if state.is_insert:
         rows = _inserted_rows(state, watched)
@@ -203,7 +204,7 @@ def _set_names(state: ORMExecuteState) -> set[str] | None:
         names.update(parameters)
     if not names or None in names:
         return None
-    return names
+    return cast(set[str], names)
 
 
 def _name(key) -> str | None:
@@ -230,8 +231,9 @@ def _rows_before(state: ORMExecuteState, table, watched: Watched) -> dict | None
             return None
         return _rows_by_id(state, table, watched, ids, lock=True)
     query = select(*columns).with_for_update(of=table)
-    if state.statement.whereclause is not None:
-        query = query.where(state.statement.whereclause)
+    where = cast(DMLWhereBase, state.statement).whereclause  # an UPDATE or a DELETE
+    if where is not None:
+        query = query.where(where)
     found = {}
     for row in state.session.execute(query, _where_parameters(state)):
         found[row[0]] = dict(zip(watched.keys, row[1:], strict=True))
@@ -276,14 +278,16 @@ def _inserted_rows(state: ORMExecuteState, watched: Watched) -> list[Mapping] | 
     if not watched.keys:
         return [{}]
     statement = state.statement
-    if getattr(statement, "select", None) is not None or getattr(statement, "_multi_values", ()):
+    if getattr(statement, "select", None) is not None or getattr(statement, "_multi_values", None):
         return None
     literal = {}
     for key, value in (getattr(statement, "_values", None) or {}).items():
         if not isinstance(value, BindParameter) or value.callable is not None:
             return None
         literal[_name(key)] = value.value
-    rows = [{**literal, **parameters} for parameters in _parameter_sets(state) or [{}]]
+    rows: list[Mapping] = [
+        {**literal, **parameters} for parameters in _parameter_sets(state) or [{}]
+    ]
     if any(name not in row for row in rows for name in watched.keys):
         return None
     return rows
@@ -292,7 +296,7 @@ def _inserted_rows(state: ORMExecuteState, watched: Watched) -> list[Mapping] | 
 def _mark_rows(state: ORMExecuteState, watched: Watched, rows: list[Mapping] | None) -> None:
     marks = None if rows is None else {m for row in rows for m in watched.marks(row)}
     if marks is None or len(marks) > MOST_MARKS:
-        marks = {(REBUILD, None, None, None)}
+        marks = {(MarkScope.REBUILD, None, None, None)}
     mark(marks, state.session)
 
 

@@ -7,18 +7,23 @@ shows one person's GPA.
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Numeric, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
+    from crp_portal.terms.models import Term
 
 GPA_MAX = Decimal("5")  # covers 4.0, 4.3 and 5.0 scales
 CREDITS_MAX = Decimal("60")
 
 
-class RegistrarRecord(db.Model):
+class RegistrarRecord(Model):
     """A member's term GPA (empty when the term earned no grade points), credits earned,
     and whether they were enrolled the next term or graduated at its end."""
 
@@ -42,5 +47,5 @@ class RegistrarRecord(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
 
-    term = relationship("Term")
-    uploaded_by = relationship("User", foreign_keys=[uploaded_by_id])
+    term: Mapped["Term"] = relationship()
+    uploaded_by: Mapped["User | None"] = relationship(foreign_keys=[uploaded_by_id])

@@ -14,9 +14,9 @@ from wtforms import BooleanField
 from crp_portal.access import REPORTS, scope_required
 from crp_portal.dashboard import bp, outcomes, registrar_csv
 from crp_portal.dashboard.forms import TermFilterForm
-from crp_portal.errors import Conflict, render_error
-from crp_portal.extensions import db
+from crp_portal.errors import render_error
 from crp_portal.forms import PortalForm
+from crp_portal.unit_of_work import audited_read, unit_of_work
 
 
 class OutcomesUploadForm(PortalForm):
@@ -78,6 +78,7 @@ def outcomes_page():
 
 @bp.get("/outcomes/export.csv")
 @scope_required(REPORTS)
+@audited_read  # the export is on the audit trail before the file leaves
 def export_outcomes():
     """One row per engagement tier and one for all members; nobody named or numbered."""
     chosen = _chosen()
@@ -88,7 +89,6 @@ def export_outcomes():
     term = chosen.records.term
     body = outcomes.outcomes_csv(outcomes.outcomes_for(term, current_app.config["CRP_MIN_CELL"]))
     outcomes.record_export(current_user, term)
-    db.session.commit()
     filename = f"crp-outcomes-{term.starts_on.isoformat()}-to-{term.ends_on.isoformat()}.csv"
     return Response(
         body,
@@ -101,26 +101,24 @@ def export_outcomes():
 @scope_required(REPORTS)
 def upload_outcomes():
     form = OutcomesUploadForm()
+    work = unit_of_work(form, _upload_field)
     if form.validate_on_submit():
         raw = form.registrar_file.data.read(registrar_csv.MAX_FILE_BYTES + 1)
-        try:
+        with work:
             result = outcomes.upload_registrar_csv(current_user, raw, form.replace.data)
-        except registrar_csv.UploadError as error:
-            db.session.rollback()
-            form.registrar_file.errors.extend(error.problems)
-        except outcomes.TermsHaveRecords as error:
-            db.session.rollback()
-            form.replace.errors.append(error.message)
-        except Conflict as error:
-            db.session.rollback()
-            form.registrar_file.errors.append(error.message)
-        else:
-            db.session.commit()
+        if work.saved:
             flash(outcomes.upload_summary(result), "success")
             return redirect(url_for("dashboard.outcomes_page", term=result.terms[-1].term.id))
-    return render_template(
+    page = render_template(
         "dashboard/outcomes_upload.html", form=form, columns=registrar_csv.COLUMNS
     )
+    return page, work.status
+
+
+def _upload_field(error) -> str:
+    """Records already there for a term are the replace box's business; any other refusal
+    (each of the file's problems, by line) is the file's."""
+    return "replace" if isinstance(error, outcomes.TermsHaveRecords) else "registrar_file"
 
 
 def _too_large(error):

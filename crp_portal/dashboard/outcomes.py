@@ -14,16 +14,18 @@ who attends, so a mean over three people would tell them those people's grades.
 """
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import CursorResult, and_, case, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from crp_portal import audit, csv_export
 from crp_portal.auth.models import User
+from crp_portal.dashboard.engagement import TIERS, touches_between
 from crp_portal.dashboard.outcome_models import RegistrarRecord
-from crp_portal.dashboard.queries import TIERS, _touches
 from crp_portal.dashboard.registrar_csv import (
     ENROLLED,
     GRADUATED,
@@ -32,7 +34,7 @@ from crp_portal.dashboard.registrar_csv import (
 )
 from crp_portal.errors import Conflict
 from crp_portal.extensions import db
-from crp_portal.members.models import APPLICANT, MemberProfile
+from crp_portal.members.models import MemberProfile, MemberStatus
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import clamp_date, utcnow
 
@@ -69,20 +71,24 @@ APPLICANT_ID = 0  # in `_members_by_student_id`: the id is an applicant's, not a
 def _members_by_student_id() -> dict[str, int]:
     """User ids by student id, compared without case (APPLICANT_ID for applicants); an id
     two profiles share that way (the database allows "s1" and "S1") matches neither."""
-    rows = db.session.execute(
-        select(MemberProfile.student_id, MemberProfile.user_id, MemberProfile.status).where(
-            MemberProfile.student_id.is_not(None)
-        )
-    ).all()
+    # student_id is never None here: the query skips profiles without one.
+    rows = cast(
+        Sequence[tuple[str, int, str]],
+        db.session.execute(
+            select(MemberProfile.student_id, MemberProfile.user_id, MemberProfile.status).where(
+                MemberProfile.student_id.is_not(None)
+            )
+        ).all(),
+    )
     counts = Counter(student_id.casefold() for student_id, _, _ in rows)
     return {
-        student_id.casefold(): (user_id if status != APPLICANT else APPLICANT_ID)
+        student_id.casefold(): (user_id if status != MemberStatus.APPLICANT else APPLICANT_ID)
         for student_id, user_id, status in rows
         if counts[student_id.casefold()] == 1
     }
 
 
-def upload_registrar_csv(staff, raw: bytes, replace: bool) -> UploadResult:
+def upload_registrar_csv(staff: User, raw: bytes, replace: bool) -> UploadResult:
     """Check the file, then store one record per member and term, in one transaction.
 
     A term that already has records is replaced only when `replace` says so; otherwise a
@@ -167,7 +173,7 @@ def delete_records_of(user_id: int) -> int:
         .where(RegistrarRecord.user_id == user_id)
         .execution_options(synchronize_session="fetch")
     )
-    return db.session.execute(statement).rowcount
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
 
 
 # --- Figures ---------------------------------------------------------------------------
@@ -287,7 +293,7 @@ class Outcomes:
 
 
 def _groups(term: Term) -> list[Group]:
-    touches = _touches(clamp_date(term.starts_on), clamp_date(term.ends_on))
+    touches = touches_between(clamp_date(term.starts_on), clamp_date(term.ends_on))
     per_member = (
         select(touches.c.user_id, func.count().label("n")).group_by(touches.c.user_id).subquery()
     )
@@ -342,7 +348,7 @@ def outcome_rows(groups: list[Group], minimum: int) -> list[OutcomeRow]:
         shown = [i for i in range(len(groups)) if i not in hidden]
         hidden.add(min(shown, key=lambda i: (groups[i].members, i)))
     rows = []
-    cells = {figure: [] for figure in FIGURES}
+    cells: dict[str, list[bool]] = {figure: [] for figure in FIGURES}
     for index, group in enumerate(groups):
         for figure in FIGURES:
             cells[figure].append(index not in hidden and _passes(group, figure, minimum))
@@ -352,8 +358,8 @@ def outcome_rows(groups: list[Group], minimum: int) -> list[OutcomeRow]:
     for figure in FIGURES:
         rest = sum((g for g, ok in zip(groups, cells[figure], strict=True) if not ok), Group())
         rest_ok = rest.members == 0 or _passes(rest, figure, minimum)
-        shown = rest_ok and _passes(total, figure, minimum)
-        total_cells.append(_text(total, figure, shown, minimum))
+        total_shown = rest_ok and _passes(total, figure, minimum)
+        total_cells.append(_text(total, figure, total_shown, minimum))
     rows.append(OutcomeRow(ALL, *total_cells))
     return rows
 
@@ -378,7 +384,7 @@ def outcomes_csv(outcomes: Outcomes) -> str:
     return csv_export.to_csv(CSV_HEADER, rows)
 
 
-def record_export(staff, term: Term) -> None:
+def record_export(staff: User, term: Term) -> None:
     """An export of a term's outcomes leaves the program: write it to the audit trail."""
     audit.record_outcomes_export(staff, term.name, term.starts_on, term.ends_on)
 

@@ -263,7 +263,7 @@ def _read_row(line, values, positions, matcher, reading, unknown_terms) -> Regis
     if problems:
         reading.add(line, "; ".join(problems) + ".")
         return None
-    if term is None:
+    if term is None or credits is None or next_term is None:  # the last two: never, no problems
         return None
     return RegistrarRow(line, student_id, term, gpa, credits, next_term)
 

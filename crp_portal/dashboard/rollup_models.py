@@ -16,23 +16,26 @@
 """
 
 from datetime import date
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crp_portal.extensions import db
-
-EVENT, ATTENDEE, MEMBER_WEEK, APPOINTMENTS, FIGURES, REBUILD = (
-    "event",
-    "attendee",
-    "member_week",
-    "appointments",
-    "figures",
-    "rebuild",
-)
+from crp_portal.extensions import Model
 
 
-class RollupMark(db.Model):
+class MarkScope(StrEnum):
+    """What a `RollupMark` asks to recompute (see its docstring)."""
+
+    EVENT = "event"
+    ATTENDEE = "attendee"
+    MEMBER_WEEK = "member_week"
+    APPOINTMENTS = "appointments"
+    FIGURES = "figures"
+    REBUILD = "rebuild"
+
+
+class RollupMark(Model):
     """Something to recompute, by scope: an event's tally ("event"), and an attendee's
     week too ("attendee"); a member's week (`user_id` and a `day` in it); a day's
     appointments; "figures": a change to what the dashboard reads directly (statuses,
@@ -48,7 +51,7 @@ class RollupMark(db.Model):
     day: Mapped[date | None] = mapped_column(Date)
 
 
-class RollupState(db.Model):
+class RollupState(Model):
     """One row: `generation` grows with every refresh that applied marks, so figures
     computed from an older generation are known to be stale (see queries.figures)."""
 
@@ -58,7 +61,7 @@ class RollupState(db.Model):
     generation: Mapped[int] = mapped_column(Integer)
 
 
-class EventTally(db.Model):
+class EventTally(Model):
     """`headcount` is the number staff recorded at a headcount-only meeting (0 until they
     do); None for an event that takes attendance by name."""
 
@@ -76,7 +79,7 @@ class EventTally(db.Model):
     headcount: Mapped[int | None] = mapped_column(Integer)
 
 
-class DayTally(db.Model):
+class DayTally(Model):
     __tablename__ = "dashboard_day_tallies"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -88,7 +91,7 @@ def _day_count():
     return mapped_column(SmallInteger, default=0, server_default="0")
 
 
-class MemberWeek(db.Model):
+class MemberWeek(Model):
     """Attendance and touches (attendance, completed advising, the week's check-in, which
     counts on Monday) on each weekday, Monday = 0.
 

@@ -17,8 +17,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from itertools import chain, islice
+from typing import Any, cast
 
 from sqlalchemy import (
+    CursorResult,
     and_,
     case,
     delete,
@@ -32,22 +34,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from crp_portal.advising.models import COMPLETED, Appointment
+from crp_portal.advising.models import Appointment, AppointmentStatus
 from crp_portal.dashboard.rollup_models import (
-    APPOINTMENTS,
-    ATTENDEE,
-    EVENT,
-    MEMBER_WEEK,
-    REBUILD,
     DayTally,
     EventTally,
+    MarkScope,
     MemberWeek,
     RollupMark,
     RollupState,
 )
-from crp_portal.events.models import GOING, SCHEDULED, Attendance, Event, Rsvp
+from crp_portal.events.models import Attendance, Event, EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
-from crp_portal.members.recovery_models import CheckIn
+from crp_portal.recovery.models import CheckIn
 from crp_portal.timeutil import local_midnight, to_local, week_start
 
 REFRESH_LOCK_KEY = 0x43525044  # "CRPD": the dashboard's advisory lock on PostgreSQL
@@ -72,12 +70,12 @@ def mark(marks: Iterable[tuple], session: Session | None = None) -> None:
 
 
 def mark_attendance(event_id: int, user_ids: Iterable[int]) -> None:
-    mark([(ATTENDEE, event_id, user_id, None) for user_id in user_ids])
+    mark([(MarkScope.ATTENDEE, event_id, user_id, None) for user_id in user_ids])
 
 
 def mark_everything() -> None:
     """Ask the next refresh to rebuild every rollup (after bulk loads or repairs)."""
-    mark([(REBUILD, None, None, None)])
+    mark([(MarkScope.REBUILD, None, None, None)])
 
 
 # --- Refreshing ------------------------------------------------------------------------
@@ -99,8 +97,13 @@ def pending() -> bool:
 
 
 def _next_generation() -> None:
-    updated = db.session.execute(
-        update(RollupState).where(RollupState.id == 1).values(generation=RollupState.generation + 1)
+    updated = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(RollupState)
+            .where(RollupState.id == 1)
+            .values(generation=RollupState.generation + 1)
+        ),
     ).rowcount
     if not updated:
         db.session.execute(insert(RollupState).values(id=1, generation=1))
@@ -118,16 +121,21 @@ def refresh() -> int:
         )
     ).all()
     _next_generation()
-    by_scope = defaultdict(set)
+    # Which of event, user and day a mark names depends on its scope.
+    by_scope: defaultdict[str, set[tuple[Any, Any, Any]]] = defaultdict(set)
     for scope, event_id, user_id, day in marks:
         by_scope[scope].add((event_id, user_id, day))
-    if by_scope[REBUILD]:
+    if by_scope[MarkScope.REBUILD]:
         rebuild()
         return len(marks)
-    attendees = {(event_id, user_id) for event_id, user_id, _ in by_scope[ATTENDEE]}
-    event_ids = {event_id for event_id, _, _ in by_scope[EVENT]} | {e for e, _ in attendees}
-    member_weeks = {(user_id, week_start(day)) for _, user_id, day in by_scope[MEMBER_WEEK]}
-    appointment_days = {day for _, _, day in by_scope[APPOINTMENTS]}
+    attendees = {(event_id, user_id) for event_id, user_id, _ in by_scope[MarkScope.ATTENDEE]}
+    event_ids = {event_id for event_id, _, _ in by_scope[MarkScope.EVENT]} | {
+        e for e, _ in attendees
+    }
+    member_weeks = {
+        (user_id, week_start(day)) for _, user_id, day in by_scope[MarkScope.MEMBER_WEEK]
+    }
+    appointment_days = {day for _, _, day in by_scope[MarkScope.APPOINTMENTS]}
 
     event_days, attendee_weeks = _refresh_event_tallies(event_ids, attendees)
     _refresh_member_weeks(member_weeks | attendee_weeks)
@@ -176,7 +184,9 @@ def _refresh_event_tallies(
         new = {row["event_id"]: (row["day"], row["held"]) for row in rows}
         days.update(day for day, _ in chain(old.values(), new.values()))
         for event_id, user_id in attendees:
-            for day, _ in {old.get(event_id), new.get(event_id)} - {None}:
+            for day, _ in {
+                entry for entry in (old.get(event_id), new.get(event_id)) if entry is not None
+            }:
                 weeks.add((user_id, week_start(day)))
         moved_or_cancelled = {e for e in ids if e in old and e in new and old[e] != new[e]}
         if moved_or_cancelled:
@@ -210,7 +220,7 @@ def _tally_row(event_row, counts: dict) -> dict:
         "event_id": event_id,
         "day": local_day(starts_at),
         "kind": kind,
-        "held": status == SCHEDULED,
+        "held": status == EventStatus.SCHEDULED,
         "going": going,
         "attended": attended,
         "going_attended": going_attended,
@@ -225,7 +235,7 @@ def _event_counts(ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
     going = dict(
         db.session.execute(
             select(Rsvp.event_id, func.count())
-            .where(_among(Rsvp.event_id, ids), Rsvp.status == GOING)
+            .where(_among(Rsvp.event_id, ids), Rsvp.status == RsvpStatus.GOING)
             .group_by(Rsvp.event_id)
         ).all()
     )
@@ -243,7 +253,7 @@ def _event_counts(ids: list[int] | None) -> dict[int, tuple[int, int, int]]:
                 Attendance,
                 and_(Attendance.event_id == Rsvp.event_id, Attendance.user_id == Rsvp.user_id),
             )
-            .where(_among(Rsvp.event_id, ids), Rsvp.status == GOING)
+            .where(_among(Rsvp.event_id, ids), Rsvp.status == RsvpStatus.GOING)
             .group_by(Rsvp.event_id)
         ).all()
     )
@@ -357,13 +367,15 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
     def between(column, low, high):
         return and_(column >= low, column < high) if first is not None else true()
 
-    start, end = (local_midnight(first), local_midnight(after)) if first is not None else (0, 0)
+    start, end = (
+        (local_midnight(first), local_midnight(cast(date, after))) if first is not None else (0, 0)
+    )
 
     attended = db.session.execute(
         select(Attendance.user_id, Event.starts_at)
         .join(Event, Event.id == Attendance.event_id)
         .where(
-            Event.status == SCHEDULED,
+            Event.status == EventStatus.SCHEDULED,
             between(Event.starts_at, start, end),
             _among(Attendance.user_id, users),
         )
@@ -375,7 +387,7 @@ def _count_weeks(first: date | None, after: date | None, users: list[int] | None
         week.touches[day.weekday()] += 1
     advised = db.session.execute(
         select(Appointment.student_id, Appointment.starts_at).where(
-            Appointment.status == COMPLETED,
+            Appointment.status == AppointmentStatus.COMPLETED,
             between(Appointment.starts_at, start, end),
             _among(Appointment.student_id, users),
         )

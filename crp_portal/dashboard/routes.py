@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
@@ -21,6 +22,7 @@ from crp_portal.timeutil import (
     in_date_bounds,
     local_today,
 )
+from crp_portal.unit_of_work import audited_read, refreshing_read
 
 DEFAULT_DAYS = 91  # with no term at all: the last 13 weeks
 
@@ -107,11 +109,12 @@ def _charts(figures: queries.Figures) -> dict:
 def _page(template: str, *, suppress: bool, with_falling: bool):
     chosen = _filter()
     figures = (
-        queries.figures(chosen.date_range, chosen.term, with_falling=with_falling)
+        queries.figures(
+            cast(queries.DateRange, chosen.date_range), chosen.term, with_falling=with_falling
+        )
         if chosen.valid
         else None
     )
-    db.session.commit()  # keep the rollup refresh, if figures() had to make one
     return render_template(
         template,
         filter=chosen,
@@ -126,6 +129,7 @@ def _page(template: str, *, suppress: bool, with_falling: bool):
 
 @bp.get("/")
 @scope_required(REPORTS)
+@refreshing_read
 def overview():
     """Figures for the reports area; the list of members whose participation fell names
     people, so it is shown only to staff who also do recovery outreach."""
@@ -135,6 +139,7 @@ def overview():
 
 @bp.get("/print")
 @scope_required(REPORTS)
+@refreshing_read
 def printable():
     """The report as it may leave the program: small counts suppressed, nobody named."""
     return _page("dashboard/print.html", suppress=True, with_falling=False)
@@ -142,6 +147,7 @@ def printable():
 
 @bp.get("/export/<table>.csv")
 @scope_required(REPORTS)
+@audited_read  # the export is on the audit trail before the file leaves
 def export(table: str):
     if table not in exports.TABLES:
         abort(404)
@@ -151,11 +157,10 @@ def export(table: str):
         return Response(
             " ".join(messages) + "\n", status=400, mimetype="text/plain", headers=_no_store()
         )
-    figures = queries.figures(chosen.date_range, chosen.term, with_falling=False)
+    span = cast(queries.DateRange, chosen.date_range)  # set: the filter is valid
+    figures = queries.figures(span, chosen.term, with_falling=False)
     body = exports.to_csv(figures, table, current_app.config["CRP_MIN_CELL"])
-    span = chosen.date_range
     audit.record_export(current_user, table, span.start, span.end)
-    db.session.commit()  # the export is on the audit trail before the file leaves
     filename = (
         f"crp-{table.replace('_', '-')}-{span.start.isoformat()}-to-{span.end.isoformat()}.csv"
     )

@@ -10,6 +10,7 @@ after it wait (see `locks`).
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,16 +20,7 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.locks import locked_event
-from crp_portal.events.models import (
-    FROM_ROSTER,
-    GOING,
-    SELF_CHECK_IN,
-    WAITLISTED,
-    WALK_IN,
-    Attendance,
-    Event,
-    Rsvp,
-)
+from crp_portal.events.models import Attendance, AttendanceSource, Event, Rsvp, RsvpStatus
 from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.search import like_pattern
@@ -59,7 +51,7 @@ def _check_attendance_open(event: Event, now: datetime) -> None:
         )
 
 
-def self_check_in(event: Event, user, code: str, now: datetime) -> Attendance:
+def self_check_in(event: Event, user: User, code: str, now: datetime) -> Attendance:
     """A student enters the code shown at the event, from 15 minutes before it starts.
 
     An event the student may not see (`queries.visible_to`) is no event to them. Locks the
@@ -79,10 +71,10 @@ def self_check_in(event: Event, user, code: str, now: datetime) -> Attendance:
     given = code.strip().upper().encode()
     if not hmac.compare_digest(given, event.checkin_code.encode()):
         raise WrongCode("That code does not match. Check the code shown at the event.")
-    return _record(event, user.id, SELF_CHECK_IN, recorded_by=None)
+    return _record(event, user.id, AttendanceSource.SELF_CHECK_IN, recorded_by=None)
 
 
-def _record(event: Event, user_id: int, source: str, recorded_by) -> Attendance:
+def _record(event: Event, user_id: int, source: str, recorded_by: User | None) -> Attendance:
     """Add the person as present unless they already are (the first record is kept).
 
     Call with the event row locked, shared or for update; the unique (event, person)
@@ -104,8 +96,13 @@ def _record(event: Event, user_id: int, source: str, recorded_by) -> Attendance:
             db.session.add(attendance)
     except IntegrityError:
         # A double tap: the other request recorded the same person a moment ago.
-        return db.session.scalar(
-            select(Attendance).where(Attendance.event_id == event.id, Attendance.user_id == user_id)
+        return cast(
+            Attendance,
+            db.session.scalar(
+                select(Attendance).where(
+                    Attendance.event_id == event.id, Attendance.user_id == user_id
+                )
+            ),
         )
     return attendance
 
@@ -114,7 +111,9 @@ def roster(event: Event) -> list[tuple[User, str | None, bool]]:
     """Everyone going or waitlisted, plus walk-ins: (person, RSVP status, attended)."""
     entries = db.session.scalars(
         select(Rsvp)
-        .where(Rsvp.event_id == event.id, Rsvp.status.in_((GOING, WAITLISTED)))
+        .where(
+            Rsvp.event_id == event.id, Rsvp.status.in_((RsvpStatus.GOING, RsvpStatus.WAITLISTED))
+        )
         .options(selectinload(Rsvp.user).selectinload(User.profile))
         .order_by(Rsvp.status, Rsvp.queue_number)
     ).all()
@@ -126,7 +125,9 @@ def roster(event: Event) -> list[tuple[User, str | None, bool]]:
             .options(selectinload(Attendance.user).selectinload(User.profile))
         )
     }
-    rows = [(entry.user, entry.status, entry.user_id in attended) for entry in entries]
+    rows: list[tuple[User, str | None, bool]] = [
+        (entry.user, entry.status, entry.user_id in attended) for entry in entries
+    ]
     listed = {entry.user_id for entry in entries}
     rows += [(row.user, None, True) for uid, row in attended.items() if uid not in listed]
     return rows
@@ -143,7 +144,7 @@ class RosterSaved:
 def save_roster(
     event: Event,
     present_ids: set[int],
-    recorded_by,
+    recorded_by: User,
     *,
     shown_ids: set[int] | None = None,
     was_present_ids: set[int] | None = None,
@@ -180,14 +181,14 @@ def save_roster(
             )
         )
     for user_id in sorted(added):
-        _record(event, user_id, FROM_ROSTER, recorded_by)
+        _record(event, user_id, AttendanceSource.ROSTER, recorded_by)
     db.session.flush()
     present = (attended - removed) | added
     arrived = [user for user, _, came in rows if came and user.id not in was_present | present_ids]
     return RosterSaved(len(present), sorted(arrived, key=lambda user: user.display_name))
 
 
-def add_walk_in(event: Event, user_id: int, recorded_by, now: datetime) -> Attendance:
+def add_walk_in(event: Event, user_id: int, recorded_by: User, now: datetime) -> Attendance:
     """Staff add someone who came without an RSVP, once the event has started.
 
     Locks the event row shared, as a check-in does; the person is added at most once.
@@ -199,7 +200,7 @@ def add_walk_in(event: Event, user_id: int, recorded_by, now: datetime) -> Atten
     user = db.session.get(User, user_id)
     if user is None or user.role != STUDENT:
         raise NotFound("There is no student with that number.")
-    return _record(event, user.id, WALK_IN, recorded_by)
+    return _record(event, user.id, AttendanceSource.WALK_IN, recorded_by)
 
 
 def find_students(query: str, limit: int = 10) -> list[User]:
@@ -236,7 +237,7 @@ def record_headcount(event: Event, count: int, now: datetime) -> None:
     db.session.flush()
 
 
-def has_attended(event: Event, user) -> bool:
+def has_attended(event: Event, user: User) -> bool:
     return (
         db.session.scalar(
             select(Attendance.id).where(
@@ -250,6 +251,6 @@ def has_attended(event: Event, user) -> bool:
 def attendance_count(event: Event) -> int:
     if event.headcount_only:
         return event.headcount or 0
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(Attendance).where(Attendance.event_id == event.id)
-    )
+    ).scalar_one()

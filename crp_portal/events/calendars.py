@@ -7,6 +7,7 @@ student chose real titles, since calendars sit on shared phones and family accou
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import cast
 
 from flask import current_app
 from icalendar import Alarm, Calendar, Timezone
@@ -14,9 +15,10 @@ from icalendar import Event as ICalEvent
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from crp_portal.access import ADVISOR, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import NotFound
-from crp_portal.events.models import GOING, CalendarFeed, Event, Rsvp
+from crp_portal.events.models import CalendarFeed, Event, Rsvp, RsvpStatus
 from crp_portal.events.queries import visible_to
 from crp_portal.events.vtimezone import vtimezone
 from crp_portal.extensions import db
@@ -36,15 +38,15 @@ def register_feed_source(app, source) -> None:
         sources.append(source)
 
 
-def title_for(event: Event, user) -> str:
+def title_for(event: Event, user: User | None) -> str:
     """The real title for staff and for students who opted in; else the neutral one."""
-    if user is None or user.role == "staff":
+    if user is None or user.is_staff:
         return event.title
     profile = getattr(user, "profile", None)
     return event.title if profile is not None and profile.show_real_titles else event.public_title
 
 
-def reminder_minutes(user) -> int | None:
+def reminder_minutes(user: User) -> int | None:
     """How long before an entry the person's calendar reminds them; None for no reminder.
     Students choose on their profile; advisors and staff (no profile) get the default."""
     profile = getattr(user, "profile", None)
@@ -53,7 +55,7 @@ def reminder_minutes(user) -> int | None:
     return profile.calendar_reminder_minutes
 
 
-def add_reminder(component: ICalEvent, user, text: str) -> None:
+def add_reminder(component: ICalEvent, user: User, text: str) -> None:
     """A display alarm (VALARM) before the entry, saying what the entry says, as the person
     chose. A cancelled entry gets none: nobody should be called to something not on."""
     minutes = reminder_minutes(user)
@@ -88,7 +90,7 @@ def _uid(event: Event) -> str:
     return f"event-{event.id}@{host}"
 
 
-def _event_component(event: Event, user) -> ICalEvent:
+def _event_component(event: Event, user: User) -> ICalEvent:
     component = ICalEvent()
     component.add("uid", _uid(event))
     component.add("dtstamp", utcnow())
@@ -138,18 +140,18 @@ def finish(calendar: Calendar) -> bytes:
     return calendar.to_ical()
 
 
-def event_ics(event: Event, user) -> bytes:
+def event_ics(event: Event, user: User) -> bytes:
     calendar = new_calendar()
     calendar.add("method", "PUBLISH")
     calendar.add_component(_event_component(event, user))
     return finish(calendar)
 
 
-def feed_for(user) -> CalendarFeed:
-    """The person's feed record, made on first use.
+def feed_for(user: User) -> CalendarFeed:
+    """The person's feed record, made if missing.
 
-    Locks nothing: the primary key keeps one feed per person. Of two first visits at
-    once (two tabs), the second insert waits for the first, fails, and reads its row.
+    Locks nothing: the primary key keeps one feed per person. Of two requests making it
+    at once, the second insert waits for the first, fails, and reads its row.
     """
     feed = db.session.get(CalendarFeed, user.id)
     if feed is None:
@@ -158,22 +160,44 @@ def feed_for(user) -> CalendarFeed:
                 feed = CalendarFeed(user_id=user.id, token=secrets.token_urlsafe(32))
                 db.session.add(feed)
         except IntegrityError:
-            feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+            # The other request's row, which made this insert fail.
+            feed = cast(
+                CalendarFeed,
+                db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user.id)),
+            )
     return feed
 
 
-def regenerate_feed(user) -> CalendarFeed:
+FEED_ROLES = frozenset({STUDENT, ADVISOR})  # who has a calendar page
+
+
+def ensure_feed(user: User) -> CalendarFeed | None:
+    """Students and advisors get their private calendar address with the account (or the
+    role), so the calendar page only reads it."""
+    return feed_for(user) if user.role in FEED_ROLES else None
+
+
+def saved_feed(user: User) -> CalendarFeed | None:
+    """The person's feed as saved. An account made before feeds came with accounts has
+    none until the person asks for an address (`regenerate_feed`)."""
+    return db.session.get(CalendarFeed, user.id)
+
+
+def regenerate_feed(user: User) -> CalendarFeed:
     """A new secret URL; calendars still holding the old one stop updating.
 
     Locks the person's feed row, so of two regenerations at once the later one's address
     is the one that stays, and the page that showed it is right.
     """
     feed_for(user)
-    feed = db.session.scalar(
-        select(CalendarFeed)
-        .where(CalendarFeed.user_id == user.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    feed = cast(
+        CalendarFeed,  # feed_for made it if missing
+        db.session.scalar(
+            select(CalendarFeed)
+            .where(CalendarFeed.user_id == user.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ),
     )
     feed.token = secrets.token_urlsafe(32)
     feed.created_at = utcnow()
@@ -195,14 +219,14 @@ def user_for_feed_token(token: str):
     return user
 
 
-def personal_feed_ics(user) -> bytes:
+def personal_feed_ics(user: User) -> bytes:
     """Events the person is going to and may still see (a resident who moved out loses the
     house's meetings), and other areas' entries, from two months back."""
     since = utcnow() - timedelta(days=FEED_PAST_DAYS)
     events = db.session.scalars(
         select(Event)
         .join(Rsvp, Rsvp.event_id == Event.id)
-        .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.starts_at >= since)
+        .where(Rsvp.user_id == user.id, Rsvp.status == RsvpStatus.GOING, Event.starts_at >= since)
         .where(visible_to(user, local_today()))
         .order_by(Event.starts_at)
     )

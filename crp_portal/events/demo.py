@@ -2,7 +2,14 @@
 
 from datetime import date, datetime, time, timedelta
 
-from crp_portal.events.models import FROM_ROSTER, GOING, WAITLISTED, Attendance, Event, Rsvp
+from crp_portal.events.models import (
+    Attendance,
+    AttendanceSource,
+    Event,
+    EventKind,
+    Rsvp,
+    RsvpStatus,
+)
 from crp_portal.events.services import EventDetails, create_event
 from crp_portal.extensions import db
 from crp_portal.timeutil import local_to_utc
@@ -18,7 +25,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
     return [
         (
             EventDetails(
-                "all_recovery", "All-recovery meeting", "Tuesday group",
+                EventKind.ALL_RECOVERY, "All-recovery meeting", "Tuesday group",
                 "An open, all-pathways recovery meeting. Come as you are; no names are kept.",
                 tuesday, time(19, 0), time(20, 0), location="Wellness Center, Room 110",
                 headcount_only=True, open_to_applicants=True,
@@ -27,7 +34,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
         ),
         (
             EventDetails(
-                "peer_support", "Peer support circle", "Thursday circle",
+                EventKind.PEER_SUPPORT, "Peer support circle", "Thursday circle",
                 "A peer-led circle for **students in recovery**. Coffee provided.",
                 thursday, time(18, 0), time(19, 15), location="Student Center 204",
                 capacity=12, show_attendee_names=True,
@@ -36,7 +43,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
         ),
         (
             EventDetails(
-                "sober_social", "Board game night", "Game night",
+                EventKind.SOBER_SOCIAL, "Board game night", "Game night",
                 "Games, snacks and good company. Bring a friend who is a member.",
                 _next_weekday(today, 4), time(19, 0), time(22, 0),
                 location="Student Center lounge", capacity=20, show_attendee_names=True,
@@ -45,7 +52,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
         ),
         (
             EventDetails(
-                "sober_social", "Pizza and movie night", "Movie night", "",
+                EventKind.SOBER_SOCIAL, "Pizza and movie night", "Movie night", "",
                 today - timedelta(days=12), time(18, 30), time(21, 0),
                 location="Library screening room", capacity=25,
             ),
@@ -53,7 +60,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
         ),
         (
             EventDetails(
-                "academic", "Finals study hall", "Study hall",
+                EventKind.ACADEMIC, "Finals study hall", "Study hall",
                 "Quiet study with tutors from the learning center. Join in person or online.",
                 today + timedelta(days=13), time(13, 0), time(17, 0),
                 location="Library, Group Study 3", online_link="https://meet.example.edu/study-hall",
@@ -63,7 +70,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
         ),
         (
             EventDetails(
-                "wellness", "Yoga for exam stress", "Yoga", "Gentle yoga. Mats provided.",
+                EventKind.WELLNESS, "Yoga for exam stress", "Yoga", "Gentle yoga. Mats provided.",
                 _next_weekday(today, 2), time(17, 30), time(18, 30),
                 location="Recreation Center Studio B",
                 online_link="https://meet.example.edu/yoga", capacity=15,
@@ -72,7 +79,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
         ),
         (
             EventDetails(
-                "service", "Food bank volunteering", "Volunteering",
+                EventKind.SERVICE, "Food bank volunteering", "Volunteering",
                 "Sorting donations at the community food bank. Transport from the Student Center.",
                 today + timedelta(days=9), time(9, 0), time(12, 0),
                 location="Community Food Bank, 12 Harbor St", capacity=4,
@@ -97,7 +104,7 @@ def seed_events(today: date, staff, students) -> int:
         for offset in range(wanted):
             student = students[(index * 3 + offset) % len(students)]
             full = event.capacity is not None and event.going_count >= event.capacity
-            status = WAITLISTED if full else GOING
+            status = RsvpStatus.WAITLISTED if full else RsvpStatus.GOING
             queued = event.starts_at - timedelta(days=3, minutes=-offset)
             db.session.add(
                 Rsvp(
@@ -108,11 +115,13 @@ def seed_events(today: date, staff, students) -> int:
                     queued_at=queued,
                 )
             )
-            if status == GOING:
+            if status == RsvpStatus.GOING:
                 event.going_count += 1
                 if event.ends_at < now and offset % 4 != 3:
                     db.session.add(
-                        Attendance(event_id=event.id, user_id=student.id, source=FROM_ROSTER)
+                        Attendance(
+                            event_id=event.id, user_id=student.id, source=AttendanceSource.ROSTER
+                        )
                     )
     db.session.flush()
     return len(events)

@@ -1,6 +1,8 @@
 """Events, recurring series, RSVPs, attendance and private calendar feeds."""
 
 from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -16,27 +18,53 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
-KINDS = {
-    "all_recovery": "All-recovery meeting",
-    "peer_support": "Peer support group",
-    "sober_social": "Sober social",
-    "academic": "Academic workshop",
-    "wellness": "Wellness",
-    "service": "Service outing",
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
+
+
+class EventKind(StrEnum):
+    ALL_RECOVERY = "all_recovery"
+    PEER_SUPPORT = "peer_support"
+    SOBER_SOCIAL = "sober_social"
+    ACADEMIC = "academic"
+    WELLNESS = "wellness"
+    SERVICE = "service"
+
+
+KINDS: dict[str, str] = {
+    EventKind.ALL_RECOVERY: "All-recovery meeting",
+    EventKind.PEER_SUPPORT: "Peer support group",
+    EventKind.SOBER_SOCIAL: "Sober social",
+    EventKind.ACADEMIC: "Academic workshop",
+    EventKind.WELLNESS: "Wellness",
+    EventKind.SERVICE: "Service outing",
 }
-SCHEDULED, CANCELLED = "scheduled", "cancelled"
-GOING, WAITLISTED, NOT_GOING = "going", "waitlisted", "cancelled"
-FROM_ROSTER, SELF_CHECK_IN, WALK_IN = "roster", "self", "walk_in"
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+class EventStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
 
 
-class EventSeries(db.Model):
+class RsvpStatus(StrEnum):
+    """A cancelled RSVP is the person's answer, not the event's (that is `EventStatus`)."""
+
+    GOING = "going"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class AttendanceSource(StrEnum):
+    ROSTER = "roster"
+    SELF_CHECK_IN = "self"
+    WALK_IN = "walk_in"
+
+
+class EventSeries(Model):
     """A weekly or fortnightly meeting; its occurrences are rows of `events`.
 
     The rule is kept in local wall-clock time so 7 pm stays 7 pm across DST.
@@ -51,10 +79,12 @@ class EventSeries(db.Model):
     until_local: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    events = relationship("Event", back_populates="series", order_by="Event.starts_at")
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="series", order_by="Event.starts_at"
+    )
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -62,8 +92,8 @@ class Event(db.Model):
         CheckConstraint("going_count >= 0", name="going_not_negative"),
         CheckConstraint("capacity IS NULL OR going_count <= capacity", name="within_capacity"),
         CheckConstraint("headcount IS NULL OR headcount >= 0", name="headcount_not_negative"),
-        CheckConstraint(_in("status", (SCHEDULED, CANCELLED)), name="status_known"),
-        CheckConstraint(_in("kind", KINDS), name="kind_known"),
+        CheckConstraint(values_check("status", EventStatus), name="status_known"),
+        CheckConstraint(values_check("kind", EventKind), name="kind_known"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
     )
 
@@ -84,7 +114,7 @@ class Event(db.Model):
         ForeignKey("houses.id", ondelete="SET NULL"), index=True
     )
     rsvp_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default=SCHEDULED)
+    status: Mapped[str] = mapped_column(String(12), default=EventStatus.SCHEDULED)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     show_attendee_names: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
@@ -103,7 +133,7 @@ class Event(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    series = relationship("EventSeries", back_populates="events")
+    series: Mapped["EventSeries | None"] = relationship(back_populates="events")
 
     @property
     def kind_label(self) -> str:
@@ -111,7 +141,7 @@ class Event(db.Model):
 
     @property
     def is_cancelled(self) -> bool:
-        return self.status == CANCELLED
+        return self.status == EventStatus.CANCELLED
 
     @property
     def is_online(self) -> bool:
@@ -122,7 +152,7 @@ class Event(db.Model):
         return None if self.capacity is None else max(self.capacity - self.going_count, 0)
 
 
-class Rsvp(db.Model):
+class Rsvp(Model):
     """One per (event, person); `queue_number` orders the list, first come first served.
 
     The number is taken while the event row is locked, so it follows commit order
@@ -132,7 +162,7 @@ class Rsvp(db.Model):
     __tablename__ = "rsvps"
     __table_args__ = (
         UniqueConstraint("event_id", "user_id", name="uq_rsvps_event_user"),
-        CheckConstraint(_in("status", (GOING, WAITLISTED, NOT_GOING)), name="status_known"),
+        CheckConstraint(values_check("status", RsvpStatus), name="status_known"),
         UniqueConstraint("event_id", "queue_number", name="uq_rsvps_event_queue_number"),
         Index("ix_rsvps_event_status_queue", "event_id", "status", "queue_number"),
     )
@@ -146,17 +176,25 @@ class Rsvp(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    event = relationship("Event")
-    user = relationship("User")
+    event: Mapped[Event] = relationship()
+    user: Mapped["User"] = relationship()
+
+    @property
+    def is_going(self) -> bool:
+        return self.status == RsvpStatus.GOING
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == RsvpStatus.WAITLISTED
 
 
-class Attendance(db.Model):
+class Attendance(Model):
     """Someone was there: from the roster, a self check-in or as a walk-in."""
 
     __tablename__ = "attendances"
     __table_args__ = (
         UniqueConstraint("event_id", "user_id", name="uq_attendances_event_user"),
-        CheckConstraint(_in("source", (FROM_ROSTER, SELF_CHECK_IN, WALK_IN)), name="source_known"),
+        CheckConstraint(values_check("source", AttendanceSource), name="source_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -166,11 +204,11 @@ class Attendance(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    event = relationship("Event")
-    user = relationship("User", foreign_keys=[user_id])
+    event: Mapped[Event] = relationship()
+    user: Mapped["User"] = relationship(foreign_keys=[user_id])
 
 
-class CalendarFeed(db.Model):
+class CalendarFeed(Model):
     """A person's private calendar URL; regenerating the token kills the old URL."""
 
     __tablename__ = "calendar_feeds"

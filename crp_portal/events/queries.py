@@ -6,34 +6,44 @@ Each function issues a fixed number of statements whatever the number of events.
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from crp_portal.access import EVENTS, HOUSING, STUDENT, may
 from crp_portal.auth.models import User
+from crp_portal.database import likely
 from crp_portal.errors import NotFound
-from crp_portal.events.models import (
-    CANCELLED,
-    GOING,
-    KINDS,
-    WAITLISTED,
-    Attendance,
-    Event,
-    Rsvp,
-)
+from crp_portal.events.models import KINDS, Attendance, Event, EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
 from crp_portal.housing.residency import current_house_ids
-from crp_portal.members.models import APPLICANT, INACTIVE, MemberProfile
+from crp_portal.members.models import MemberProfile, MemberStatus
 from crp_portal.timeutil import local_midnight, program_zone, week_start
 
 ONLINE, IN_PERSON = "online", "in_person"
 LIST_LIMIT = 100
+# What a list of events shows (the events page, the week on the staff home page). Loading
+# only these makes the list's query a third cheaper (descriptions are the bulk of a row);
+# reading any other column of a listed event raises instead of costing a query per event.
+LISTED_COLUMNS = (
+    Event.title,
+    Event.starts_at,
+    Event.kind,
+    Event.location,
+    Event.online_link,
+    Event.capacity,
+    Event.going_count,
+    Event.status,
+)
 LONGEST_EVENT = timedelta(days=1)
-NOT_YET_MEMBERS = (APPLICANT, INACTIVE)  # a declined applicant becomes inactive
+NOT_YET_MEMBERS = (
+    MemberStatus.APPLICANT,
+    MemberStatus.INACTIVE,
+)  # a declined applicant becomes inactive
 
 
-def visible_to(user, today: date) -> ColumnElement[bool]:
+def visible_to(user: User, today: date) -> ColumnElement[bool]:
     """The events `user` may see, RSVP to, download and check in to: the one rule every
     list, event page and calendar applies.
 
@@ -44,15 +54,16 @@ def visible_to(user, today: date) -> ColumnElement[bool]:
     """
     if may(user, EVENTS, HOUSING):
         return true()
+    for_everyone = likely(Event.house_id.is_(None))  # see crp_portal.database.likely
     if user.role != STUDENT:
-        return Event.house_id.is_(None)
-    rule = or_(Event.house_id.is_(None), Event.house_id.in_(current_house_ids(user.id, today)))
+        return for_everyone
+    rule = or_(for_everyone, Event.house_id.in_(current_house_ids(user.id, today)))
     if user.profile is None or user.profile.status in NOT_YET_MEMBERS:
         rule = and_(rule, Event.open_to_applicants)
     return rule
 
 
-def visible_event(event_id: int, user, today: date) -> Event:
+def visible_event(event_id: int, user: User, today: date) -> Event:
     """One event as `user` may see it; one they may not see is no event at all (404)."""
     event = db.session.scalar(select(Event).where(Event.id == event_id, visible_to(user, today)))
     if event is None:
@@ -81,7 +92,7 @@ def _filtered(statement, filters: EventFilter):
     return statement
 
 
-def upcoming(viewer, now: datetime, today: date, filters: EventFilter) -> list[Event]:
+def upcoming(viewer: User, now: datetime, today: date, filters: EventFilter) -> list[Event]:
     """Events not yet over that `viewer` may see, soonest first; "this week" runs to the
     coming Sunday.
 
@@ -94,6 +105,7 @@ def upcoming(viewer, now: datetime, today: date, filters: EventFilter) -> list[E
         .where(Event.ends_at >= now, Event.starts_at > now - LONGEST_EVENT)
         .where(visible_to(viewer, today))
         .order_by(Event.starts_at, Event.id)
+        .options(load_only(*LISTED_COLUMNS, raiseload=True))
     )
     if filters.this_week:
         next_monday = week_start(today) + timedelta(days=7)
@@ -101,16 +113,16 @@ def upcoming(viewer, now: datetime, today: date, filters: EventFilter) -> list[E
     return list(db.session.scalars(_filtered(statement, filters).limit(LIST_LIMIT)))
 
 
-def my_statuses(user, events: list[Event]) -> dict[int, str]:
-    """The viewer's RSVP status for each listed event, in one statement."""
-    if not events or user.role != "student":
+def my_rsvps(user: User, events: list[Event]) -> dict[int, Rsvp]:
+    """The viewer's RSVP to each listed event, by event id, in one statement."""
+    if not events or user.role != STUDENT:
         return {}
-    rows = db.session.execute(
-        select(Rsvp.event_id, Rsvp.status).where(
+    rsvps = db.session.scalars(
+        select(Rsvp).where(
             Rsvp.user_id == user.id, Rsvp.event_id.in_([event.id for event in events])
         )
     )
-    return dict(rows.all())
+    return {entry.event_id: entry for entry in rsvps}
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,7 @@ class Month:
         return (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
 
 
-def month(viewer, today: date, year: int, month_number: int, filters: EventFilter) -> Month:
+def month(viewer: User, today: date, year: int, month_number: int, filters: EventFilter) -> Month:
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month_number)
     start, end = local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1] + timedelta(days=1))
     statement = (
@@ -154,14 +166,14 @@ class MyEvents:
     attended: list[Event]
 
 
-def my_events(user, now: datetime) -> MyEvents:
+def my_events(user: User, now: datetime) -> MyEvents:
     visible = visible_to(user, _local_day(now))
     upcoming_rows = db.session.execute(
         select(Event, Rsvp.status)
         .join(Rsvp, Rsvp.event_id == Event.id)
         .where(
             Rsvp.user_id == user.id,
-            Rsvp.status.in_((GOING, WAITLISTED)),
+            Rsvp.status.in_((RsvpStatus.GOING, RsvpStatus.WAITLISTED)),
             Event.ends_at >= now,
             visible,
         )
@@ -175,19 +187,19 @@ def my_events(user, now: datetime) -> MyEvents:
         .limit(50)
     ).all()
     return MyEvents(
-        going=[event for event, status in upcoming_rows if status == GOING],
-        waitlisted=[event for event, status in upcoming_rows if status == WAITLISTED],
+        going=[event for event, status in upcoming_rows if status == RsvpStatus.GOING],
+        waitlisted=[event for event, status in upcoming_rows if status == RsvpStatus.WAITLISTED],
         attended=list(attended),
     )
 
 
-def next_for(user, now: datetime, limit: int = 3) -> list[Event]:
+def next_for(user: User, now: datetime, limit: int = 3) -> list[Event]:
     """The next few events a student is going to."""
     return list(
         db.session.scalars(
             select(Event)
             .join(Rsvp, Rsvp.event_id == Event.id)
-            .where(Rsvp.user_id == user.id, Rsvp.status == GOING, Event.ends_at >= now)
+            .where(Rsvp.user_id == user.id, Rsvp.status == RsvpStatus.GOING, Event.ends_at >= now)
             .where(visible_to(user, _local_day(now)))
             .order_by(Event.starts_at)
             .limit(limit)
@@ -195,12 +207,16 @@ def next_for(user, now: datetime, limit: int = 3) -> list[Event]:
     )
 
 
-def house_meetings(viewer, house_id: int, now: datetime, limit: int = 5) -> list[Event]:
+def house_meetings(viewer: User, house_id: int, now: datetime, limit: int = 5) -> list[Event]:
     """Upcoming events linked to a recovery house, for its residents (none for anyone else)."""
     return list(
         db.session.scalars(
             select(Event)
-            .where(Event.house_id == house_id, Event.ends_at >= now, Event.status != CANCELLED)
+            .where(
+                Event.house_id == house_id,
+                Event.ends_at >= now,
+                Event.status != EventStatus.CANCELLED,
+            )
             .where(visible_to(viewer, _local_day(now)))
             .order_by(Event.starts_at)
             .limit(limit)
@@ -209,16 +225,16 @@ def house_meetings(viewer, house_id: int, now: datetime, limit: int = 5) -> list
 
 
 def waitlist_count(event: Event) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Rsvp)
-        .where(Rsvp.event_id == event.id, Rsvp.status == WAITLISTED)
-    )
+        .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.WAITLISTED)
+    ).scalar_one()
 
 
 def opted_in_first_names(event: Event) -> list[str]:
     """First names of people going who chose to be shown to peers; only when the event allows."""
-    if not event.show_attendee_names or event.status == CANCELLED:
+    if not event.show_attendee_names or event.status == EventStatus.CANCELLED:
         return []
     users = db.session.scalars(
         select(User)
@@ -226,10 +242,13 @@ def opted_in_first_names(event: Event) -> list[str]:
         .join(MemberProfile, MemberProfile.user_id == User.id)
         .where(
             Rsvp.event_id == event.id,
-            Rsvp.status == GOING,
+            Rsvp.status == RsvpStatus.GOING,
             MemberProfile.show_first_name_to_peers,
         )
         .options(selectinload(User.profile))
         .order_by(Rsvp.queue_number)
     )
-    return [(user.profile.preferred_name or user.name).split()[0] for user in users]
+    # The join on MemberProfile keeps only people with a profile.
+    return [
+        (cast(MemberProfile, user.profile).preferred_name or user.name).split()[0] for user in users
+    ]

@@ -1,5 +1,7 @@
 """Events: finding them, RSVPs and check-in (students); running them (staff)."""
 
+from typing import Any, cast
+
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -13,8 +15,10 @@ from crp_portal.access import (
 )
 from crp_portal.events import attendance, bp, calendars, queries, rsvp, services, subscribe
 from crp_portal.events.forms import CheckInForm, EventFilterForm
-from crp_portal.extensions import db, limiter
+from crp_portal.extensions import limiter
+from crp_portal.forms import filled
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
+from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
 
@@ -31,8 +35,8 @@ def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
 def upcoming():
     form, filters = _filters()
     events = queries.upcoming(current_user, utcnow(), local_today(), filters)
-    statuses = queries.my_statuses(current_user, events)
-    return render_template("events/upcoming.html", form=form, events=events, statuses=statuses)
+    rsvps = queries.my_rsvps(current_user, events)
+    return render_template("events/upcoming.html", form=form, events=events, rsvps=rsvps)
 
 
 @bp.get("/events/month")
@@ -60,9 +64,7 @@ def detail(event_id: int):
     event = queries.visible_event(event_id, current_user, local_today())
     now = utcnow()
     entry = rsvp.rsvp_of(event.id, current_user.id)
-    position = (
-        rsvp.waitlist_position(event, entry) if entry and entry.status == "waitlisted" else None
-    )
+    position = rsvp.waitlist_position(event, entry) if entry and entry.is_waitlisted else None
     return render_template(
         "events/detail.html",
         event=event,
@@ -96,9 +98,9 @@ def _ics_response(body: bytes, filename: str) -> Response:
 @bp.post("/events/<int:event_id>/rsvp")
 @role_required(STUDENT)
 def rsvp_going(event_id: int):
-    entry = rsvp.rsvp(event_id, current_user, utcnow())
-    db.session.commit()
-    if entry.status == "going":
+    with unit_of_work():
+        entry = rsvp.rsvp(event_id, current_user, utcnow())
+    if entry.is_going:
         flash("You're going. A confirmation with a calendar file is on its way.", "success")
     else:
         flash(
@@ -111,8 +113,8 @@ def rsvp_going(event_id: int):
 @bp.post("/events/<int:event_id>/rsvp/cancel")
 @role_required(STUDENT)
 def cancel_rsvp(event_id: int):
-    rsvp.cancel_rsvp(event_id, current_user, utcnow())
-    db.session.commit()
+    with unit_of_work():
+        rsvp.cancel_rsvp(event_id, current_user, utcnow())
     flash("You're no longer on the list for this event.", "success")
     return redirect(url_for("events.detail", event_id=event_id))
 
@@ -124,7 +126,7 @@ def _wrong_code(_response) -> bool:
 def _check_in_key() -> str:
     """Per person and event: guessing one event's code cannot lock out anyone else."""
     person = getattr(current_user, "id", None)  # the account, not its session version
-    return f"check-in:{person}:{request.view_args.get('event_id')}"
+    return f"check-in:{person}:{cast(dict[str, Any], request.view_args).get('event_id')}"
 
 
 @bp.post("/events/<int:event_id>/check-in")
@@ -140,12 +142,12 @@ def check_in(event_id: int):
     form = CheckInForm()
     if form.validate_on_submit():
         try:
-            attendance.self_check_in(event, current_user, form.code.data, utcnow())
-        except attendance.WrongCode as error:
+            with unit_of_work():
+                attendance.self_check_in(event, current_user, filled(form.code.data), utcnow())
+        except attendance.WrongCode as error:  # rolled back; counts toward the limit
             g.wrong_check_in_code = True
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash("You're checked in. Welcome!", "success")
     else:
         flash("Enter the code shown at the event.", "error")
@@ -155,18 +157,24 @@ def check_in(event_id: int):
 @bp.get("/calendar/")
 @role_required(STUDENT, ADVISOR)
 def calendar_settings():
-    feed = calendars.feed_for(current_user)
-    db.session.commit()
-    ways = subscribe.subscription(calendars.feed_url(feed), current_app.config["CRP_PUBLIC_NAME"])
+    """The feed is made with the account; an older account without one is offered a
+    button that makes it (`regenerate_feed`), so opening this page writes nothing."""
+    feed = calendars.saved_feed(current_user)
+    name = current_app.config["CRP_PUBLIC_NAME"]
+    ways = subscribe.subscription(calendars.feed_url(feed), name) if feed else None
     return render_template("events/calendar.html", ways=ways)
 
 
 @bp.post("/calendar/regenerate")
 @role_required(STUDENT, ADVISOR)
 def regenerate_feed():
-    calendars.regenerate_feed(current_user)
-    db.session.commit()
-    flash("Your calendar has a new address. The old one no longer works.", "success")
+    had_one = calendars.saved_feed(current_user) is not None
+    with unit_of_work():
+        calendars.regenerate_feed(current_user)
+    if had_one:
+        flash("Your calendar has a new address. The old one no longer works.", "success")
+    else:
+        flash("Your calendar has its private address.", "success")
     return redirect(url_for("events.calendar_settings"))
 
 

@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.calendars import event_ics, title_for
 from crp_portal.events.locks import locked_event
-from crp_portal.events.models import GOING, NOT_GOING, WAITLISTED, Event, Rsvp
+from crp_portal.events.models import Event, Rsvp, RsvpStatus
 from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
@@ -31,11 +32,11 @@ def count_going(event_id: int) -> int:
     """The going RSVPs as the database holds them (with this session's changes flushed);
     call with the event row locked, so nobody else changes them until the commit."""
     db.session.flush()
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(Rsvp)
-        .where(Rsvp.event_id == event_id, Rsvp.status == GOING)
-    )
+        .where(Rsvp.event_id == event_id, Rsvp.status == RsvpStatus.GOING)
+    ).scalar_one()
 
 
 def next_queue_number(event_id: int) -> int:
@@ -55,47 +56,51 @@ def check_open_for_rsvp(event: Event, now: datetime) -> None:
         raise Conflict(f"RSVPs closed on {format_datetime(event.rsvp_deadline)}.")
 
 
-def rsvp(event_id: int, user, now: datetime) -> Rsvp:
+def rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
     """Say "I'm going": a seat if one is free, else the end of the waitlist.
 
     Saying it twice changes nothing; someone who cancelled joins at the back. An event the
     person may not see (`queries.visible_to`) is no event to them. Locks the event row,
     then checks that it still takes RSVPs and counts who is going.
     """
-    if user.role != "student":
+    if not user.is_student:
         raise DomainError("Only students RSVP to events.")
     visible_event(event_id, user, to_local(now).date())
     event = locked_event(event_id)
     check_open_for_rsvp(event, now)
     existing = rsvp_of(event.id, user.id)
-    if existing is not None and existing.status in (GOING, WAITLISTED):
+    if existing is not None and existing.status in (RsvpStatus.GOING, RsvpStatus.WAITLISTED):
         return existing
     going = count_going(event.id)
-    status = GOING if event.capacity is None or going < event.capacity else WAITLISTED
+    status = (
+        RsvpStatus.GOING
+        if event.capacity is None or going < event.capacity
+        else RsvpStatus.WAITLISTED
+    )
     number = next_queue_number(event.id)
     if existing is None:
         existing = Rsvp(event_id=event.id, user_id=user.id, status=status)
         db.session.add(existing)
     existing.status, existing.queue_number, existing.queued_at = status, number, now
-    event.going_count = going + (1 if status == GOING else 0)
+    event.going_count = going + (1 if status == RsvpStatus.GOING else 0)
     db.session.flush()
     _confirm(existing, event, user)
     return existing
 
 
-def cancel_rsvp(event_id: int, user, now: datetime) -> Rsvp:
+def cancel_rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
     """Take oneself off the list; a freed seat goes to the first person waiting.
 
     Locks the event row, then reads the person's RSVP (a double tap finds it cancelled).
     """
     event = locked_event(event_id)
     existing = rsvp_of(event.id, user.id)
-    if existing is None or existing.status == NOT_GOING:
+    if existing is None or existing.status == RsvpStatus.CANCELLED:
         raise NotFound("You are not on the list for this event.")
     if event.starts_at <= now:
         raise Conflict("This event has already started, so your RSVP can no longer change.")
-    was_going = existing.status == GOING
-    existing.status = NOT_GOING
+    was_going = existing.status == RsvpStatus.GOING
+    existing.status = RsvpStatus.CANCELLED
     if was_going:
         promote_waitlisted(event)
     db.session.flush()
@@ -118,7 +123,7 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
         return []
     statement = (
         select(Rsvp)
-        .where(Rsvp.event_id == event.id, Rsvp.status == WAITLISTED)
+        .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.WAITLISTED)
         .order_by(Rsvp.queue_number)
         .options(selectinload(Rsvp.user))
     )
@@ -126,7 +131,7 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
         statement = statement.limit(free)
     promoted = list(db.session.scalars(statement))
     for waiting in promoted:
-        waiting.status = GOING
+        waiting.status = RsvpStatus.GOING
         _mail(
             waiting.user,
             event,
@@ -140,15 +145,15 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
 
 
 def waitlist_position(event: Event, entry: Rsvp) -> int:
-    ahead = db.session.scalar(
+    ahead = db.session.execute(
         select(func.count())
         .select_from(Rsvp)
         .where(
             Rsvp.event_id == event.id,
-            Rsvp.status == WAITLISTED,
+            Rsvp.status == RsvpStatus.WAITLISTED,
             Rsvp.queue_number < entry.queue_number,
         )
-    )
+    ).scalar_one()
     return ahead + 1
 
 
@@ -158,22 +163,24 @@ def notify_cancellation(event: Event) -> None:
     is refused, so each person on the list hears exactly once."""
     entries = db.session.scalars(
         select(Rsvp)
-        .where(Rsvp.event_id == event.id, Rsvp.status.in_((GOING, WAITLISTED)))
+        .where(
+            Rsvp.event_id == event.id, Rsvp.status.in_((RsvpStatus.GOING, RsvpStatus.WAITLISTED))
+        )
         .options(selectinload(Rsvp.user))
     )
     for entry in entries:
         _mail(entry.user, event, "Cancelled", "events/cancelled", with_ics=True)
 
 
-def _confirm(entry: Rsvp, event: Event, user) -> None:
-    if entry.status == GOING:
+def _confirm(entry: Rsvp, event: Event, user: User) -> None:
+    if entry.status == RsvpStatus.GOING:
         _mail(user, event, "You're going", "events/going", with_ics=True)
     else:
         position = waitlist_position(event, entry)
         _mail(user, event, "You're on the waitlist", "events/waitlisted", position=position)
 
 
-def _mail(user, event: Event, prefix: str, template: str, with_ics: bool = False, **context):
+def _mail(user: User, event: Event, prefix: str, template: str, with_ics: bool = False, **context):
     """Subjects use the neutral title unless the person chose real titles."""
     title = title_for(event, user)
     attachments = []

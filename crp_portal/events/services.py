@@ -14,13 +14,7 @@ from sqlalchemy import select
 
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.events.locks import locked_event, locked_from_here_on
-from crp_portal.events.models import (
-    CANCELLED,
-    KINDS,
-    SCHEDULED,
-    Event,
-    EventSeries,
-)
+from crp_portal.events.models import KINDS, Event, EventSeries, EventStatus
 from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
 from crp_portal.extensions import db
 from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, to_wall_clock, utcnow
@@ -149,7 +143,7 @@ def create_event(
             capacity=details.capacity,
             checkin_code=new_checkin_code(),
             created_by_id=created_by.id,
-            status=SCHEDULED,
+            status=EventStatus.SCHEDULED,
             going_count=0,
             sequence=0,
         )
@@ -229,9 +223,9 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
     event, targets = _locked_targets(event, scope)
     cancelled = []
     for target in targets:
-        if target.status == CANCELLED:
+        if target.status == EventStatus.CANCELLED:
             continue
-        target.status = CANCELLED
+        target.status = EventStatus.CANCELLED
         target.cancelled_at = utcnow()
         target.sequence += 1
         notify_cancellation(target)

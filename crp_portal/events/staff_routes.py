@@ -4,14 +4,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import EVENTS, scope_required
-from crp_portal.errors import Conflict, DomainError
 from crp_portal.events import attendance, bp, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
-from crp_portal.extensions import db
-from crp_portal.forms import choices
+from crp_portal.forms import choices, filled
 from crp_portal.housing.services import list_houses
 from crp_portal.timeutil import utcnow
-from crp_portal.views import commit_or_form_error, id_from_form
+from crp_portal.unit_of_work import unit_of_work
+from crp_portal.views import id_from_form
 
 
 def _with_houses(form):
@@ -44,22 +43,20 @@ def _fill(form, event) -> None:
 @scope_required(EVENTS)
 def new_event():
     form = _with_houses(NewEventForm())
+    work = unit_of_work(form, "title")
     if form.validate_on_submit():
-        created = commit_or_form_error(
-            form,
-            "title",
-            lambda: services.create_event(
+        with work:
+            created = services.create_event(
                 _details(form),
                 current_user,
                 repeat_weeks=int(form.repeats.data) if form.repeats.data else None,
                 repeat_until=form.repeat_until.data,
-            ),
-        )
-        if created:
+            )
+        if work.saved:
             count = len(created)
             flash(f"{'Event' if count == 1 else f'{count} events'} added.", "success")
             return redirect(url_for("events.detail", event_id=created[0].id))
-    return render_template("events/event_form.html", form=form, event=None)
+    return render_template("events/event_form.html", form=form, event=None), work.status
 
 
 @bp.get("/events/<int:event_id>/duplicate")
@@ -78,21 +75,16 @@ def edit_event(event_id: int):
     form = _with_houses(EditEventForm())
     if request.method == "GET":
         _fill(form, event)
-    status = 200
+    # A clash with what is saved (fewer places than people going, perhaps since the form
+    # was opened) comes back 409 with the reason beside the title.
+    work = unit_of_work(form, "title")
     if form.validate_on_submit():
-        try:
+        with work:
             changed = services.update_event(event, _details(form), form.scope.data)
-        except DomainError as error:
-            # The form comes back with the reason; a clash with what is saved (fewer places
-            # than people going, perhaps since the form was opened) is answered 409.
-            db.session.rollback()
-            form.title.errors.append(error.message)
-            status = 409 if isinstance(error, Conflict) else 200
-        else:
-            db.session.commit()
+        if work.saved:
             flash(f"Saved {len(changed)} event{'s' if len(changed) > 1 else ''}.", "success")
             return redirect(url_for("events.detail", event_id=event_id))
-    return render_template("events/event_form.html", form=form, event=event), status
+    return render_template("events/event_form.html", form=form, event=event), work.status
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
@@ -101,8 +93,8 @@ def cancel_event(event_id: int):
     event = services.get_event(event_id)
     form = CancelEventForm()
     if form.validate_on_submit():
-        cancelled = services.cancel_event(event, form.scope.data)
-        db.session.commit()
+        with unit_of_work():
+            cancelled = services.cancel_event(event, form.scope.data)
         flash(f"Cancelled {len(cancelled)} event(s); everyone on the list was emailed.", "success")
         return redirect(url_for("events.detail", event_id=event_id))
     return render_template("events/cancel.html", form=form, event=event)
@@ -117,15 +109,15 @@ def _ids_from_form(name: str) -> set[int]:
 def take_attendance(event_id: int):
     event = services.get_event(event_id)
     if request.method == "POST":
-        saved = attendance.save_roster(
-            event,
-            _ids_from_form("present"),
-            current_user,
-            shown_ids=_ids_from_form("shown"),
-            was_present_ids=_ids_from_form("was_present"),
-            now=utcnow(),
-        )
-        db.session.commit()
+        with unit_of_work():
+            saved = attendance.save_roster(
+                event,
+                _ids_from_form("present"),
+                current_user,
+                shown_ids=_ids_from_form("shown"),
+                was_present_ids=_ids_from_form("was_present"),
+                now=utcnow(),
+            )
         message = f"Attendance saved: {saved.present} present."
         if saved.arrived_meanwhile:
             names = ", ".join(person.display_name for person in saved.arrived_meanwhile)
@@ -150,8 +142,9 @@ def take_attendance(event_id: int):
 @scope_required(EVENTS)
 def add_walk_in(event_id: int):
     event = services.get_event(event_id)
-    attendance.add_walk_in(event, id_from_form(request.form.get("user_id")), current_user, utcnow())
-    db.session.commit()
+    walk_in = id_from_form(request.form.get("user_id"))
+    with unit_of_work():
+        attendance.add_walk_in(event, walk_in, current_user, utcnow())
     flash("Walk-in added.", "success")
     return redirect(url_for("events.take_attendance", event_id=event_id))
 
@@ -162,8 +155,8 @@ def headcount(event_id: int):
     event = services.get_event(event_id)
     form = HeadcountForm()
     if form.validate_on_submit():
-        attendance.record_headcount(event, form.headcount.data, utcnow())
-        db.session.commit()
+        with unit_of_work():
+            attendance.record_headcount(event, filled(form.headcount.data), utcnow())
         flash(f"Headcount saved: {form.headcount.data}.", "success")
     else:
         flash(form.headcount.errors[0] if form.headcount.errors else "Enter a number.", "error")

@@ -14,6 +14,7 @@ the span; otherwise with one RDATE line per further change, which every reader f
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import YEARLY, rrule, weekdays
@@ -48,7 +49,7 @@ class Change:
 
 def _observance(zone: ZoneInfo, at: int) -> Observance:
     local = datetime.fromtimestamp(at, zone)
-    return Observance(local.utcoffset(), bool(local.dst()), local.tzname() or "")
+    return Observance(cast(timedelta, local.utcoffset()), bool(local.dst()), local.tzname() or "")
 
 
 def changes(zone: ZoneInfo, start: int, end: int) -> list[Change]:

@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from crp_portal.access import ADVISOR, EVENTS, HOUSING, RECOVERY, STAFF, may
 from crp_portal.events.queries import EventFilter, next_for, upcoming
-from crp_portal.extensions import db
 from crp_portal.home import bp, services
-from crp_portal.members import follow_ups, intake
+from crp_portal.members import intake
 from crp_portal.members.services import own_profile, status_counts
+from crp_portal.recovery import follow_ups
 from crp_portal.timeutil import local_today, utcnow
 
 
@@ -23,7 +23,6 @@ def index():
     if current_user.role == ADVISOR:
         return render_template("home/advisor.html", outlook=outlook)
     profile = own_profile(current_user)
-    db.session.commit()
     return render_template(
         "home/student.html",
         outlook=outlook,
@@ -35,7 +34,7 @@ def index():
 
 def _staff_figures(now, today) -> dict:
     """What the home page shows a staff member: only what their scopes may open."""
-    figures = {}
+    figures: dict[str, object] = {}
     if may(current_user, RECOVERY):
         figures.update(
             counts=status_counts(),

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from crp_portal.extensions import db
@@ -32,9 +32,11 @@ def term_outlook(today: date, limit: int = 5) -> TermOutlook:
 
 
 def database_reachable() -> bool:
+    """One round trip on a pooled connection. Not through the ORM session: a load balancer
+    asks every few seconds, so the answer should cost little more than the query."""
     try:
-        db.session.execute(text("SELECT 1"))
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
     except SQLAlchemyError:
-        db.session.rollback()
         return False
     return True

@@ -4,12 +4,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
-    ACCEPTED,
     CONDITION_KINDS,
     STUDENT_NOTE_WINDOW_HOURS,
+    AssignmentStatus,
     BedAssignment,
     ConditionReport,
 )
@@ -24,7 +25,7 @@ def reports_for(assignment: BedAssignment) -> dict[str, ConditionReport]:
 
 
 def record(
-    assignment: BedAssignment, kind: str, items: str, staff_notes: str, staff, now: datetime
+    assignment: BedAssignment, kind: str, items: str, staff_notes: str, staff: User, now: datetime
 ) -> ConditionReport:
     """Staff record (or correct) the room's condition for a residency.
 
@@ -34,7 +35,7 @@ def record(
     if kind not in CONDITION_KINDS:
         raise NotFound("There is no such kind of condition report.")
     lock(assignment, key_share=True)
-    if assignment.status not in (ACCEPTED, "ended"):
+    if assignment.status not in (AssignmentStatus.ACCEPTED, AssignmentStatus.ENDED):
         raise Conflict("Condition reports are for residents who accepted their bed.")
     if not items.strip():
         raise DomainError("List the items and their condition.")
@@ -54,7 +55,7 @@ def student_window_open(report: ConditionReport, now: datetime) -> bool:
     return now <= report.recorded_at + timedelta(hours=STUDENT_NOTE_WINDOW_HOURS)
 
 
-def report_for(student, report_id: int) -> ConditionReport:
+def report_for(student: User, report_id: int) -> ConditionReport:
     """The resident's own report; anyone else's id looks like no report."""
     report = db.session.get(ConditionReport, report_id)
     if report is None or report.assignment.student_id != student.id:
@@ -62,7 +63,7 @@ def report_for(student, report_id: int) -> ConditionReport:
     return report
 
 
-def add_student_notes(report_id: int, student, notes: str, now: datetime) -> ConditionReport:
+def add_student_notes(report_id: int, student: User, notes: str, now: datetime) -> ConditionReport:
     """The resident adds what they see, within 48 hours of the report."""
     report = report_for(student, report_id)
     if not student_window_open(report, now):

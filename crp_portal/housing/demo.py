@@ -4,10 +4,8 @@ from datetime import datetime, timedelta
 
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
-    ACCEPTED,
-    DECLINED,
-    SUBMITTED,
-    WAITLISTED,
+    ApplicationStatus,
+    AssignmentStatus,
     BedAssignment,
     HousingApplication,
 )
@@ -20,7 +18,7 @@ AGREEMENT = """1. The house is substance-free: no alcohol, drugs or paraphernali
 5. Shared spaces are everyone's: clean up after yourself and respect quiet hours (11 pm – 8 am).
 6. Conflicts go to the house meeting or to house staff, never to social media."""
 
-HOUSES = [
+HOUSES: list[tuple[str, str, str, str, str, dict[str, tuple[str, ...]]]] = [
     ("Maple House", "14 Maple Ave", "All genders", "Sundays at 7 pm",
      "A renovated Victorian five minutes from the library, with a shared kitchen and garden.",
      {"1": ("A", "B"), "2": ("A", "B"), "3": ("A",)}),
@@ -44,7 +42,12 @@ def seed_housing(staff, term, students, residents, now: datetime) -> int:
                 add_bed(room, label, accessible=room_name == "1" and index == 0)
         houses.append(house)
     agreement = publish_agreement(AGREEMENT, staff)
-    statuses = [SUBMITTED, SUBMITTED, WAITLISTED, DECLINED]
+    submitted, waitlisted, declined = (
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.WAITLISTED,
+        ApplicationStatus.DECLINED,
+    )
+    statuses = [submitted, submitted, waitlisted, declined]
     for index, (student, status) in enumerate(zip(students, statuses, strict=False)):
         db.session.add(
             HousingApplication(
@@ -52,7 +55,7 @@ def seed_housing(staff, term, students, residents, now: datetime) -> int:
                 second_choice_id=houses[(index + 1) % 2].id, roommate_request="",
                 accessibility_needs="", agreement_id=agreement.id,
                 agreement_acknowledged_at=now - timedelta(days=10 - index), status=status,
-                decision_note="No bed fits the dates you need." if status == DECLINED else None,
+                decision_note="No bed fits the dates you need." if status == declined else None,
                 submitted_at=now - timedelta(days=10 - index),
             )
         )  # fmt: skip
@@ -61,7 +64,7 @@ def seed_housing(staff, term, students, residents, now: datetime) -> int:
         application = HousingApplication(
             term_id=term.id, student_id=student.id, first_choice_id=houses[0].id,
             roommate_request="", accessibility_needs="", agreement_id=agreement.id,
-            agreement_acknowledged_at=now - timedelta(days=60), status=ACCEPTED,
+            agreement_acknowledged_at=now - timedelta(days=60), status=ApplicationStatus.ACCEPTED,
             submitted_at=now - timedelta(days=60),
         )  # fmt: skip
         db.session.add(application)
@@ -69,7 +72,7 @@ def seed_housing(staff, term, students, residents, now: datetime) -> int:
         db.session.add(
             BedAssignment(
                 term_id=term.id, bed_id=bed.id, student_id=student.id,
-                application_id=application.id, status=ACCEPTED,
+                application_id=application.id, status=AssignmentStatus.ACCEPTED,
                 reply_by=term.starts_on, move_in_on=term.starts_on - timedelta(days=3),
                 offered_by_id=staff.id, offered_at=now - timedelta(days=55),
                 answered_at=now - timedelta(days=54),

@@ -1,6 +1,8 @@
 """Recovery housing: houses, rooms and beds; the versioned house agreement; applications."""
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -16,31 +18,38 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
-SUBMITTED, WAITLISTED, OFFERED, ACCEPTED, DECLINED, WITHDRAWN, EXPIRED = (
-    "submitted",
-    "waitlisted",
-    "offered",
-    "accepted",
-    "declined",
-    "withdrawn",
-    "expired",
-)
-APPLICATION_STATUSES = {
-    SUBMITTED: "Submitted",
-    WAITLISTED: "Waitlisted",
-    OFFERED: "Offered a bed",
-    ACCEPTED: "Accepted",
-    DECLINED: "Declined",
-    WITHDRAWN: "Withdrawn",
-    EXPIRED: "Offer expired",
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
+    from crp_portal.terms.models import Term
+
+
+class ApplicationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    WAITLISTED = "waitlisted"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+APPLICATION_STATUSES: dict[str, str] = {
+    ApplicationStatus.SUBMITTED: "Submitted",
+    ApplicationStatus.WAITLISTED: "Waitlisted",
+    ApplicationStatus.OFFERED: "Offered a bed",
+    ApplicationStatus.ACCEPTED: "Accepted",
+    ApplicationStatus.DECLINED: "Declined",
+    ApplicationStatus.WITHDRAWN: "Withdrawn",
+    ApplicationStatus.EXPIRED: "Offer expired",
 }
-OPEN_STATUSES = (SUBMITTED, WAITLISTED)
+OPEN_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.WAITLISTED)
 
 
-class House(db.Model):
+class House(Model):
     __tablename__ = "houses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,12 +60,12 @@ class House(db.Model):
     who_may_live: Mapped[str] = mapped_column(String(80), default="All genders")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
-    rooms = relationship(
-        "Room", back_populates="house", order_by="Room.name", cascade="all, delete-orphan"
+    rooms: Mapped[list["Room"]] = relationship(
+        back_populates="house", order_by="Room.name", cascade="all, delete-orphan"
     )
 
 
-class Room(db.Model):
+class Room(Model):
     __tablename__ = "rooms"
     __table_args__ = (UniqueConstraint("house_id", "name", name="uq_rooms_house_name"),)
 
@@ -64,13 +73,13 @@ class Room(db.Model):
     house_id: Mapped[int] = mapped_column(ForeignKey("houses.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(60))
 
-    house = relationship("House", back_populates="rooms")
-    beds = relationship(
-        "Bed", back_populates="room", order_by="Bed.label", cascade="all, delete-orphan"
+    house: Mapped[House] = relationship(back_populates="rooms")
+    beds: Mapped[list["Bed"]] = relationship(
+        back_populates="room", order_by="Bed.label", cascade="all, delete-orphan"
     )
 
 
-class Bed(db.Model):
+class Bed(Model):
     __tablename__ = "beds"
     __table_args__ = (UniqueConstraint("room_id", "label", name="uq_beds_room_label"),)
 
@@ -80,10 +89,10 @@ class Bed(db.Model):
     accessible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
-    room = relationship("Room", back_populates="beds")
+    room: Mapped[Room] = relationship(back_populates="beds")
 
 
-class HouseAgreement(db.Model):
+class HouseAgreement(Model):
     """Each edit is a new version; an application keeps the version its student agreed to."""
 
     __tablename__ = "house_agreements"
@@ -95,14 +104,11 @@ class HouseAgreement(db.Model):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class HousingApplication(db.Model):
+class HousingApplication(Model):
     __tablename__ = "housing_applications"
     __table_args__ = (
         UniqueConstraint("term_id", "student_id", name="uq_housing_applications_term_student"),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in APPLICATION_STATUSES) + ")",
-            name="status_known",
-        ),
+        CheckConstraint(values_check("status", ApplicationStatus), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,34 +125,51 @@ class HousingApplication(db.Model):
     move_in_wish: Mapped[date | None] = mapped_column(Date)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("house_agreements.id"))
     agreement_acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default=SUBMITTED, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=ApplicationStatus.SUBMITTED, index=True)
     decision_note: Mapped[str | None] = mapped_column(String(300))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    term = relationship("Term")
-    student = relationship("User")
-    first_choice = relationship("House", foreign_keys=[first_choice_id])
-    second_choice = relationship("House", foreign_keys=[second_choice_id])
-    agreement = relationship("HouseAgreement")
+    term: Mapped["Term"] = relationship()
+    student: Mapped["User"] = relationship()
+    first_choice: Mapped[House | None] = relationship(foreign_keys=[first_choice_id])
+    second_choice: Mapped[House | None] = relationship(foreign_keys=[second_choice_id])
+    agreement: Mapped[HouseAgreement] = relationship()
 
     @property
     def status_label(self) -> str:
         return APPLICATION_STATUSES[self.status]
 
+    @property
+    def is_open(self) -> bool:
+        """Submitted or waitlisted: staff may still offer a bed or decline."""
+        return self.status in OPEN_STATUSES
 
-HOLDS_BED = ("offered", "accepted")
-ASSIGNMENT_STATUSES = {
-    "offered": "Offered",
-    "accepted": "Accepted",
-    "declined": "Declined",
-    "expired": "Expired",
-    "ended": "Ended",
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == ApplicationStatus.SUBMITTED
+
+
+class AssignmentStatus(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    ENDED = "ended"
+
+
+HOLDS_BED = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)
+ASSIGNMENT_STATUSES: dict[str, str] = {
+    AssignmentStatus.OFFERED: "Offered",
+    AssignmentStatus.ACCEPTED: "Accepted",
+    AssignmentStatus.DECLINED: "Declined",
+    AssignmentStatus.EXPIRED: "Expired",
+    AssignmentStatus.ENDED: "Ended",
 }
-_LIVE = "status IN ('offered', 'accepted')"
+_LIVE = values_check("status", HOLDS_BED)
 
 
-class BedAssignment(db.Model):
+class BedAssignment(Model):
     """A bed offered to, or held by, a student for a term.
 
     Partial unique indexes let only one live (offered or accepted) row exist per
@@ -156,10 +179,7 @@ class BedAssignment(db.Model):
 
     __tablename__ = "bed_assignments"
     __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in ASSIGNMENT_STATUSES) + ")",
-            name="status_known",
-        ),
+        CheckConstraint(values_check("status", AssignmentStatus), name="status_known"),
         CheckConstraint(
             "move_out_on IS NULL OR move_in_on IS NULL OR move_out_on > move_in_on",
             name="move_out_after_move_in",
@@ -197,27 +217,44 @@ class BedAssignment(db.Model):
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    bed = relationship("Bed")
-    student = relationship("User", foreign_keys=[student_id])
-    application = relationship("HousingApplication")
-    term = relationship("Term")
+    bed: Mapped[Bed] = relationship()
+    student: Mapped["User"] = relationship(foreign_keys=[student_id])
+    application: Mapped[HousingApplication | None] = relationship()
+    term: Mapped["Term"] = relationship()
 
     @property
     def status_label(self) -> str:
         return ASSIGNMENT_STATUSES[self.status]
 
+    @property
+    def is_offered(self) -> bool:
+        return self.status == AssignmentStatus.OFFERED
 
-CONDITION_KINDS = {"move_in": "Move-in", "move_out": "Move-out"}
+    @property
+    def is_accepted(self) -> bool:
+        """The student lives there (or will, from `move_in_on`)."""
+        return self.status == AssignmentStatus.ACCEPTED
+
+
+class ConditionKind(StrEnum):
+    MOVE_IN = "move_in"
+    MOVE_OUT = "move_out"
+
+
+CONDITION_KINDS: dict[str, str] = {
+    ConditionKind.MOVE_IN: "Move-in",
+    ConditionKind.MOVE_OUT: "Move-out",
+}
 STUDENT_NOTE_WINDOW_HOURS = 48
 
 
-class ConditionReport(db.Model):
+class ConditionReport(Model):
     """The room's condition at move-in or move-out; the resident may add to it for 48 hours."""
 
     __tablename__ = "condition_reports"
     __table_args__ = (
         UniqueConstraint("assignment_id", "kind", name="uq_condition_reports_assignment_kind"),
-        CheckConstraint("kind IN ('move_in', 'move_out')", name="kind_known"),
+        CheckConstraint(values_check("kind", ConditionKind), name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,7 +269,7 @@ class ConditionReport(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     student_added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    assignment = relationship("BedAssignment")
+    assignment: Mapped[BedAssignment] = relationship()
 
     @property
     def kind_label(self) -> str:

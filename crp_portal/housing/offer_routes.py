@@ -7,8 +7,7 @@ from flask_login import current_user
 
 from crp_portal.access import HOUSING, STUDENT, role_required, scope_required
 from crp_portal.errors import DomainError
-from crp_portal.extensions import db
-from crp_portal.forms import choices
+from crp_portal.forms import choices, filled
 from crp_portal.housing import bp, conditions, offers, services
 from crp_portal.housing.forms import (
     ConditionForm,
@@ -17,8 +16,10 @@ from crp_portal.housing.forms import (
     OfferForm,
     StudentConditionForm,
 )
+from crp_portal.housing.models import CONDITION_KINDS
 from crp_portal.timeutil import local_today, utcnow
-from crp_portal.views import commit_or_form_error, id_from_form
+from crp_portal.unit_of_work import audited_read, unit_of_work
+from crp_portal.views import id_from_form
 
 
 def _bed_choices(beds):
@@ -39,6 +40,7 @@ def offer_form_for(term_id: int) -> OfferForm:
 
 @bp.post("/queue/<int:application_id>/offer")
 @scope_required(HOUSING)
+@audited_read  # a form sent back shows the application again
 def offer(application_id: int):
     application = services.application_for_staff(application_id, current_user, for_update=True)
     form = offer_form_for(application.term_id)
@@ -47,15 +49,14 @@ def offer(application_id: int):
     # the service's "just offered to someone else", not the form's "Not a valid choice".
     form.bed_id.choices = _bed_choices(offers.beds_in_use())
     if form.validate_on_submit():
-        offers.offer_bed(
-            application, form.bed_id.data, form.reply_by.data, form.move_in_on.data,
-            current_user, local_today(),
-        )  # fmt: skip
-        db.session.commit()
+        with unit_of_work():
+            offers.offer_bed(
+                application, form.bed_id.data, filled(form.reply_by.data), form.move_in_on.data,
+                current_user, local_today(),
+            )  # fmt: skip
         flash(f"Bed offered to {application.student.name}; they have been emailed.", "success")
         return redirect(url_for("housing.board", term=application.term_id))
     form.bed_id.choices = free
-    db.session.commit()
     return render_template(
         "housing/review.html",
         application=application,
@@ -87,8 +88,8 @@ def board():
 @scope_required(HOUSING)
 def move(assignment_id: int):
     assignment = offers.get_assignment(assignment_id)
-    offers.move_resident(assignment, id_from_form(request.form.get("bed_id")))
-    db.session.commit()
+    with unit_of_work():
+        offers.move_resident(assignment, id_from_form(request.form.get("bed_id")))
     flash(f"{assignment.student.name} is moved.", "success")
     return redirect(url_for("housing.board", term=assignment.term_id))
 
@@ -101,8 +102,8 @@ def move_out(assignment_id: int):
     if not form.validate_on_submit():
         flash(form.move_out_on.errors[0] if form.move_out_on.errors else "Enter a date.", "error")
         return redirect(url_for("housing.board", term=assignment.term_id))
-    offers.end_residency(assignment, form.move_out_on.data)
-    db.session.commit()
+    with unit_of_work():
+        offers.end_residency(assignment, filled(form.move_out_on.data))
     flash(f"{assignment.student.name}'s residency ends on the date given.", "success")
     return redirect(url_for("housing.board", term=assignment.term_id))
 
@@ -111,13 +112,13 @@ def move_out(assignment_id: int):
 @role_required(STUDENT)
 def answer_offer(assignment_id: int, answer: str):
     assignment = offers.offer_for(current_user, assignment_id)
-    if answer == "accept":
-        offers.accept_offer(assignment, local_today())
-        message = "You accepted the bed. Welcome home! A confirmation is on its way."
-    else:
-        offers.decline_offer(assignment)
-        message = "You declined the offer."
-    db.session.commit()
+    with unit_of_work():
+        if answer == "accept":
+            offers.accept_offer(assignment, local_today())
+            message = "You accepted the bed. Welcome home! A confirmation is on its way."
+        else:
+            offers.decline_offer(assignment)
+            message = "You declined the offer."
     flash(message, "success")
     return redirect(url_for("housing.mine"))
 
@@ -131,24 +132,27 @@ def condition_report(assignment_id: int, kind: str):
     assignment = offers.get_assignment(assignment_id)
     existing = conditions.reports_for(assignment).get(kind)
     form = ConditionForm(obj=existing)
+    work = unit_of_work(form, "items")
     if form.validate_on_submit():
-        saved = commit_or_form_error(
-            form,
-            "items",
-            lambda: conditions.record(
-                assignment, kind, form.items.data, form.staff_notes.data or "", current_user,
+        with work:
+            saved = conditions.record(
+                assignment, kind, filled(form.items.data), form.staff_notes.data or "", current_user,
                 utcnow(),
-            ),
-        )  # fmt: skip
-        if saved is not None:
+            )  # fmt: skip
+        if work.saved:
             flash(
                 f"{saved.kind_label} report saved. The resident can add to it for 48 hours.",
                 "success",
             )
             return redirect(url_for("housing.board", term=assignment.term_id))
     return render_template(
-        "housing/condition.html", assignment=assignment, kind=kind, form=form, report=existing
-    )
+        "housing/condition.html",
+        assignment=assignment,
+        kind=kind,
+        kind_label=CONDITION_KINDS[kind],
+        form=form,
+        report=existing,
+    ), work.status
 
 
 @bp.post("/condition-reports/<int:report_id>/notes")
@@ -158,8 +162,10 @@ def add_condition_notes(report_id: int):
     form = StudentConditionForm()
     if not form.validate_on_submit():
         raise DomainError(form.notes.errors[0] if form.notes.errors else "Write what you noticed.")
-    report = conditions.add_student_notes(report_id, current_user, form.notes.data, utcnow())
-    db.session.commit()
+    with unit_of_work():
+        report = conditions.add_student_notes(
+            report_id, current_user, filled(form.notes.data), utcnow()
+        )
     flash("Your notes are added to the report.", "success")
     return redirect(
         url_for("housing.application", application_id=report.assignment.application_id)

@@ -14,15 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
-    ACCEPTED,
-    DECLINED,
-    EXPIRED,
     HOLDS_BED,
-    OFFERED,
     OPEN_STATUSES,
+    ApplicationStatus,
+    AssignmentStatus,
     Bed,
     BedAssignment,
     House,
@@ -88,12 +87,13 @@ def _in_use_bed(bed_id: int) -> Bed | None:
 
 
 def _not_open(assignment: BedAssignment) -> Conflict:
-    why = {
-        ACCEPTED: "You have accepted it.",
-        DECLINED: "You have declined it.",
-        EXPIRED: f"It expired on {format_date(assignment.reply_by)}.",
-        "ended": "That residency has ended.",
-    }.get(assignment.status, "")
+    reasons: dict[str, str] = {
+        AssignmentStatus.ACCEPTED: "You have accepted it.",
+        AssignmentStatus.DECLINED: "You have declined it.",
+        AssignmentStatus.EXPIRED: f"It expired on {format_date(assignment.reply_by)}.",
+        AssignmentStatus.ENDED: "That residency has ended.",
+    }
+    why = reasons.get(assignment.status, "")
     return Conflict(f"This offer is no longer open. {why}".strip())
 
 
@@ -110,7 +110,7 @@ def offer_bed(
     bed_id: int,
     reply_by: date,
     move_in_on: date | None,
-    staff,
+    staff: User,
     today: date,
 ) -> BedAssignment:
     """Offer a specific free bed with a reply-by date; the student is emailed.
@@ -138,19 +138,19 @@ def offer_bed(
         bed_id=bed.id,
         student_id=application.student_id,
         application_id=application.id,
-        status=OFFERED,
+        status=AssignmentStatus.OFFERED,
         reply_by=reply_by,
         move_in_on=move_in_on,
         offered_by_id=staff.id,
     )
     _save(assignment)
-    application.status = OFFERED
+    application.status = ApplicationStatus.OFFERED
     db.session.flush()
     _tell(assignment, "Housing offer", "offer")
     return assignment
 
 
-def offer_for(student, assignment_id: int) -> BedAssignment:
+def offer_for(student: User, assignment_id: int) -> BedAssignment:
     assignment = db.session.get(BedAssignment, assignment_id)
     if assignment is None or assignment.student_id != student.id:
         raise NotFound("There is no housing offer with that number in your list.")
@@ -164,17 +164,17 @@ def accept_offer(assignment: BedAssignment, today: date) -> BedAssignment:
     open after the wait: of several answers at once exactly one is acknowledged.
     """
     _lock_for_change(assignment)
-    if assignment.status != OFFERED:
+    if assignment.status != AssignmentStatus.OFFERED:
         raise _not_open(assignment)
     if today > assignment.reply_by:
         raise Conflict(
             f"This offer expired on {format_date(assignment.reply_by)}. Ask housing staff "
             "whether the bed is still free."
         )
-    assignment.status = ACCEPTED
+    assignment.status = AssignmentStatus.ACCEPTED
     assignment.answered_at = utcnow()
     if assignment.application is not None:
-        assignment.application.status = ACCEPTED
+        assignment.application.status = ApplicationStatus.ACCEPTED
     db.session.flush()
     _tell(assignment, "Housing assignment confirmed", "confirmed")
     return assignment
@@ -187,12 +187,12 @@ def decline_offer(assignment: BedAssignment) -> BedAssignment:
     open after the wait, so an accept at the same moment cannot also be acknowledged.
     """
     _lock_for_change(assignment)
-    if assignment.status != OFFERED:
+    if assignment.status != AssignmentStatus.OFFERED:
         raise _not_open(assignment)
-    assignment.status = DECLINED
+    assignment.status = AssignmentStatus.DECLINED
     assignment.answered_at = utcnow()
     if assignment.application is not None:
-        assignment.application.status = DECLINED
+        assignment.application.status = ApplicationStatus.DECLINED
         assignment.application.decision_note = "You declined the offer."
     db.session.flush()
     return assignment
@@ -206,7 +206,7 @@ def expire_offers(today: date) -> int:
     """
     stale = db.session.scalars(
         select(BedAssignment)
-        .where(BedAssignment.status == OFFERED, BedAssignment.reply_by < today)
+        .where(BedAssignment.status == AssignmentStatus.OFFERED, BedAssignment.reply_by < today)
         .order_by(BedAssignment.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -221,9 +221,9 @@ def expire_offers(today: date) -> int:
             .execution_options(populate_existing=True)
         ).all()
     for assignment in stale:
-        assignment.status = EXPIRED
+        assignment.status = AssignmentStatus.EXPIRED
         if assignment.application is not None:
-            assignment.application.status = EXPIRED
+            assignment.application.status = ApplicationStatus.EXPIRED
     db.session.flush()
     return len(stale)
 
@@ -242,7 +242,7 @@ def move_resident(assignment: BedAssignment, bed_id: int) -> BedAssignment:
     the new bed (still in use); the live-assignment index refuses a bed someone holds.
     """
     lock(assignment)
-    if assignment.status != ACCEPTED:
+    if assignment.status != AssignmentStatus.ACCEPTED:
         raise Conflict("Only an accepted resident can be moved.")
     bed = _in_use_bed(bed_id)
     if bed is None:
@@ -265,12 +265,12 @@ def end_residency(assignment: BedAssignment, move_out_on: date) -> BedAssignment
     """
     check_date_bounds(move_out_on)
     lock(assignment)
-    if assignment.status != ACCEPTED:
+    if assignment.status != AssignmentStatus.ACCEPTED:
         raise Conflict("Only an accepted residency can end.")
     if assignment.move_in_on is not None and move_out_on <= assignment.move_in_on:
         raise DomainError("The move-out date must be after the move-in date.")
     assignment.move_out_on = move_out_on
-    assignment.status = "ended"
+    assignment.status = AssignmentStatus.ENDED
     db.session.flush()
     return assignment
 
@@ -314,12 +314,14 @@ def board(term_id: int) -> tuple[list[HouseRow], dict[int, BedAssignment]]:
     rows = []
     for house in houses:
         beds = [bed for room in house.rooms for bed in room.beds if bed.active]
-        accepted = sum(1 for bed in beds if bed.id in live and live[bed.id].status == ACCEPTED)
+        accepted = sum(
+            1 for bed in beds if bed.id in live and live[bed.id].status == AssignmentStatus.ACCEPTED
+        )
         rows.append(HouseRow(house, accepted, len(beds)))
     return rows, live
 
 
-def assignment_of(student, term_id: int) -> BedAssignment | None:
+def assignment_of(student: User, term_id: int) -> BedAssignment | None:
     return db.session.scalar(
         select(BedAssignment)
         .where(BedAssignment.student_id == student.id, BedAssignment.term_id == term_id)

@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlalchemy import Select, func, or_, select
 
-from crp_portal.housing.models import ACCEPTED, Bed, BedAssignment, Room
+from crp_portal.housing.models import AssignmentStatus, Bed, BedAssignment, Room
 from crp_portal.terms.models import Term
 
 
@@ -24,7 +24,7 @@ def current_house_ids(student_id: int, today: date) -> Select:
         .join(Term, Term.id == BedAssignment.term_id)
         .where(
             BedAssignment.student_id == student_id,
-            BedAssignment.status == ACCEPTED,
+            BedAssignment.status == AssignmentStatus.ACCEPTED,
             func.coalesce(BedAssignment.move_in_on, Term.starts_on) <= today,
             or_(BedAssignment.move_out_on.is_(None), BedAssignment.move_out_on > today),
             Term.ends_on >= today,

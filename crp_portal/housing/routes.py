@@ -1,17 +1,20 @@
 """Students apply for recovery housing and follow their application."""
 
+from typing import cast
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import STUDENT, role_required
 from crp_portal.errors import Forbidden
 from crp_portal.events.queries import house_meetings
-from crp_portal.extensions import db
 from crp_portal.forms import choices
 from crp_portal.housing import bp, conditions, offers, services
 from crp_portal.housing.forms import ApplicationForm, StudentConditionForm
+from crp_portal.housing.models import BedAssignment
 from crp_portal.timeutil import local_today, utcnow
-from crp_portal.views import commit_or_form_error, id_from_form
+from crp_portal.unit_of_work import unit_of_work
+from crp_portal.views import id_from_form
 
 
 @bp.get("/")
@@ -47,6 +50,7 @@ def apply():
         return render_template("housing/apply.html", closed=closed)
     form = _application_form()
     agreement = services.current_agreement()
+    work = unit_of_work(form, "term_id")
     if form.validate_on_submit():
         details = services.ApplicationDetails(
             term_id=form.term_id.data,
@@ -57,13 +61,12 @@ def apply():
             move_in_wish=form.move_in_wish.data,
             agreement_version=id_from_form(request.form.get("agreement_version")),
         )
-        application = commit_or_form_error(
-            form, "term_id", lambda: services.apply(current_user, details, local_today(), utcnow())
-        )
-        if application is not None:
+        with work:
+            application = services.apply(current_user, details, local_today(), utcnow())
+        if work.saved:
             flash("Your application is in. We have emailed you a copy.", "success")
             return redirect(url_for("housing.application", application_id=application.id))
-    return render_template("housing/apply.html", form=form, agreement=agreement)
+    return render_template("housing/apply.html", form=form, agreement=agreement), work.status
 
 
 @bp.get("/applications/<int:application_id>")
@@ -71,13 +74,15 @@ def apply():
 def application(application_id: int):
     found = services.application_for(current_user, application_id)
     assignment = offers.assignment_of(current_user, found.term_id)
-    resident = assignment is not None and assignment.status == "accepted"
+    resident = assignment is not None and assignment.is_accepted
     return render_template(
         "housing/application.html",
         application=found,
         assignment=assignment,
         today=local_today(),
-        meetings=house_meetings(current_user, assignment.bed.room.house_id, utcnow())
+        meetings=house_meetings(
+            current_user, cast(BedAssignment, assignment).bed.room.house_id, utcnow()
+        )
         if resident
         else [],
         reports=conditions.reports_for(assignment).values() if assignment else [],
@@ -89,7 +94,7 @@ def application(application_id: int):
 @bp.post("/applications/<int:application_id>/withdraw")
 @role_required(STUDENT)
 def withdraw(application_id: int):
-    services.withdraw(services.application_for(current_user, application_id))
-    db.session.commit()
+    with unit_of_work():
+        services.withdraw(services.application_for(current_user, application_id))
     flash("Your application is withdrawn.", "success")
     return redirect(url_for("housing.mine"))

@@ -8,15 +8,13 @@ from sqlalchemy.orm import selectinload
 
 from crp_portal import audit
 from crp_portal.access import STUDENT
+from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.housing.models import (
     APPLICATION_STATUSES,
-    DECLINED,
     OPEN_STATUSES,
-    SUBMITTED,
-    WAITLISTED,
-    WITHDRAWN,
+    ApplicationStatus,
     Bed,
     House,
     HouseAgreement,
@@ -26,7 +24,7 @@ from crp_portal.housing.models import (
 from crp_portal.housing.offers import bed_is_held
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
-from crp_portal.members.models import ACTIVE
+from crp_portal.members.models import MemberStatus
 from crp_portal.members.services import is_applicant
 from crp_portal.terms.models import Term
 from crp_portal.unit_of_work import flush_or_conflict, lock
@@ -118,7 +116,7 @@ def current_agreement() -> HouseAgreement | None:
     )
 
 
-def publish_agreement(body: str, staff) -> HouseAgreement:
+def publish_agreement(body: str, staff: User) -> HouseAgreement:
     """A new version; applications keep the version their student acknowledged."""
     latest = current_agreement()
     if latest is not None and latest.body.strip() == body.strip():
@@ -137,7 +135,7 @@ OPENS_WITH_MEMBERSHIP = (
 )
 
 
-def opens_later(student) -> str | None:
+def opens_later(student: User) -> str | None:
     """Why applying is not open to this student yet, to say in place of the form: an
     applicant applies for housing once their membership is active."""
     return OPENS_WITH_MEMBERSHIP if is_applicant(student) else None
@@ -160,7 +158,9 @@ class ApplicationDetails:
     agreement_version: int
 
 
-def apply(student, details: ApplicationDetails, today: date, now: datetime) -> HousingApplication:
+def apply(
+    student: User, details: ApplicationDetails, today: date, now: datetime
+) -> HousingApplication:
     """One application per student per term, acknowledging the current house agreement.
 
     A new row, so nothing to lock: the unique (term, student) constraint turns a second
@@ -171,7 +171,7 @@ def apply(student, details: ApplicationDetails, today: date, now: datetime) -> H
         raise DomainError("Only program members apply for recovery housing.")
     if is_applicant(student):
         raise Forbidden(OPENS_WITH_MEMBERSHIP)
-    if student.profile.status != ACTIVE:
+    if student.profile.status != MemberStatus.ACTIVE:
         raise DomainError("Recovery housing is for current program members.")
     term = db.session.get(Term, details.term_id)
     if term is None or term.ends_on < today:
@@ -201,7 +201,7 @@ def apply(student, details: ApplicationDetails, today: date, now: datetime) -> H
         move_in_wish=details.move_in_wish,
         agreement_id=agreement.id,
         agreement_acknowledged_at=now,
-        status=SUBMITTED,
+        status=ApplicationStatus.SUBMITTED,
         submitted_at=now,
     )
     db.session.add(application)
@@ -212,7 +212,7 @@ def apply(student, details: ApplicationDetails, today: date, now: datetime) -> H
     return application
 
 
-def applications_of(student) -> list[HousingApplication]:
+def applications_of(student: User) -> list[HousingApplication]:
     return list(
         db.session.scalars(
             select(HousingApplication)
@@ -223,7 +223,7 @@ def applications_of(student) -> list[HousingApplication]:
     )
 
 
-def application_for(student, application_id: int) -> HousingApplication:
+def application_for(student: User, application_id: int) -> HousingApplication:
     """The student's own application; another student's id looks like no application."""
     application = db.session.get(HousingApplication, application_id)
     if application is None or application.student_id != student.id:
@@ -240,7 +240,7 @@ def withdraw(application: HousingApplication) -> HousingApplication:
     lock(application)
     if application.status not in OPEN_STATUSES:
         raise Conflict("Only a submitted or waitlisted application can be withdrawn.")
-    application.status = WITHDRAWN
+    application.status = ApplicationStatus.WITHDRAWN
     db.session.flush()
     return application
 
@@ -272,7 +272,7 @@ def status_counts(term_id: int) -> dict[str, int]:
 
 
 def application_for_staff(
-    application_id: int, viewer, for_update: bool = False
+    application_id: int, viewer: User, for_update: bool = False
 ) -> HousingApplication:
     """An application as staff open it (audited); `for_update` locks it for a decision."""
     statement = select(HousingApplication).where(HousingApplication.id == application_id)
@@ -291,9 +291,9 @@ def waitlist(application: HousingApplication, note: str) -> HousingApplication:
     Locks the application's row and re-checks its status after the wait.
     """
     lock(application)
-    if application.status != SUBMITTED:
+    if application.status != ApplicationStatus.SUBMITTED:
         raise Conflict("Only a submitted application can be waitlisted.")
-    application.status = WAITLISTED
+    application.status = ApplicationStatus.WAITLISTED
     application.decision_note = note.strip() or None
     db.session.flush()
     _tell(application, "Housing application: waitlist", "waitlisted")
@@ -310,7 +310,7 @@ def decline(application: HousingApplication, reason: str) -> HousingApplication:
         raise Conflict("Only a submitted or waitlisted application can be declined.")
     if not reason.strip():
         raise DomainError("Give the student a reason; it is included in their email.")
-    application.status = DECLINED
+    application.status = ApplicationStatus.DECLINED
     application.decision_note = reason.strip()
     db.session.flush()
     _tell(application, "Housing application: decision", "declined")

@@ -4,13 +4,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import HOUSING, scope_required
-from crp_portal.extensions import db
+from crp_portal.forms import filled
 from crp_portal.housing import bp, services
 from crp_portal.housing.forms import AgreementForm, BedForm, DecisionForm, HouseForm, RoomForm
 from crp_portal.housing.models import APPLICATION_STATUSES
 from crp_portal.housing.offer_routes import offer_form_for
 from crp_portal.timeutil import local_today
-from crp_portal.views import commit_or_form_error, id_from_form
+from crp_portal.unit_of_work import audited_read, unit_of_work
+from crp_portal.views import id_from_form
 
 HOUSE_FIELDS = ("name", "address", "who_may_live", "meeting_schedule", "description", "active")
 
@@ -26,16 +27,14 @@ def houses():
 @scope_required(HOUSING)
 def new_house():
     form = HouseForm()
+    work = unit_of_work(form, "name")
     if form.validate_on_submit():
-        house = commit_or_form_error(
-            form,
-            "name",
-            lambda: services.save_house(None, **{f: form[f].data for f in HOUSE_FIELDS}),
-        )
-        if house is not None:
+        with work:
+            house = services.save_house(None, **{f: form[f].data for f in HOUSE_FIELDS})
+        if work.saved:
             flash(f"{house.name} is added. Now add its rooms and beds.", "success")
             return redirect(url_for("housing.house", house_id=house.id))
-    return render_template("housing/house_form.html", form=form, house=None)
+    return render_template("housing/house_form.html", form=form, house=None), work.status
 
 
 def _house_page(house, house_form=None, room_form=None, bed_form=None):
@@ -53,17 +52,16 @@ def _house_page(house, house_form=None, room_form=None, bed_form=None):
 def house(house_id: int):
     found = services.get_house(house_id)
     form = HouseForm()
+    work = unit_of_work(form, "name")
     if request.method == "POST" and form.validate_on_submit():
-        saved = commit_or_form_error(
-            form,
-            "name",
-            lambda: services.save_house(found, **{f: form[f].data for f in HOUSE_FIELDS}),
-        )
-        if saved is not None:
+        with work:
+            saved = services.save_house(found, **{f: form[f].data for f in HOUSE_FIELDS})
+        if work.saved:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("housing.house", house_id=house_id))
         found = services.get_house(house_id)
-    return _house_page(found, house_form=form if request.method == "POST" else None)
+    page = _house_page(found, house_form=form if request.method == "POST" else None)
+    return page, work.status
 
 
 @bp.post("/houses/<int:house_id>/rooms")
@@ -71,12 +69,14 @@ def house(house_id: int):
 def add_room(house_id: int):
     found = services.get_house(house_id)
     form = RoomForm()
+    work = unit_of_work(form, "name")
     if form.validate_on_submit():
-        room = commit_or_form_error(form, "name", lambda: services.add_room(found, form.name.data))
-        if room is not None:
+        with work:
+            room = services.add_room(found, filled(form.name.data))
+        if work.saved:
             flash(f"Room {room.name} is added.", "success")
             return redirect(url_for("housing.house", house_id=house_id))
-    return _house_page(services.get_house(house_id), room_form=form)
+    return _house_page(services.get_house(house_id), room_form=form), work.status
 
 
 @bp.post("/rooms/<int:room_id>/beds")
@@ -85,10 +85,9 @@ def add_bed(room_id: int):
     room = services.get_room(room_id)
     form = BedForm(prefix=f"room{room_id}")
     if form.validate_on_submit():
-        bed = commit_or_form_error(
-            form, "label", lambda: services.add_bed(room, form.label.data, form.accessible.data)
-        )
-        if bed is not None:
+        with unit_of_work(form, "label") as work:
+            bed = services.add_bed(room, filled(form.label.data), form.accessible.data)
+        if work.saved:
             flash(f"Bed {bed.label} is added to room {room.name}.", "success")
             return redirect(url_for("housing.house", house_id=room.house_id))
     flash(form.label.errors[0] if form.label.errors else "Give the bed a label.", "error")
@@ -98,8 +97,8 @@ def add_bed(room_id: int):
 @bp.post("/beds/<int:bed_id>/active")
 @scope_required(HOUSING)
 def set_bed_active(bed_id: int):
-    bed = services.set_bed_active(bed_id, request.form.get("active") == "1", local_today())
-    db.session.commit()
+    with unit_of_work():
+        bed = services.set_bed_active(bed_id, request.form.get("active") == "1", local_today())
     flash(f"Bed {bed.label} is {'back in use' if bed.active else 'out of use'}.", "success")
     return redirect(url_for("housing.house", house_id=bed.room.house_id))
 
@@ -109,14 +108,14 @@ def set_bed_active(bed_id: int):
 def agreement():
     current = services.current_agreement()
     form = AgreementForm(body=current.body if current else "")
+    work = unit_of_work(form, "body")
     if form.validate_on_submit():
-        published = commit_or_form_error(
-            form, "body", lambda: services.publish_agreement(form.body.data, current_user)
-        )
-        if published is not None:
+        with work:
+            published = services.publish_agreement(filled(form.body.data), current_user)
+        if work.saved:
             flash(f"Version {published.version} of the house agreement is published.", "success")
             return redirect(url_for("housing.agreement"))
-    return render_template("housing/agreement.html", form=form, current=current)
+    return render_template("housing/agreement.html", form=form, current=current), work.status
 
 
 @bp.get("/queue")
@@ -140,9 +139,9 @@ def queue():
 
 @bp.get("/queue/<int:application_id>")
 @scope_required(HOUSING)
+@audited_read
 def review(application_id: int):
     found = services.application_for_staff(application_id, current_user)
-    db.session.commit()
     return render_template(
         "housing/review.html",
         application=found,
@@ -157,10 +156,10 @@ def decide(application_id: int, decision: str):
     found = services.application_for_staff(application_id, current_user, for_update=True)
     form = DecisionForm()
     note = (form.note.data or "") if form.validate_on_submit() else ""
-    if decision == "waitlist":
-        services.waitlist(found, note)
-    else:
-        services.decline(found, note)
-    db.session.commit()
+    with unit_of_work():
+        if decision == "waitlist":
+            services.waitlist(found, note)
+        else:
+            services.decline(found, note)
     flash(f"{found.student.name}: {found.status_label.lower()}. They have been emailed.", "success")
     return redirect(url_for("housing.queue", term=found.term_id))

@@ -10,11 +10,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crp_portal.forms import (
-    BoundedDateField,
     BoundedIntegerField,
     PortalForm,
     choices,
@@ -24,13 +23,11 @@ from crp_portal.forms import (
 )
 from crp_portal.members.intake import GOALS_MAX, NOTE_MAX
 from crp_portal.members.models import (
-    ACCEPTED,
     CALENDAR_REMINDER_LABELS,
-    CONVERSATION,
-    DECLINED,
     EMAIL_CATEGORY_LABELS,
     HEARD_FROM_LABELS,
     STATUS_LABELS,
+    IntakeStatus,
 )
 
 STATUS_CHOICES = list(STATUS_LABELS.items())
@@ -91,7 +88,7 @@ class OwnProfileForm(PortalForm):
         description="Off by default: entries then read like “Tuesday group”, safe on a shared "
         "phone or family calendar.",
     )
-    calendar_reminder_minutes = SelectField(
+    calendar_reminder_minutes = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Remind me before each event or appointment",
         choices=choices(
             (NO_REMINDER if minutes is None else str(minutes), label)
@@ -138,7 +135,7 @@ ADVISOR_NOT_LISTED = "Choose an advisor from the list, or no advisor."
 class AdvisorForm(PortalForm):
     """Choices are set by the view: "No advisor" (0) and the active advisors."""
 
-    advisor_id = SelectField(
+    advisor_id = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Advisor",
         coerce=int,
         description="The advisor can find this student and book appointments for them, and "
@@ -160,31 +157,6 @@ class MemberSearchForm(PortalForm):
         validators=[Optional()],
         validate_choice=False,
     )
-
-
-class SupportPersonForm(PortalForm):
-    name = StringField(
-        "Name", validators=required_text("Enter their name.", 120), filters=[strip_filter]
-    )
-    relationship_to_student = StringField(
-        "Who they are to you",
-        validators=required_text("Say who they are, e.g. sponsor, sister, friend.", 80),
-        filters=[strip_filter],
-    )
-    how_to_reach = StringField(
-        "How to reach them",
-        validators=required_text("Give a phone number, email or other way to reach them.", 200),
-        filters=[strip_filter],
-    )
-    expectations = TextAreaField(
-        "What you count on them for (optional)",
-        validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
-    )
-    emergency_contact = BooleanField("Emergency contact")
-
-
-class NetworkSharingForm(PortalForm):
-    share_network_with_staff = BooleanField("Program staff may see my support network")
 
 
 class IntakeForm(PortalForm):
@@ -215,9 +187,9 @@ class IntakeForm(PortalForm):
 
 
 DECISION_LABELS = {
-    ACCEPTED: "Accept: they become an active member today",
-    CONVERSATION: "Ask for a conversation first",
-    DECLINED: "Decline",
+    IntakeStatus.ACCEPTED: "Accept: they become an active member today",
+    IntakeStatus.CONVERSATION: "Ask for a conversation first",
+    IntakeStatus.DECLINED: "Decline",
 }
 
 
@@ -258,37 +230,12 @@ class ApplicationSearchForm(PortalForm):
         choices=choices(
             [
                 ("open", "Waiting for a decision"),
-                ("accepted", "Accepted"),
-                ("declined", "Declined"),
-                ("withdrawn", "Withdrawn"),
+                (IntakeStatus.ACCEPTED, "Accepted"),
+                (IntakeStatus.DECLINED, "Declined"),
+                (IntakeStatus.WITHDRAWN, "Withdrawn"),
                 ("all", "All applications"),
             ]
         ),
         validators=[Optional()],
         validate_choice=False,
     )
-
-
-BAD_DATE = "Enter a real date, for example 2026-03-14."
-
-
-def _text(label: str) -> StringField:
-    return StringField(
-        label,
-        validators=[Optional(), Length(max=100, message="Use at most 100 characters.")],
-    )
-
-
-class AuditSearchForm(PortalForm):
-    class Meta:
-        csrf = False
-
-    who = _text("Who (name or email)")
-    whose = _text("About whom (name or email)")
-    what = _text("What was opened or done")
-    date_from = BoundedDateField("From", validators=[Optional()], invalid_value_message=BAD_DATE)
-    date_to = BoundedDateField("To", validators=[Optional()], invalid_value_message=BAD_DATE)
-
-    def validate_date_to(self, field):
-        if self.date_from.data and field.data and field.data < self.date_from.data:
-            raise ValidationError("The “to” date is before the “from” date.")

@@ -9,6 +9,7 @@ decision is saved and emailed, and the other gets the 409 a second later would g
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -21,17 +22,12 @@ from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.models import (
-    ACCEPTED,
-    ACTIVE,
-    APPLICANT,
-    CONVERSATION,
-    DECLINED,
     HEARD_FROM_LABELS,
-    INACTIVE,
     OPEN_APPLICATION_STATUSES,
-    SUBMITTED,
-    WITHDRAWN,
     IntakeApplication,
+    IntakeStatus,
+    MemberProfile,
+    MemberStatus,
     ProgramAgreement,
 )
 from crp_portal.members.services import change_status, own_profile
@@ -39,8 +35,8 @@ from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
 GOALS_MAX, NOTE_MAX, AGREEMENT_MAX = 4000, 1000, 20000
-MAY_APPLY = (APPLICANT, INACTIVE)
-DECISIONS = (ACCEPTED, CONVERSATION, DECLINED)
+MAY_APPLY = (MemberStatus.APPLICANT, MemberStatus.INACTIVE)
+DECISIONS = (IntakeStatus.ACCEPTED, IntakeStatus.CONVERSATION, IntakeStatus.DECLINED)
 
 
 def current_agreement() -> ProgramAgreement | None:
@@ -141,8 +137,8 @@ def apply(
     )
     db.session.add(application)
     flush_or_conflict("You already have an application waiting for review.")
-    if profile.status != APPLICANT:
-        change_status(profile, APPLICANT, changed_by=student, note="Applied to join")
+    if profile.status != MemberStatus.APPLICANT:
+        change_status(profile, MemberStatus.APPLICANT, changed_by=student, note="Applied to join")
     return application
 
 
@@ -157,7 +153,7 @@ def withdraw(student: User, now: datetime) -> IntakeApplication:
         lock(application)
     if application is None or not application.is_open:
         raise Conflict("You have no application waiting for review.")
-    application.status = WITHDRAWN
+    application.status = IntakeStatus.WITHDRAWN
     application.decided_at = now
     db.session.flush()
     return application
@@ -212,23 +208,23 @@ def decide(
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise DomainError(f"Use at most {NOTE_MAX} characters.")
-    if decision in (CONVERSATION, DECLINED) and not note:
+    if decision in (IntakeStatus.CONVERSATION, IntakeStatus.DECLINED) and not note:
         raise DomainError("Write a note to the student: they will read it.")
     application.status = decision
     application.staff_note = note
     application.decided_by_id = staff.id
     application.decided_at = utcnow()
-    profile = application.student.profile
-    if decision == ACCEPTED:
+    profile = cast(MemberProfile, application.student.profile)  # made with the application
+    if decision == IntakeStatus.ACCEPTED:
         change_status(
             profile,
-            ACTIVE,
+            MemberStatus.ACTIVE,
             changed_by=staff,
             note="Application accepted",
             today=today or local_today(),
         )
-    elif decision == DECLINED:
-        change_status(profile, INACTIVE, changed_by=staff, note="Application declined")
+    elif decision == IntakeStatus.DECLINED:
+        change_status(profile, MemberStatus.INACTIVE, changed_by=staff, note="Application declined")
     db.session.flush()
     queue_mail(
         application.student.email,
@@ -259,8 +255,8 @@ def search_applications(filters: ApplicationFilter, page: int, per_page: int = 2
 
 
 def open_application_count() -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(IntakeApplication)
-        .where(IntakeApplication.status == SUBMITTED)
-    )
+        .where(IntakeApplication.status == IntakeStatus.SUBMITTED)
+    ).scalar_one()

@@ -1,10 +1,13 @@
 """A student's membership in the program.
 
-Recovery items (the plan, check-ins, follow-ups, mentoring) live in `recovery_models`; the
-audit trail of who opened whose record lives in `crp_portal.audit`.
+Recovery items (the plan, support network, check-ins, follow-ups) live in
+`crp_portal.recovery`, peer mentoring's contact log in `crp_portal.mentoring`; the audit
+trail of who opened whose record lives in `crp_portal.audit`.
 """
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -19,17 +22,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
-APPLICANT, ACTIVE, ON_LEAVE, ALUMNI, INACTIVE = (
-    "applicant",
-    "active",
-    "on_leave",
-    "alumni",
-    "inactive",
-)
-STATUSES = (APPLICANT, ACTIVE, ON_LEAVE, ALUMNI, INACTIVE)
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
+
+
+class MemberStatus(StrEnum):
+    APPLICANT = "applicant"
+    ACTIVE = "active"
+    ON_LEAVE = "on_leave"
+    ALUMNI = "alumni"
+    INACTIVE = "inactive"
+
+
+STATUSES = tuple(MemberStatus)
 # How long before an event or appointment a student's calendar reminds them (None: no
 # reminder). Everyone without a profile (advisors, staff) gets the default.
 DEFAULT_CALENDAR_REMINDER_MINUTES = 60
@@ -39,22 +48,19 @@ CALENDAR_REMINDER_LABELS = {
     60: "1 hour before",
     1440: "1 day before",
 }
-STATUS_LABELS = {
-    APPLICANT: "Applicant",
-    ACTIVE: "Active",
-    ON_LEAVE: "On leave",
-    ALUMNI: "Alumni",
-    INACTIVE: "Inactive",
+STATUS_LABELS: dict[str, str] = {
+    MemberStatus.APPLICANT: "Applicant",
+    MemberStatus.ACTIVE: "Active",
+    MemberStatus.ON_LEAVE: "On leave",
+    MemberStatus.ALUMNI: "Alumni",
+    MemberStatus.INACTIVE: "Inactive",
 }
 
 
-class MemberProfile(db.Model):
+class MemberProfile(Model):
     __tablename__ = "member_profiles"
     __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{status}'" for status in STATUSES) + ")",
-            name="status_known",
-        ),
+        CheckConstraint(values_check("status", MemberStatus), name="status_known"),
         CheckConstraint("class_year BETWEEN 1950 AND 2100", name="class_year_plausible"),
         CheckConstraint("mentor_id IS NULL OR mentor_id <> user_id", name="not_own_mentor"),
         CheckConstraint(
@@ -68,7 +74,7 @@ class MemberProfile(db.Model):
     preferred_name: Mapped[str | None] = mapped_column(String(80))
     pronouns: Mapped[str | None] = mapped_column(String(40))
     student_id: Mapped[str | None] = mapped_column(String(32), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default=APPLICANT, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.APPLICANT, index=True)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     joined_on: Mapped[date | None] = mapped_column(Date)
     show_first_name_to_peers: Mapped[bool] = mapped_column(
@@ -108,16 +114,24 @@ class MemberProfile(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    user = relationship("User", back_populates="profile", foreign_keys=[user_id])
-    mentor = relationship("User", foreign_keys=[mentor_id])
-    advisor = relationship("User", foreign_keys=[advisor_id])
+    user: Mapped["User"] = relationship(back_populates="profile", foreign_keys=[user_id])
+    mentor: Mapped["User | None"] = relationship(foreign_keys=[mentor_id])
+    advisor: Mapped["User | None"] = relationship(foreign_keys=[advisor_id])
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
 
+    @property
+    def is_applicant(self) -> bool:
+        return self.status == MemberStatus.APPLICANT
 
-class StatusChange(db.Model):
+    @property
+    def is_active_member(self) -> bool:
+        return self.status == MemberStatus.ACTIVE
+
+
+class StatusChange(Model):
     """Membership status history: who moved the student from what to what, and when."""
 
     __tablename__ = "member_status_changes"
@@ -130,7 +144,7 @@ class StatusChange(db.Model):
     note: Mapped[str] = mapped_column(String(500), default="")
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    changed_by = relationship("User", foreign_keys=[changed_by_id])
+    changed_by: Mapped["User | None"] = relationship(foreign_keys=[changed_by_id])
 
     @property
     def to_label(self) -> str:
@@ -141,7 +155,7 @@ class StatusChange(db.Model):
         return STATUS_LABELS[self.from_status] if self.from_status else "—"
 
 
-class ProgramAgreement(db.Model):
+class ProgramAgreement(Model):
     """The program agreement applicants acknowledge; each edit is a new version."""
 
     __tablename__ = "program_agreements"
@@ -153,21 +167,23 @@ class ProgramAgreement(db.Model):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-SUBMITTED, CONVERSATION, ACCEPTED, DECLINED, WITHDRAWN = (
-    "submitted",
-    "conversation",
-    "accepted",
-    "declined",
-    "withdrawn",
-)
-APPLICATION_STATUS_LABELS = {
-    SUBMITTED: "Waiting for review",
-    CONVERSATION: "Staff asked for a conversation",
-    ACCEPTED: "Accepted",
-    DECLINED: "Declined",
-    WITHDRAWN: "Withdrawn",
+class IntakeStatus(StrEnum):
+    SUBMITTED = "submitted"
+    CONVERSATION = "conversation"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+APPLICATION_STATUS_LABELS: dict[str, str] = {
+    IntakeStatus.SUBMITTED: "Waiting for review",
+    IntakeStatus.CONVERSATION: "Staff asked for a conversation",
+    IntakeStatus.ACCEPTED: "Accepted",
+    IntakeStatus.DECLINED: "Declined",
+    IntakeStatus.WITHDRAWN: "Withdrawn",
 }
-OPEN_APPLICATION_STATUSES = (SUBMITTED, CONVERSATION)
+OPEN_APPLICATION_STATUSES = (IntakeStatus.SUBMITTED, IntakeStatus.CONVERSATION)
+_OPEN_APPLICATION = values_check("status", OPEN_APPLICATION_STATUSES)
 HEARD_FROM_LABELS = {
     "friend": "A friend or another student",
     "counseling": "Counseling or health services",
@@ -179,25 +195,19 @@ HEARD_FROM_LABELS = {
 }
 
 
-class IntakeApplication(db.Model):
+class IntakeApplication(Model):
     """A student's application to join the program, reviewed by staff."""
 
     __tablename__ = "intake_applications"
     __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in APPLICATION_STATUS_LABELS) + ")",
-            name="status_known",
-        ),
-        CheckConstraint(
-            "heard_from IN (" + ", ".join(f"'{s}'" for s in HEARD_FROM_LABELS) + ")",
-            name="heard_from_known",
-        ),
+        CheckConstraint(values_check("status", IntakeStatus), name="status_known"),
+        CheckConstraint(values_check("heard_from", HEARD_FROM_LABELS), name="heard_from_known"),
         Index(
             "uq_intake_applications_open_student",
             "student_id",
             unique=True,
-            sqlite_where=text("status IN ('submitted', 'conversation')"),
-            postgresql_where=text("status IN ('submitted', 'conversation')"),
+            sqlite_where=text(_OPEN_APPLICATION),
+            postgresql_where=text(_OPEN_APPLICATION),
         ),
     )
 
@@ -208,16 +218,16 @@ class IntakeApplication(db.Model):
     heard_from_detail: Mapped[str] = mapped_column(String(200), default="")
     agreement_id: Mapped[int] = mapped_column(ForeignKey("program_agreements.id"))
     agreed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default=SUBMITTED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=IntakeStatus.SUBMITTED, index=True)
     staff_note: Mapped[str] = mapped_column(String(1000), default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    student = relationship("User", foreign_keys=[student_id])
-    decided_by = relationship("User", foreign_keys=[decided_by_id])
-    agreement = relationship("ProgramAgreement")
+    student: Mapped["User"] = relationship(foreign_keys=[student_id])
+    decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id])
+    agreement: Mapped[ProgramAgreement] = relationship()
 
     @property
     def status_label(self) -> str:
@@ -240,16 +250,13 @@ EMAIL_CATEGORY_LABELS = {
 }
 
 
-class EmailOptOut(db.Model):
+class EmailOptOut(Model):
     """A category of program email the student chose not to receive (transactional mail
     such as booking confirmations is not optional)."""
 
     __tablename__ = "email_opt_outs"
     __table_args__ = (
-        CheckConstraint(
-            "category IN (" + ", ".join(f"'{c}'" for c in EMAIL_CATEGORY_LABELS) + ")",
-            name="category_known",
-        ),
+        CheckConstraint(values_check("category", EMAIL_CATEGORY_LABELS), name="category_known"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -257,21 +264,3 @@ class EmailOptOut(db.Model):
     )
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SupportPerson(db.Model):
-    """Someone the student counts on. Recovery data: the student's own, shared only by consent."""
-
-    __tablename__ = "support_people"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(120))
-    relationship_to_student: Mapped[str] = mapped_column(String(80))
-    how_to_reach: Mapped[str] = mapped_column(String(200))
-    expectations: Mapped[str] = mapped_column(String(1000), default="")
-    emergency_contact: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=text("false")
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -15,13 +15,16 @@ from sqlalchemy.orm import selectinload
 from crp_portal import audit
 from crp_portal.advising.models import STATUS_LABELS as APPOINTMENT_STATUS_LABELS
 from crp_portal.advising.models import Appointment
+from crp_portal.auth.models import User
 from crp_portal.charts import LineChart
-from crp_portal.events.models import GOING, Attendance, Event, Rsvp
+from crp_portal.events.models import Attendance, Event, Rsvp, RsvpStatus
 from crp_portal.extensions import db
 from crp_portal.housing.models import Bed, BedAssignment, Room
-from crp_portal.members import check_ins, follow_ups, intake, mentoring, network, plan
+from crp_portal.members import intake
 from crp_portal.members.models import MemberProfile
 from crp_portal.members.services import member_for_staff, status_history
+from crp_portal.mentoring import services as mentoring
+from crp_portal.recovery import check_ins, follow_ups, network, plan
 
 
 @dataclass
@@ -53,11 +56,11 @@ def participation_of(student_id: int, now: datetime) -> Participation:
         .join(Event, Event.id == Attendance.event_id)
         .where(Attendance.user_id == student_id)
     ).one()
-    upcoming = db.session.scalar(
+    upcoming = db.session.execute(
         select(func.count(Rsvp.id))
         .join(Event, Event.id == Rsvp.event_id)
-        .where(Rsvp.user_id == student_id, Rsvp.status == GOING, Event.starts_at >= now)
-    )
+        .where(Rsvp.user_id == student_id, Rsvp.status == RsvpStatus.GOING, Event.starts_at >= now)
+    ).scalar_one()
     advising = dict.fromkeys(APPOINTMENT_STATUS_LABELS, 0)
     advising.update(
         db.session.execute(
@@ -84,7 +87,7 @@ def housing_of(student_id: int) -> list[BedAssignment]:
     )
 
 
-def record_for_staff(user_id: int, viewer, now: datetime) -> MemberRecord:
+def record_for_staff(user_id: int, viewer: User, now: datetime) -> MemberRecord:
     """Open a member's record with what the student lets staff see; the record and each
     shared recovery item it shows are audited as opened."""
     profile = member_for_staff(user_id, viewer)

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal import audit
@@ -11,15 +12,13 @@ from crp_portal.access import ADVISOR, STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
-from crp_portal.members import recovery_models  # noqa: F401  (tables for create_all and Alembic)
 from crp_portal.members.models import (
-    ACTIVE,
-    APPLICANT,
     CALENDAR_REMINDER_LABELS,
     EMAIL_CATEGORY_LABELS,
     STATUSES,
     EmailOptOut,
     MemberProfile,
+    MemberStatus,
     StatusChange,
 )
 from crp_portal.search import like_pattern
@@ -28,16 +27,20 @@ from crp_portal.unit_of_work import flush_or_conflict, lock
 
 
 def ensure_profile(
-    user, student_id: str | None = None, status: str = ACTIVE, today: date | None = None
+    user: User,
+    student_id: str | None = None,
+    status: str = MemberStatus.ACTIVE,
+    today: date | None = None,
 ) -> MemberProfile:
-    """Every student has a member profile; make one if missing."""
+    """Every student has a member profile: made with the account, or when an account
+    becomes a student's (`auth.services`), so pages only read it (`own_profile`)."""
     if user.profile is not None:
         return user.profile
     profile = MemberProfile(
         user=user,
         student_id=(student_id or "").strip() or None,
         status=status,
-        joined_on=today if status == ACTIVE else None,
+        joined_on=today if status == MemberStatus.ACTIVE else None,
     )
     db.session.add(profile)
     flush_or_conflict("That student id already belongs to another member.")
@@ -45,18 +48,19 @@ def ensure_profile(
     return profile
 
 
-def own_profile(user) -> MemberProfile:
-    if user.role != STUDENT:
+def own_profile(user: User) -> MemberProfile:
+    """The student's member profile (made with the account: `ensure_profile`)."""
+    if user.role != STUDENT or user.profile is None:
         raise NotFound("Only students have a member profile.")
-    return ensure_profile(user)
+    return user.profile
 
 
-def is_applicant(user) -> bool:
+def is_applicant(user: User) -> bool:
     """A student whose application to join is not yet accepted. Until it is they come to
     events open to applicants, use the meeting directory and talk with staff about joining;
     advising and housing open once the membership is active."""
     profile = user.profile if user.role == STUDENT else None
-    return profile is not None and profile.status == APPLICANT
+    return profile is not None and profile.status == MemberStatus.APPLICANT
 
 
 PROFILE_FIELDS = ("preferred_name", "pronouns", "major", "phone")
@@ -71,7 +75,7 @@ CONSENT_FIELDS = (
 
 
 def update_own_profile(
-    user, *, email_categories: list[str] | None = None, **values
+    user: User, *, email_categories: list[str] | None = None, **values
 ) -> MemberProfile:
     """A student edits how they are addressed, their details and their consents.
 
@@ -101,13 +105,13 @@ def update_own_profile(
     return profile
 
 
-def email_opt_outs(user) -> set[str]:
+def email_opt_outs(user: User) -> set[str]:
     return set(
         db.session.scalars(select(EmailOptOut.category).where(EmailOptOut.user_id == user.id))
     )
 
 
-def set_email_categories(user, wanted: list[str]) -> None:
+def set_email_categories(user: User, wanted: list[str]) -> None:
     """Keep one opt-out row per category the student does not want; others are wanted."""
     unknown = set(wanted) - set(EMAIL_CATEGORY_LABELS)
     if unknown:
@@ -118,7 +122,9 @@ def set_email_categories(user, wanted: list[str]) -> None:
         db.session.add(EmailOptOut(user_id=user.id, category=category))
     if current - unwanted:
         db.session.execute(
-            EmailOptOut.__table__.delete().where(
+            cast(Table, EmailOptOut.__table__)
+            .delete()
+            .where(
                 EmailOptOut.user_id == user.id,
                 EmailOptOut.category.in_(current - unwanted),
             )
@@ -126,7 +132,7 @@ def set_email_categories(user, wanted: list[str]) -> None:
     flush_or_conflict("Your email choices changed in another tab. Reload and try again.")
 
 
-def member_for_staff(user_id: int, viewer) -> MemberProfile:
+def member_for_staff(user_id: int, viewer: User) -> MemberProfile:
     """A student's profile as staff open it; the opening is audited."""
     profile = db.session.scalar(
         select(MemberProfile)
@@ -142,7 +148,7 @@ def member_for_staff(user_id: int, viewer) -> MemberProfile:
 def change_status(
     profile: MemberProfile,
     status: str,
-    changed_by=None,
+    changed_by: User | None = None,
     note: str = "",
     today: date | None = None,
 ) -> MemberProfile:
@@ -170,14 +176,14 @@ def change_status(
     )
     profile.status = status
     profile.status_changed_at = utcnow()
-    if status == ACTIVE and profile.joined_on is None:
+    if status == MemberStatus.ACTIVE and profile.joined_on is None:
         profile.joined_on = today or local_today()
     db.session.flush()
     return profile
 
 
 def set_membership(
-    profile: MemberProfile, status: str, student_id: str, changed_by, note: str = ""
+    profile: MemberProfile, status: str, student_id: str, changed_by: User, note: str = ""
 ) -> MemberProfile:
     """Staff set status (with an optional note for the history) and the student id.
 
@@ -221,7 +227,7 @@ def advisor_choices(profile: MemberProfile) -> list[tuple[int, str]]:
     return advisors
 
 
-def assign_advisor(profile: MemberProfile, advisor_id: int | None, acting) -> MemberProfile:
+def assign_advisor(profile: MemberProfile, advisor_id: int | None, acting: User) -> MemberProfile:
     """Staff give a student an advisor, or none (`advisor_id` None or 0), on the audit trail.
 
     The advisor may then find the student and book for them. (An advisor the student has
@@ -300,6 +306,6 @@ def status_counts() -> dict[str, int]:
     rows = db.session.execute(
         select(MemberProfile.status, func.count()).group_by(MemberProfile.status)
     )
-    counts = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update(dict(rows.all()))
     return counts

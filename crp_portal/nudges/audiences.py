@@ -11,23 +11,17 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 
-from crp_portal.advising.models import BOOKED, COMPLETED, Appointment
+from crp_portal.advising.models import Appointment, AppointmentStatus
 from crp_portal.auth.models import User
-from crp_portal.housing.models import BedAssignment
-from crp_portal.members.models import ACTIVE, MemberProfile
-from crp_portal.nudges.models import (
-    ACTIVE_MEMBERS,
-    FIRST_TERM_MEMBERS,
-    NO_ADVISING_THIS_TERM,
-    PEER_MENTORS,
-    RESIDENTS,
-)
+from crp_portal.housing.models import AssignmentStatus, BedAssignment
+from crp_portal.members.models import MemberProfile, MemberStatus
+from crp_portal.nudges.models import Audience
 from crp_portal.terms.models import Term
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, in_date_bounds, local_midnight
 
 FIRST_TERM_LEAD_DAYS = 30  # joining this close before a term makes it the member's first
-ADVISING_STATUSES = (BOOKED, COMPLETED)
+ADVISING_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -70,7 +64,7 @@ def unusable_term(today: date) -> str:
 
 
 def active_member() -> ColumnElement[bool]:
-    return and_(User.active, User.erased_at.is_(None), MemberProfile.status == ACTIVE)
+    return and_(User.active, User.erased_at.is_(None), MemberProfile.status == MemberStatus.ACTIVE)
 
 
 def joined_for(window: TermWindow) -> ColumnElement[bool]:
@@ -102,7 +96,7 @@ def lives_in_housing(window: TermWindow, today: date) -> ColumnElement[bool]:
         .where(
             BedAssignment.student_id == User.id,
             BedAssignment.term_id == window.id,
-            BedAssignment.status == "accepted",
+            BedAssignment.status == AssignmentStatus.ACCEPTED,
             or_(BedAssignment.move_out_on.is_(None), BedAssignment.move_out_on > today),
         )
         .correlate(User)
@@ -112,17 +106,17 @@ def lives_in_housing(window: TermWindow, today: date) -> ColumnElement[bool]:
 def condition(audience: str, window: TermWindow | None, today: date) -> ColumnElement[bool]:
     """The audience as a WHERE clause over `users` joined to `member_profiles`."""
     base = active_member()
-    if audience == ACTIVE_MEMBERS:
+    if audience == Audience.ACTIVE_MEMBERS:
         return base
-    if audience == PEER_MENTORS:
+    if audience == Audience.PEER_MENTORS:
         return and_(base, MemberProfile.is_peer_mentor)
     if window is None:  # the other audiences are defined by a term
         return false()
-    if audience == RESIDENTS:
+    if audience == Audience.RESIDENTS:
         return and_(base, lives_in_housing(window, today))
-    if audience == FIRST_TERM_MEMBERS:
+    if audience == Audience.FIRST_TERM_MEMBERS:
         return and_(base, joined_for(window))
-    if audience == NO_ADVISING_THIS_TERM:
+    if audience == Audience.NO_ADVISING_THIS_TERM:
         return and_(base, ~has_advising(window))
     raise ValueError(f"unknown audience {audience!r}")
 

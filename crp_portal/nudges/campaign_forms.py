@@ -8,6 +8,7 @@ from crp_portal.forms import (
     BoundedIntegerField,
     PortalForm,
     choices,
+    filled,
     required_text,
     strip_filter,
 )
@@ -142,7 +143,7 @@ class CampaignForm(PortalForm):
             category=self.category.data,
             subject_template=self.subject_template.data or "",
             body_template=self.body_template.data or "",
-            active_from=self.active_from.data,
+            active_from=filled(self.active_from.data),
             active_to=self.active_to.data,
             holdout_percent=self.holdout_percent.data or 0,
         )

@@ -4,28 +4,24 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import NUDGES, scope_required
-from crp_portal.errors import Conflict, NotFound
-from crp_portal.extensions import db
+from crp_portal.errors import NotFound
 from crp_portal.nudges import bp, campaigns, templating
 from crp_portal.nudges.campaign_forms import CampaignForm, PreviewForm
 from crp_portal.timeutil import local_today, utcnow
+from crp_portal.unit_of_work import unit_of_work
 from crp_portal.views import id_from_form
 
 
-def _commit_or_form_errors(form: CampaignForm, action):
-    """Run the service and commit; each broken rule is shown under its own field."""
-    try:
-        result = action()
-    except campaigns.InvalidCampaign as error:
-        db.session.rollback()
-        form[form.field_for(error.field)].errors.extend(error.problems)
-        return None
-    except Conflict as error:
-        db.session.rollback()
-        form.name.errors.append(error.message)
-        return None
-    db.session.commit()
-    return result
+def _saving(form: CampaignForm):
+    """Each broken campaign rule is shown under its own field; anything else (a name
+    already taken) under the name."""
+
+    def field(error) -> str:
+        if isinstance(error, campaigns.InvalidCampaign):
+            return form.field_for(error.field)
+        return "name"
+
+    return unit_of_work(form, field)
 
 
 def _editor(form: CampaignForm, campaign):
@@ -65,14 +61,14 @@ def campaign_list():
 @scope_required(NUDGES)
 def new_campaign():
     form = CampaignForm(active_from=local_today())
+    work = _saving(form)
     if form.validate_on_submit():
-        campaign = _commit_or_form_errors(
-            form, lambda: campaigns.create_campaign(form.details(), current_user)
-        )
-        if campaign is not None:
+        with work:
+            campaign = campaigns.create_campaign(form.details(), current_user)
+        if work.saved:
             flash(f"{campaign.name} is saved. Preview it for a member before it sends.", "success")
             return redirect(url_for("nudges.campaign", campaign_id=campaign.id))
-    return _editor(form, None)
+    return _editor(form, None), work.status
 
 
 @bp.route("/nudges/campaigns/<int:campaign_id>", methods=["GET", "POST"])
@@ -82,21 +78,21 @@ def campaign(campaign_id: int):
     form = CampaignForm(obj=campaign)
     if request.method == "GET":
         form.fill_from(campaign)
+    work = _saving(form)
     if form.validate_on_submit():
-        saved = _commit_or_form_errors(
-            form, lambda: campaigns.update_campaign(campaign, form.details())
-        )
-        if saved is not None:
+        with work:
+            saved = campaigns.update_campaign(campaign, form.details())
+        if work.saved:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
-    return _editor(form, campaign)
+    return _editor(form, campaign), work.status
 
 
 @bp.post("/nudges/campaigns/<int:campaign_id>/pause")
 @scope_required(NUDGES)
 def pause_campaign(campaign_id: int):
-    campaign = campaigns.pause_campaign(campaigns.get_campaign(campaign_id))
-    db.session.commit()
+    with unit_of_work():
+        campaign = campaigns.pause_campaign(campaigns.get_campaign(campaign_id))
     flash(f"{campaign.name} is paused: it plans no new messages until you resume it.", "success")
     return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
 
@@ -104,8 +100,8 @@ def pause_campaign(campaign_id: int):
 @bp.post("/nudges/campaigns/<int:campaign_id>/resume")
 @scope_required(NUDGES)
 def resume_campaign(campaign_id: int):
-    campaign = campaigns.resume_campaign(campaigns.get_campaign(campaign_id))
-    db.session.commit()
+    with unit_of_work():
+        campaign = campaigns.resume_campaign(campaigns.get_campaign(campaign_id))
     flash(f"{campaign.name} is running again.", "success")
     return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
 

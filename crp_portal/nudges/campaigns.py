@@ -12,6 +12,7 @@ pausing at once one pauses it and the other gets the 409 a second later would gi
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
 from jinja2 import TemplateError
 from sqlalchemy import func, or_, select
@@ -22,26 +23,22 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
-from crp_portal.members.models import ACTIVE, EMAIL_CATEGORY_LABELS, MemberProfile
+from crp_portal.members.models import EMAIL_CATEGORY_LABELS, MemberProfile, MemberStatus
 from crp_portal.nudges import templating
 from crp_portal.nudges.models import (
     ANCHORS,
     AUDIENCE_LABELS,
-    BACK_FROM_BREAK,
-    FIRST_TERM_WEEK,
     HOLDOUT_MAX,
-    INACTIVE,
-    MOVE_IN,
-    NO_ADVISING,
-    PERIOD,
     TRIGGER_LABELS,
+    Anchor,
     Campaign,
+    Trigger,
 )
 from crp_portal.nudges.unsubscribe import INERT_UNSUBSCRIBE
 from crp_portal.outbox.models import OutboxMessage
 from crp_portal.outbox.sender import unsubscribe_line
 from crp_portal.search import like_pattern
-from crp_portal.terms.models import PERIOD_KINDS
+from crp_portal.terms.models import PERIOD_KINDS, PeriodKind
 from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds
 from crp_portal.unit_of_work import lock
 
@@ -93,7 +90,8 @@ def outbox_counts() -> dict[int, dict[str, int]]:
     )
     counts: dict[int, dict[str, int]] = {}
     for campaign_id, status, count in rows:
-        counts.setdefault(campaign_id, {})[status] = count
+        # campaign_id is never None: the query skips rows without one.
+        counts.setdefault(cast(int, campaign_id), {})[status] = count
     return counts
 
 
@@ -110,23 +108,23 @@ def _plural(number: int, word: str) -> str:
 
 def describe_trigger(campaign) -> str:
     """The trigger in words, e.g. “3 days before Finals starts” or “No activity for 21 days”."""
-    if campaign.trigger == PERIOD:
+    if campaign.trigger == Trigger.PERIOD:
         period = PERIOD_KINDS.get(campaign.period_kind or "", "a period")
         moment = f"{period} {ANCHORS.get(campaign.anchor or '', 'starts')}"
-        if campaign.period_kind == "classes_start" and campaign.anchor == "start":
+        if campaign.period_kind == PeriodKind.CLASSES_START and campaign.anchor == Anchor.START:
             moment = "classes start"
         offset = campaign.offset_days or 0
         if offset == 0:
             return f"On the day {moment}"
         return f"{_plural(abs(offset), 'day')} {'before' if offset < 0 else 'after'} {moment}"
-    if campaign.trigger == INACTIVE:
+    if campaign.trigger == Trigger.INACTIVE:
         return f"No activity for {_plural(campaign.days or 0, 'day')}"
-    if campaign.trigger == NO_ADVISING:
+    if campaign.trigger == Trigger.NO_ADVISING:
         return f"No advising session by week {campaign.days} of term"
     return {
-        FIRST_TERM_WEEK: "In the first week of a member's first term",
-        MOVE_IN: "On a resident's housing move-in date",
-        BACK_FROM_BREAK: "On the first day back from a break",
+        Trigger.FIRST_TERM_WEEK: "In the first week of a member's first term",
+        Trigger.MOVE_IN: "On a resident's housing move-in date",
+        Trigger.BACK_FROM_BREAK: "On the first day back from a break",
     }.get(campaign.trigger, TRIGGER_LABELS.get(campaign.trigger, campaign.trigger))
 
 
@@ -147,8 +145,8 @@ def _trigger_settings(details: CampaignDetails) -> dict:
     """The settings the trigger uses; every other setting is cleared."""
     trigger = details.trigger
     _require(trigger in TRIGGER_LABELS, "trigger", "Choose one of the listed triggers.")
-    settings = {"period_kind": None, "anchor": None, "offset_days": 0, "days": None}
-    if trigger == PERIOD:
+    settings: dict[str, Any] = {"period_kind": None, "anchor": None, "offset_days": 0, "days": None}
+    if trigger == Trigger.PERIOD:
         _require(
             details.period_kind in PERIOD_KINDS,
             "period_kind",
@@ -165,7 +163,7 @@ def _trigger_settings(details: CampaignDetails) -> dict:
         settings.update(
             period_kind=details.period_kind, anchor=details.anchor, offset_days=details.offset_days
         )
-    elif trigger == INACTIVE:
+    elif trigger == Trigger.INACTIVE:
         low, high = INACTIVE_DAYS
         _require(
             details.days is not None and low <= details.days <= high,
@@ -173,7 +171,7 @@ def _trigger_settings(details: CampaignDetails) -> dict:
             f"Enter how many days without activity, from {low} to {high}.",
         )
         settings["days"] = details.days
-    elif trigger == NO_ADVISING:
+    elif trigger == Trigger.NO_ADVISING:
         low, high = ADVISING_WEEKS
         _require(
             details.days is not None and low <= details.days <= high,
@@ -251,7 +249,7 @@ def _save(campaign: Campaign) -> Campaign:
     return campaign
 
 
-def create_campaign(details: CampaignDetails, staff) -> Campaign:
+def create_campaign(details: CampaignDetails, staff: User) -> Campaign:
     """A new campaign, active unless paused later. Names are unique, ignoring case."""
     values = _validated(details)
     _check_name_free(values["name"], None)
@@ -315,7 +313,7 @@ def preview_members(query: str = "", limit: int = PREVIEW_MEMBERS) -> list[User]
             User.role == STUDENT,
             User.active,
             User.erased_at.is_(None),
-            MemberProfile.status == ACTIVE,
+            MemberProfile.status == MemberStatus.ACTIVE,
         )
         .options(selectinload(User.profile))
         .order_by(User.name, User.id)
@@ -343,7 +341,7 @@ def preview_member(user_id: int) -> User:
             User.role == STUDENT,
             User.active,
             User.erased_at.is_(None),
-            MemberProfile.status == ACTIVE,
+            MemberProfile.status == MemberStatus.ACTIVE,
         )
         .options(selectinload(User.profile))
     )

@@ -14,32 +14,24 @@ from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
 from crp_portal.outbox import sender
-from crp_portal.outbox.models import (
-    FAILED,
-    HELD_OUT,
-    NEEDS_REVIEW,
-    NUDGE,
-    OUTBOX_STATUS_LABELS,
-    PENDING,
-    SENDING,
-    SENT,
-    SUPPRESSED,
-    TRANSACTIONAL,
-    OutboxMessage,
-)
+from crp_portal.outbox.models import OUTBOX_STATUS_LABELS, OutboxKind, OutboxMessage, OutboxStatus
 
 ALL = "all"
 STATUS_FILTERS = {
     ALL: "All",
-    PENDING: "Pending",
-    SENDING: "Being sent",
-    SENT: "Sent",
-    FAILED: "Failed",
-    SUPPRESSED: "Suppressed",
-    HELD_OUT: "Held out",
-    NEEDS_REVIEW: "Needs review",
+    OutboxStatus.PENDING: "Pending",
+    OutboxStatus.SENDING: "Being sent",
+    OutboxStatus.SENT: "Sent",
+    OutboxStatus.FAILED: "Failed",
+    OutboxStatus.SUPPRESSED: "Suppressed",
+    OutboxStatus.HELD_OUT: "Held out",
+    OutboxStatus.NEEDS_REVIEW: "Needs review",
 }
-KIND_FILTERS = {ALL: "Nudges and transactional", NUDGE: "Nudges", TRANSACTIONAL: "Transactional"}
+KIND_FILTERS = {
+    ALL: "Nudges and transactional",
+    OutboxKind.NUDGE: "Nudges",
+    OutboxKind.TRANSACTIONAL: "Transactional",
+}
 RETRY_CHUNK = 500
 
 
@@ -54,7 +46,7 @@ class LogFilter:
         """Unknown values mean “all”, so a mistyped address still shows a log."""
         return cls(
             status=status if status in OUTBOX_STATUS_LABELS else ALL,
-            kind=kind if kind in (NUDGE, TRANSACTIONAL) else ALL,
+            kind=kind if kind in (OutboxKind.NUDGE, OutboxKind.TRANSACTIONAL) else ALL,
             campaign_id=campaign_id or None,
         )
 
@@ -110,7 +102,9 @@ def retry_failed(filters: LogFilter, selected: list[int], now: datetime) -> int:
     campaign filter shows. Only failed rows are touched; a message that needs review
     is resent one at a time, by a person who checked it did not arrive."""
     statement = _where(
-        select(OutboxMessage.id).where(OutboxMessage.status == FAILED), filters, by_status=False
+        select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.FAILED),
+        filters,
+        by_status=False,
     )
     if selected:
         statement = statement.where(OutboxMessage.id.in_(selected))
@@ -124,7 +118,7 @@ def resend(message_id: int, now: datetime) -> OutboxMessage:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound("There is no message with that number.")
-    if message.status != NEEDS_REVIEW:
+    if message.status != OutboxStatus.NEEDS_REVIEW:
         raise DomainError(
             f"This message is {message.status_label.lower()}, not waiting for review, "
             "so it was not resent."

@@ -1,16 +1,18 @@
 """Staff's delivery log: every email in the outbox, retrying failures, resending on review."""
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from wtforms import SelectField
 
 from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import DomainError
-from crp_portal.extensions import db
 from crp_portal.forms import PortalForm, choices
 from crp_portal.nudges import bp, delivery
-from crp_portal.outbox.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS
+from crp_portal.outbox.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS, OutboxStatus
 from crp_portal.search import page_number
 from crp_portal.timeutil import utcnow
+from crp_portal.unit_of_work import unit_of_work
 from crp_portal.views import id_from_form
 
 
@@ -34,7 +36,7 @@ def _filters(values) -> delivery.LogFilter:
 
 
 def _log_url(filters: delivery.LogFilter):
-    args = {"status": filters.status, "kind": filters.kind}
+    args: dict[str, Any] = {"status": filters.status, "kind": filters.kind}
     if filters.campaign_id:
         args["campaign"] = filters.campaign_id
     return url_for("nudges.delivery_log", **args)
@@ -69,8 +71,8 @@ def delivery_log():
 def retry_failed():
     filters = _filters(request.form)
     selected = [id_from_form(value) for value in request.form.getlist("ids")]
-    count = delivery.retry_failed(filters, [i for i in selected if i], utcnow())
-    db.session.commit()
+    with unit_of_work():
+        count = delivery.retry_failed(filters, [i for i in selected if i], utcnow())
     if count:
         flash(
             f"{count} failed message{' is' if count == 1 else 's are'} queued to send again.",
@@ -85,13 +87,12 @@ def retry_failed():
 @scope_required(NUDGES)
 def resend(message_id: int):
     try:
-        message = delivery.resend(message_id, utcnow())
-    except DomainError as error:
+        with unit_of_work():
+            message = delivery.resend(message_id, utcnow())
+    except DomainError as error:  # rolled back; the log says why
         if error.status_code == 404:
             raise
-        db.session.rollback()
         flash(error.message, "error")
     else:
-        db.session.commit()
         flash(f"The message to {message.recipient} is queued to send again.", "success")
-    return redirect(url_for("nudges.delivery_log", status="needs_review"))
+    return redirect(url_for("nudges.delivery_log", status=OutboxStatus.NEEDS_REVIEW))

@@ -1,19 +1,21 @@
 """The demo's campaigns: the moments a program reaches out, with plain, detail-free text."""
 
 from datetime import date, timedelta
+from typing import Any
 
 from crp_portal.extensions import db
-from crp_portal.nudges.models import Campaign
+from crp_portal.nudges.models import Anchor, Audience, Campaign, Trigger
+from crp_portal.terms.models import PeriodKind
 
 SIGN_OFF = "\n\nSee you soon,\nThe {{ program_name }} team\n{{ portal_link }}"
-CAMPAIGNS = [
+CAMPAIGNS: list[dict[str, Any]] = [
     {
         "name": "Finals are coming",
-        "trigger": "period",
-        "period_kind": "finals",
-        "anchor": "start",
+        "trigger": Trigger.PERIOD,
+        "period_kind": PeriodKind.FINALS,
+        "anchor": Anchor.START,
         "offset_days": -3,
-        "audience": "active_members",
+        "audience": Audience.ACTIVE_MEMBERS,
         "category": "academic",
         "subject_template": "Finals are coming: here's what's on this week",
         "body_template": "Hi {{ first_name }},\n\nFinals start in three days. Here's what's on "
@@ -22,11 +24,11 @@ CAMPAIGNS = [
     },
     {
         "name": "Midterms check-in",
-        "trigger": "period",
-        "period_kind": "midterms",
-        "anchor": "start",
+        "trigger": Trigger.PERIOD,
+        "period_kind": PeriodKind.MIDTERMS,
+        "anchor": Anchor.START,
         "offset_days": -2,
-        "audience": "active_members",
+        "audience": Audience.ACTIVE_MEMBERS,
         "category": "academic",
         "holdout_percent": 10,
         "subject_template": "Midterms are close: study hall and meetings this week",
@@ -35,8 +37,8 @@ CAMPAIGNS = [
     },
     {
         "name": "Welcome week",
-        "trigger": "first_term_week",
-        "audience": "first_term_members",
+        "trigger": Trigger.FIRST_TERM_WEEK,
+        "audience": Audience.FIRST_TERM_MEMBERS,
         "category": "events",
         "subject_template": "Welcome! Your first week with {{ program_name }}",
         "body_template": "Hi {{ first_name }},\n\nWelcome. Here's what's on this week — come "
@@ -44,8 +46,8 @@ CAMPAIGNS = [
     },
     {
         "name": "Welcome home",
-        "trigger": "move_in",
-        "audience": "residents",
+        "trigger": Trigger.MOVE_IN,
+        "audience": Audience.RESIDENTS,
         "category": "housing",
         "subject_template": "Welcome home",
         "body_template": "Hi {{ first_name }},\n\nToday is move-in day. Your house's first "
@@ -53,11 +55,11 @@ CAMPAIGNS = [
     },
     {
         "name": "Back from break",
-        "trigger": "period",
-        "period_kind": "break",
-        "anchor": "end",
+        "trigger": Trigger.PERIOD,
+        "period_kind": PeriodKind.BREAK,
+        "anchor": Anchor.END,
         "offset_days": 1,
-        "audience": "active_members",
+        "audience": Audience.ACTIVE_MEMBERS,
         "category": "events",
         "subject_template": "Welcome back: this week at {{ program_name }}",
         "body_template": "Hi {{ first_name }},\n\nWelcome back from break. Here's this week:\n"
@@ -65,9 +67,9 @@ CAMPAIGNS = [
     },
     {
         "name": "We haven't seen you in a while",
-        "trigger": "inactive",
+        "trigger": Trigger.INACTIVE,
         "days": 21,
-        "audience": "active_members",
+        "audience": Audience.ACTIVE_MEMBERS,
         "category": "wellbeing",
         "subject_template": "Thinking of you",
         "body_template": "Hi {{ first_name }},\n\nIt's been a few weeks. No pressure — here's "
@@ -75,9 +77,9 @@ CAMPAIGNS = [
     },
     {
         "name": "Advising by week 4",
-        "trigger": "no_advising",
+        "trigger": Trigger.NO_ADVISING,
         "days": 4,
-        "audience": "no_advising_this_term",
+        "audience": Audience.NO_ADVISING_THIS_TERM,
         "category": "academic",
         "subject_template": "A quick advising check-in this term?",
         "body_template": "Hi {{ first_name }},\n\nA 30-minute advising session early in the "

@@ -5,6 +5,7 @@ person, occurrence), which makes planning idempotent: planning twice adds nothin
 """
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -19,61 +20,73 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS
-from crp_portal.terms.models import PERIOD_KINDS
+from crp_portal.terms.models import PeriodKind
 from crp_portal.timeutil import UTCDateTime, utcnow
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+class Trigger(StrEnum):
+    """When a campaign's message goes out."""
+
+    PERIOD = "period"
+    FIRST_TERM_WEEK = "first_term_week"
+    MOVE_IN = "move_in"
+    BACK_FROM_BREAK = "back_from_break"
+    INACTIVE = "inactive"
+    NO_ADVISING = "no_advising"
 
 
-PERIOD, FIRST_TERM_WEEK, MOVE_IN, BACK_FROM_BREAK, INACTIVE, NO_ADVISING = (
-    "period",
-    "first_term_week",
-    "move_in",
-    "back_from_break",
-    "inactive",
-    "no_advising",
-)
-TRIGGER_LABELS = {
-    PERIOD: "Days before or after a calendar period starts or ends",
-    FIRST_TERM_WEEK: "The first week of a member's first term",
-    MOVE_IN: "A resident's housing move-in date",
-    BACK_FROM_BREAK: "The first day back from a break",
-    INACTIVE: "No activity of any kind for a number of days",
-    NO_ADVISING: "No advising session yet this term, by a week of term",
+TRIGGER_LABELS: dict[str, str] = {
+    Trigger.PERIOD: "Days before or after a calendar period starts or ends",
+    Trigger.FIRST_TERM_WEEK: "The first week of a member's first term",
+    Trigger.MOVE_IN: "A resident's housing move-in date",
+    Trigger.BACK_FROM_BREAK: "The first day back from a break",
+    Trigger.INACTIVE: "No activity of any kind for a number of days",
+    Trigger.NO_ADVISING: "No advising session yet this term, by a week of term",
 }
-ANCHORS = {"start": "starts", "end": "ends"}
 
-ACTIVE_MEMBERS, RESIDENTS, FIRST_TERM_MEMBERS, PEER_MENTORS, NO_ADVISING_THIS_TERM = (
-    "active_members",
-    "residents",
-    "first_term_members",
-    "peer_mentors",
-    "no_advising_this_term",
-)
-AUDIENCE_LABELS = {
-    ACTIVE_MEMBERS: "Active members",
-    RESIDENTS: "Residents of recovery housing",
-    FIRST_TERM_MEMBERS: "Members in their first term",
-    PEER_MENTORS: "Peer mentors",
-    NO_ADVISING_THIS_TERM: "Members with no advising this term",
+
+class Anchor(StrEnum):
+    """Which end of a calendar period a `Trigger.PERIOD` campaign counts from."""
+
+    START = "start"
+    END = "end"
+
+
+ANCHORS: dict[str, str] = {Anchor.START: "starts", Anchor.END: "ends"}
+
+
+class Audience(StrEnum):
+    ACTIVE_MEMBERS = "active_members"
+    RESIDENTS = "residents"
+    FIRST_TERM_MEMBERS = "first_term_members"
+    PEER_MENTORS = "peer_mentors"
+    NO_ADVISING_THIS_TERM = "no_advising_this_term"
+
+
+AUDIENCE_LABELS: dict[str, str] = {
+    Audience.ACTIVE_MEMBERS: "Active members",
+    Audience.RESIDENTS: "Residents of recovery housing",
+    Audience.FIRST_TERM_MEMBERS: "Members in their first term",
+    Audience.PEER_MENTORS: "Peer mentors",
+    Audience.NO_ADVISING_THIS_TERM: "Members with no advising this term",
 }
 HOLDOUT_MAX = 50
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     __tablename__ = "campaigns"
     __table_args__ = (
-        CheckConstraint(_in("trigger", TRIGGER_LABELS), name="trigger_known"),
-        CheckConstraint(_in("audience", AUDIENCE_LABELS), name="audience_known"),
-        CheckConstraint(_in("category", EMAIL_CATEGORY_LABELS), name="category_known"),
+        CheckConstraint(values_check("trigger", Trigger), name="trigger_known"),
+        CheckConstraint(values_check("audience", Audience), name="audience_known"),
+        CheckConstraint(values_check("category", EMAIL_CATEGORY_LABELS), name="category_known"),
         CheckConstraint(
-            "period_kind IS NULL OR " + _in("period_kind", PERIOD_KINDS), name="period_kind_known"
+            "period_kind IS NULL OR " + values_check("period_kind", PeriodKind),
+            name="period_kind_known",
         ),
-        CheckConstraint("anchor IS NULL OR " + _in("anchor", ANCHORS), name="anchor_known"),
+        CheckConstraint("anchor IS NULL OR " + values_check("anchor", Anchor), name="anchor_known"),
         CheckConstraint("offset_days BETWEEN -90 AND 90", name="offset_range"),
         CheckConstraint(f"holdout_percent BETWEEN 0 AND {HOLDOUT_MAX}", name="holdout_range"),
         CheckConstraint("active_to IS NULL OR active_to >= active_from", name="active_order"),

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import islice
+from typing import Any, cast
 
 from flask import current_app
 from jinja2 import TemplateError
@@ -30,15 +31,7 @@ from crp_portal.nudges import audiences, templating, triggers
 from crp_portal.nudges.models import Campaign
 from crp_portal.nudges.unsubscribe import unsubscribe_url
 from crp_portal.outbox import writer
-from crp_portal.outbox.models import (
-    HELD_OUT,
-    NUDGE,
-    PENDING,
-    SENDING,
-    SENT,
-    SUPPRESSED,
-    OutboxMessage,
-)
+from crp_portal.outbox.models import OutboxKind, OutboxMessage, OutboxStatus
 from crp_portal.timeutil import AFTER_THE_CHANGE, local_to_utc, to_local
 
 WOULD_SEND, SUPPRESS, HOLD_OUT, ALREADY_PLANNED = (
@@ -47,7 +40,7 @@ WOULD_SEND, SUPPRESS, HOLD_OUT, ALREADY_PLANNED = (
     "held out",
     "already planned",
 )
-COUNTED_BY_CAP = (PENDING, SENDING, SENT)
+COUNTED_BY_CAP = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT)
 CHUNK = 1000
 
 
@@ -180,7 +173,7 @@ def recent_nudges(now: datetime) -> Counter:
     rows = db.session.execute(
         select(OutboxMessage.user_id, func.count())
         .where(
-            OutboxMessage.kind == NUDGE,
+            OutboxMessage.kind == OutboxKind.NUDGE,
             OutboxMessage.status.in_(COUNTED_BY_CAP),
             OutboxMessage.created_at > since,
             OutboxMessage.user_id.is_not(None),
@@ -274,8 +267,8 @@ class _Run:
 def _row(campaign: Campaign, candidate: _Candidate, run: _Run, user: User | None) -> dict:
     """The outbox row of one candidate: a suppressed or held-out one keeps its key and
     reason, with no message."""
-    fields = {
-        "kind": NUDGE,
+    fields: dict[str, Any] = {
+        "kind": OutboxKind.NUDGE,
         "campaign_id": campaign.id,
         "user_id": candidate.user_id,
         "occurrence": candidate.occurrence,
@@ -283,9 +276,12 @@ def _row(campaign: Campaign, candidate: _Candidate, run: _Run, user: User | None
         "now": run.now,
     }
     if candidate.outcome != WOULD_SEND:
-        status = {SUPPRESS: SUPPRESSED, HOLD_OUT: HELD_OUT}.get(candidate.outcome, PENDING)
+        status = {SUPPRESS: OutboxStatus.SUPPRESSED, HOLD_OUT: OutboxStatus.HELD_OUT}.get(
+            candidate.outcome, OutboxStatus.PENDING
+        )
         return writer.message_values(candidate.email, "", "", status=status, **fields)
-    subject, body = templating.render_nudge(campaign, user, run.week, run.links)
+    # A would-send candidate's user was loaded by _users.
+    subject, body = templating.render_nudge(campaign, cast(User, user), run.week, run.links)
     return writer.message_values(
         candidate.email,
         subject,
@@ -310,9 +306,9 @@ def _plan_campaign(campaign: Campaign, candidates: list[_Candidate], run: _Run) 
             counts.error = f"its template could not be filled in ({error})"
             return counts
         inserted = writer.insert_new(rows)
-        counts.planned += inserted[PENDING]
-        counts.suppressed += inserted[SUPPRESSED]
-        counts.held_out += inserted[HELD_OUT]
+        counts.planned += inserted[OutboxStatus.PENDING]
+        counts.suppressed += inserted[OutboxStatus.SUPPRESSED]
+        counts.held_out += inserted[OutboxStatus.HELD_OUT]
         counts.already_planned += len(rows) - sum(inserted.values())
     return counts
 

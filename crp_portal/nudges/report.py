@@ -8,15 +8,17 @@ rows whose 14 days are over are compared; counts below CRP_MIN_CELL are suppress
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Interval, exists, func, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from crp_portal.advising.models import Appointment
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
-from crp_portal.outbox.models import HELD_OUT, SENT, OutboxMessage
+from crp_portal.outbox.models import OutboxMessage, OutboxStatus
 from crp_portal.timeutil import utcnow
 
 WINDOW_DAYS = 14
@@ -73,7 +75,7 @@ class Report:
         return f"{points:+d} percentage points" if points else "no difference"
 
 
-def _plus_days(moment: ColumnElement, days: int) -> ColumnElement:
+def _plus_days(moment: ColumnElement[Any] | InstrumentedAttribute[Any], days: int) -> ColumnElement:
     """`moment + days` in SQL; SQLite has no interval type, so it uses datetime()."""
     if db.session.get_bind().dialect.name == "sqlite":
         return func.datetime(moment, f"+{days} days")
@@ -111,7 +113,7 @@ def campaign_report(campaign: Campaign, now: datetime | None = None) -> Report:
         )
         .where(
             OutboxMessage.campaign_id == campaign.id,
-            OutboxMessage.status.in_((SENT, HELD_OUT)),
+            OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.HELD_OUT)),
             OutboxMessage.user_id.is_not(None),
         )
         .group_by(OutboxMessage.status)
@@ -124,4 +126,6 @@ def campaign_report(campaign: Campaign, now: datetime | None = None) -> Report:
             label, Count(people, minimum), Count(acted, minimum), Count(still_open, minimum)
         )
 
-    return Report(campaign, group(SENT, "Emailed"), group(HELD_OUT, "Held out"))
+    return Report(
+        campaign, group(OutboxStatus.SENT, "Emailed"), group(OutboxStatus.HELD_OUT, "Held out")
+    )

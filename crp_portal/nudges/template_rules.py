@@ -13,13 +13,14 @@ placeholder at the longest it can be. `Walk` computes both bounds as it checks.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from jinja2 import nodes
 
 # A filter may change letters at most threefold (e.g. "ΐ".upper() is three characters).
 FILTER_GROWTH = 3
 BOOLEAN_LENGTH = len("False")
-_TAGS = {
+_TAGS: dict[type[nodes.Node], str] = {
     nodes.Assign: "set",
     nodes.AssignBlock: "set",
     nodes.Block: "block",
@@ -128,7 +129,7 @@ class Walk:
         otherwise = self.body(node.else_, loop_names, in_loop)
         if not usable:
             return Cost()
-        turns = self.longest[node.iter.name]
+        turns = self.longest[cast(nodes.Name, node.iter).name]
         cost = Cost.largest([Cost(turns * inner.characters, turns * (1 + inner.steps)), otherwise])
         if not in_loop and cost.characters > self.heaviest_loop[0]:
             self.heaviest_loop = (cost.characters, node.lineno)

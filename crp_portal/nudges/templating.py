@@ -19,6 +19,7 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from flask import current_app, has_app_context
 from jinja2 import TemplateError, TemplateSyntaxError, nodes
@@ -28,7 +29,7 @@ from sqlalchemy import func, select
 
 from crp_portal.auth.models import User
 from crp_portal.events.calendars import title_for
-from crp_portal.events.models import Event
+from crp_portal.events.models import Event, EventStatus
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.members.models import MemberProfile
@@ -159,7 +160,7 @@ def _compiled(source: str):
     problems, tree = _rule_problems(source)
     if problems:
         raise UnusableTemplate(problems)
-    return _environment.counting(tree)
+    return _environment.counting(cast(nodes.Template, tree))  # parsed: no problems
 
 
 def render(source: str, context: dict) -> str:
@@ -194,7 +195,7 @@ class WeekAhead:
     meeting_count: int
     directory_link: str
 
-    def lines_for(self, user) -> str:
+    def lines_for(self, user: User) -> str:
         lines = [
             _event_line(format_datetime(event.starts_at), title_for(event, user))
             for event in self.events
@@ -210,14 +211,16 @@ def week_ahead(today: date, now: datetime) -> WeekAhead:
     until = local_midnight(today + timedelta(days=7))
     events = db.session.scalars(
         select(Event)
-        .where(Event.starts_at >= now, Event.starts_at < until, Event.status == "scheduled")
+        .where(
+            Event.starts_at >= now, Event.starts_at < until, Event.status == EventStatus.SCHEDULED
+        )
         .where(Event.house_id.is_(None))  # house meetings are for residents, not every member
         .order_by(Event.starts_at, Event.id)
         .limit(WEEK_EVENTS_MAX)
     ).all()
-    meeting_count = db.session.scalar(
+    meeting_count = db.session.execute(
         select(func.count()).select_from(SupportMeeting).where(SupportMeeting.active)
-    )
+    ).scalar_one()
     return WeekAhead(list(events), meeting_count, portal_url("support_meetings.directory"))
 
 
@@ -230,7 +233,7 @@ def links() -> dict[str, str]:
     }
 
 
-def context_for(user, week: WeekAhead, portal_links: dict[str, str]) -> dict:
+def context_for(user: User, week: WeekAhead, portal_links: dict[str, str]) -> dict:
     preferred = user.profile.preferred_name if user.profile is not None else None
     return {
         "first_name": preferred or user.name.split()[0],
@@ -240,7 +243,9 @@ def context_for(user, week: WeekAhead, portal_links: dict[str, str]) -> dict:
     }
 
 
-def render_nudge(campaign, user, week: WeekAhead, portal_links: dict[str, str]) -> tuple[str, str]:
+def render_nudge(
+    campaign, user: User, week: WeekAhead, portal_links: dict[str, str]
+) -> tuple[str, str]:
     """(subject, plain-text body) for one member, each within the render budget; raises a
     TemplateError (UnusableTemplate, TooCostly, …) when a template cannot be sent."""
     context = context_for(user, week, portal_links)

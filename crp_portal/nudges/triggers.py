@@ -19,19 +19,11 @@ from crp_portal.advising.models import Appointment
 from crp_portal.auth.models import User
 from crp_portal.events.models import Attendance, Rsvp
 from crp_portal.extensions import db
-from crp_portal.housing.models import BedAssignment
-from crp_portal.members.recovery_models import CheckIn
+from crp_portal.housing.models import AssignmentStatus, BedAssignment
 from crp_portal.nudges import audiences
-from crp_portal.nudges.models import (
-    BACK_FROM_BREAK,
-    FIRST_TERM_WEEK,
-    INACTIVE,
-    MOVE_IN,
-    NO_ADVISING,
-    PERIOD,
-    Campaign,
-)
-from crp_portal.terms.models import CalendarPeriod
+from crp_portal.nudges.models import Anchor, Campaign, Trigger
+from crp_portal.recovery.models import CheckIn
+from crp_portal.terms.models import CalendarPeriod, PeriodKind
 from crp_portal.timeutil import format_date, local_midnight, to_local
 
 FIRST_WEEK_DAYS = 7
@@ -80,7 +72,7 @@ def _when(offset: int) -> str:
 
 def _period(campaign, members, today, now, window) -> list[Source]:
     """N days before/after (offset_days, negative = before) a period of a kind starts or ends."""
-    ends = campaign.anchor == "end"
+    ends = campaign.anchor == Anchor.END
     anchor = CalendarPeriod.ends_on if ends else CalendarPeriod.starts_on
     target = today - timedelta(days=campaign.offset_days)
     periods = db.session.scalars(
@@ -115,7 +107,7 @@ def _first_term_week(campaign, members, today, now, window) -> list[Source]:
 def _move_in(campaign, members, today, now, window) -> list[Source]:
     """Today is the move-in date of the member's accepted bed."""
     due = members.join(BedAssignment, BedAssignment.student_id == User.id).where(
-        BedAssignment.status == "accepted", BedAssignment.move_in_on == today
+        BedAssignment.status == AssignmentStatus.ACCEPTED, BedAssignment.move_in_on == today
     )
     key = literal("assignment:", String) + cast(BedAssignment.id, String)
     return [Source(due, key, lambda key: key, lambda _key: "moves into recovery housing today")]
@@ -125,7 +117,10 @@ def _back_from_break(campaign, members, today, now, window) -> list[Source]:
     """Today is the day after a break ends."""
     breaks = db.session.scalars(
         select(CalendarPeriod)
-        .where(CalendarPeriod.kind == "break", CalendarPeriod.ends_on == today - timedelta(days=1))
+        .where(
+            CalendarPeriod.kind == PeriodKind.BREAK,
+            CalendarPeriod.ends_on == today - timedelta(days=1),
+        )
         .order_by(CalendarPeriod.id)
     ).all()
     return [
@@ -190,11 +185,11 @@ def _no_advising(campaign, members, today, now, window) -> list[Source]:
     return [_fixed(due, f"term:{window.id}", why)]
 
 
-_BUILDERS = {
-    PERIOD: _period,
-    FIRST_TERM_WEEK: _first_term_week,
-    MOVE_IN: _move_in,
-    BACK_FROM_BREAK: _back_from_break,
-    INACTIVE: _inactive,
-    NO_ADVISING: _no_advising,
+_BUILDERS: dict[str, Callable[..., list[Source]]] = {
+    Trigger.PERIOD: _period,
+    Trigger.FIRST_TERM_WEEK: _first_term_week,
+    Trigger.MOVE_IN: _move_in,
+    Trigger.BACK_FROM_BREAK: _back_from_break,
+    Trigger.INACTIVE: _inactive,
+    Trigger.NO_ADVISING: _no_advising,
 }

@@ -8,6 +8,7 @@ from crp_portal.extensions import csrf, db, limiter
 from crp_portal.members.models import EMAIL_CATEGORY_LABELS
 from crp_portal.nudges import bp
 from crp_portal.nudges.unsubscribe import is_opted_out, opt_out, read_unsubscribe_token
+from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY = "Too many unsubscribe requests from this network. Wait a minute and try again."
 BAD_LINK = (
@@ -39,8 +40,8 @@ def unsubscribe(token: str):
     exists = user is not None and user.erased_at is None
     if request.method == "POST":
         if exists:
-            opt_out(user_id, category)
-            db.session.commit()
+            with unit_of_work():
+                opt_out(user_id, category)
         return render_template("nudges/unsubscribed.html", label=label)
     already = not exists or is_opted_out(user_id, category)
     return render_template("nudges/unsubscribe.html", label=label, already=already)

@@ -9,6 +9,8 @@ feature.
 """
 
 from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -23,47 +25,53 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from crp_portal.auth.models import User
+    from crp_portal.nudges.models import Campaign
 
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
+
+class OutboxKind(StrEnum):
+    NUDGE = "nudge"
+    TRANSACTIONAL = "transactional"
 
 
-NUDGE, TRANSACTIONAL = "nudge", "transactional"
-PENDING, SENDING, SENT, FAILED, SUPPRESSED, HELD_OUT, NEEDS_REVIEW = (
-    "pending",
-    "sending",
-    "sent",
-    "failed",
-    "suppressed",
-    "held_out",
-    "needs_review",
-)
-OUTBOX_STATUS_LABELS = {
-    PENDING: "Pending",
-    SENDING: "Being sent",
-    SENT: "Sent",
-    FAILED: "Failed",
-    SUPPRESSED: "Suppressed",
-    HELD_OUT: "Held out (comparison group)",
-    NEEDS_REVIEW: "Needs review",
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    HELD_OUT = "held_out"
+    NEEDS_REVIEW = "needs_review"
+
+
+OUTBOX_STATUS_LABELS: dict[str, str] = {
+    OutboxStatus.PENDING: "Pending",
+    OutboxStatus.SENDING: "Being sent",
+    OutboxStatus.SENT: "Sent",
+    OutboxStatus.FAILED: "Failed",
+    OutboxStatus.SUPPRESSED: "Suppressed",
+    OutboxStatus.HELD_OUT: "Held out (comparison group)",
+    OutboxStatus.NEEDS_REVIEW: "Needs review",
 }
 MAX_ATTEMPTS = 5
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One email. Nudges carry their (campaign, person, occurrence) key; transactional
     mail (confirmations, reminders, offers) has no campaign and cannot be opted out of."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("campaign_id", "user_id", "occurrence", name="uq_outbox_nudge_key"),
-        CheckConstraint(_in("kind", (NUDGE, TRANSACTIONAL)), name="kind_known"),
-        CheckConstraint(_in("status", OUTBOX_STATUS_LABELS), name="status_known"),
+        CheckConstraint(values_check("kind", OutboxKind), name="kind_known"),
+        CheckConstraint(values_check("status", OutboxStatus), name="status_known"),
         CheckConstraint(
-            f"kind = '{TRANSACTIONAL}' OR (campaign_id IS NOT NULL AND occurrence IS NOT NULL)",
+            f"kind = '{OutboxKind.TRANSACTIONAL}' OR (campaign_id IS NOT NULL AND occurrence IS NOT NULL)",
             name="nudge_has_key",
         ),
         Index("ix_outbox_status_due", "status", "due_at"),
@@ -82,7 +90,7 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str | None] = mapped_column(Text)
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     reason: Mapped[str] = mapped_column(String(200), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -91,18 +99,27 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    campaign = relationship("Campaign")
-    user = relationship("User")
-    attachments = relationship(
-        "OutboxAttachment", cascade="all, delete-orphan", passive_deletes=True
+    campaign: Mapped["Campaign | None"] = relationship()
+    user: Mapped["User | None"] = relationship()
+    attachments: Mapped[list["OutboxAttachment"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
     )
 
     @property
     def status_label(self) -> str:
         return OUTBOX_STATUS_LABELS[self.status]
 
+    @property
+    def is_failed(self) -> bool:
+        return self.status == OutboxStatus.FAILED
 
-class OutboxAttachment(db.Model):
+    @property
+    def needs_review(self) -> bool:
+        """Claimed for sending but never marked: it may or may not have gone out."""
+        return self.status == OutboxStatus.NEEDS_REVIEW
+
+
+class OutboxAttachment(Model):
     """A file sent with a message, such as the .ics of a booking confirmation."""
 
     __tablename__ = "outbox_attachments"

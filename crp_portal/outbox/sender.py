@@ -19,23 +19,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.utils import formataddr, make_msgid, parseaddr
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_mail import Message
 from markupsafe import escape
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from crp_portal.extensions import db, mail
 from crp_portal.outbox.models import (
-    FAILED,
     MAX_ATTEMPTS,
-    NEEDS_REVIEW,
-    PENDING,
-    SENDING,
-    SENT,
     OutboxAttachment,
     OutboxMessage,
+    OutboxStatus,
 )
 from crp_portal.timeutil import utcnow
 
@@ -54,10 +51,13 @@ def retry(message_ids: list[int], now: datetime) -> int:
         return 0
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status.in_((FAILED, NEEDS_REVIEW)))
-        .values(status=PENDING, due_at=now, attempts=0, last_error="", claimed_at=None)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status.in_((OutboxStatus.FAILED, OutboxStatus.NEEDS_REVIEW)),
+        )
+        .values(status=OutboxStatus.PENDING, due_at=now, attempts=0, last_error="", claimed_at=None)
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 @dataclass
@@ -91,7 +91,7 @@ def send_pending(
 def claim(now: datetime, limit: int, ids: list[int] | None = None) -> list[int]:
     statement = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
     )
@@ -105,7 +105,9 @@ def claim(now: datetime, limit: int, ids: list[int] | None = None) -> list[int]:
             connection.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(claimed))
-                .values(status=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                .values(
+                    status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1
+                )
             )
     return claimed
 
@@ -115,9 +117,12 @@ def review_stale_claims(now: datetime) -> int:
     with db.engine.begin() as connection:
         result = connection.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - timeout)
+            .where(
+                OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.claimed_at < now - timeout,
+            )
             .values(
-                status=NEEDS_REVIEW,
+                status=OutboxStatus.NEEDS_REVIEW,
                 reason="The sender stopped before marking this sent; it may have arrived.",
             )
         )
@@ -126,7 +131,8 @@ def review_stale_claims(now: datetime) -> int:
 
 def deliver(ids: list[int], now: datetime, report: SendReport) -> None:
     rows, attachments = _load(ids)
-    app = current_app._get_current_object()
+    # current_app is typed as the Flask app it proxies; the proxy's method is untyped.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("MAIL_SERVER"):
         _write_to_log(app, rows)
         for row in rows:
@@ -247,13 +253,13 @@ def _write_to_log(app, rows) -> None:
 
 def _mark_sent(message_id: int, sent_at: datetime, reason: str = "") -> None:
     """`sent_at` is never before the moment the run acts as (`flask nudges run --at`)."""
-    values = {"status": SENT, "sent_at": sent_at, "last_error": ""}
+    values = {"status": OutboxStatus.SENT, "sent_at": sent_at, "last_error": ""}
     if reason:
         values["reason"] = reason
     with db.engine.begin() as connection:
         connection.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
             .values(**values)
         )
 
@@ -262,15 +268,15 @@ def _back_off(row, error: str, now: datetime, report: SendReport) -> None:
     """Try again after 2, 4, 8, 16 minutes; give up after MAX_ATTEMPTS."""
     attempts = row.attempts  # counted when the row was claimed
     if attempts >= MAX_ATTEMPTS:
-        values = {"status": FAILED}
+        values: dict[str, Any] = {"status": OutboxStatus.FAILED}
         report.failed += 1
     else:
-        values = {"status": PENDING, "due_at": now + timedelta(minutes=2**attempts)}
+        values = {"status": OutboxStatus.PENDING, "due_at": now + timedelta(minutes=2**attempts)}
         report.retried += 1
     report.error = error[:500]
     with db.engine.begin() as connection:
         connection.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.status == SENDING)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.SENDING)
             .values(last_error=error[:500], **values)
         )

@@ -22,7 +22,7 @@ from sqlalchemy import exists, or_, select, text
 
 from crp_portal.database import reading_only
 from crp_portal.extensions import db
-from crp_portal.outbox.models import PENDING, OutboxMessage
+from crp_portal.outbox.models import OutboxMessage, OutboxStatus
 from crp_portal.outbox.sender import SendReport, send_pending
 from crp_portal.timeutil import utcnow
 
@@ -54,7 +54,7 @@ def _sources() -> list:
 
 
 def anything_due(now: datetime) -> bool:
-    due = exists().where(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now)
+    due = exists().where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now)
     clauses = [due, *(waiting for waiting, _prepare in _sources())]
     with reading_only(), db.engine.connect() as connection:
         return bool(connection.scalar(select(or_(*clauses))))
@@ -102,7 +102,8 @@ def work(stop: threading.Event, *, once: bool = False) -> SendReport:
 
     Stale claims (a sender that died mid-delivery) are moved to review about once a minute;
     an SMTP outage leaves rows pending with back-off, and the loop carries on."""
-    app = current_app._get_current_object()
+    # current_app is typed as the Flask app it proxies; the proxy's method is untyped.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     waker = Waker(app)
     total = SendReport()
     last_stale_check = 0.0

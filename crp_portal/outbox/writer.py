@@ -8,13 +8,14 @@ thousands of nudges). Nothing here commits: the change that causes the email own
 
 from collections import Counter
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from crp_portal.extensions import db
-from crp_portal.outbox.models import PENDING, TRANSACTIONAL, OutboxAttachment, OutboxMessage
+from crp_portal.outbox.models import OutboxAttachment, OutboxKind, OutboxMessage, OutboxStatus
 from crp_portal.timeutil import utcnow
 
 SUBJECT_LENGTH = OutboxMessage.subject.type.length
@@ -28,12 +29,12 @@ def message_values(
     body_text: str,
     *,
     body_html: str | None = None,
-    kind: str = TRANSACTIONAL,
+    kind: str = OutboxKind.TRANSACTIONAL,
     user_id: int | None = None,
     campaign_id: int | None = None,
     occurrence: str | None = None,
     unsubscribe_url: str | None = None,
-    status: str = PENDING,
+    status: str = OutboxStatus.PENDING,
     reason: str = "",
     due_at: datetime | None = None,
     now: datetime | None = None,
@@ -94,7 +95,8 @@ def insert_new(rows: list[dict]) -> Counter:
     """
     if not rows:
         return Counter()
-    table = OutboxMessage.__table__
+    table = cast(Table, OutboxMessage.__table__)
+    statement: postgresql.Insert | sqlite.Insert
     if db.session.get_bind().dialect.name == "postgresql":
         # One INSERT … SELECT FROM unnest(arrays): a multi-row VALUES list would carry
         # 15 placeholders a row, which the driver re-parses for every statement.
@@ -108,5 +110,5 @@ def insert_new(rows: list[dict]) -> Counter:
         parameters = None
     else:
         statement, parameters = sqlite.insert(table), rows
-    statement = statement.on_conflict_do_nothing(index_elements=NUDGE_KEY).returning(table.c.status)
-    return Counter(db.session.execute(statement, parameters).scalars().all())
+    query = statement.on_conflict_do_nothing(index_elements=NUDGE_KEY).returning(table.c.status)
+    return Counter(db.session.execute(query, parameters).scalars().all())

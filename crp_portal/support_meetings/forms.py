@@ -3,7 +3,14 @@
 from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField, URLField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from crp_portal.forms import BoundedIntegerField, PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedIntegerField,
+    PortalForm,
+    choices,
+    filled,
+    required_text,
+    strip_filter,
+)
 from crp_portal.support_meetings.models import (
     FELLOWSHIPS,
     LONGEST_MINUTES,
@@ -46,7 +53,7 @@ class MeetingFilterForm(PortalForm):
     def meeting_filter(self) -> MeetingFilter:
         """The chosen filters; a value the lists do not offer (an edited URL) means any."""
         for field in (self.day, self.fellowship, self.meets):
-            if field.data not in {choice.value for choice in field.choices}:
+            if field.data not in {choice.value for choice in field.choices}:  # type: ignore[union-attr]  # SelectChoice (WTForms 3.3); the 3.2 stubs know tuples
                 field.data = ""
         day = self.day.data
         return MeetingFilter(
@@ -62,19 +69,19 @@ class MeetingForm(PortalForm):
         validators=required_text("Name the meeting, e.g. Tuesday Night Big Book.", 120),
         filters=[strip_filter],
     )
-    fellowship = SelectField(
+    fellowship = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Fellowship",
         choices=choices(FELLOWSHIP_CHOICES),
         invalid_choice_message="Choose one of the listed fellowships.",
     )
-    weekday = SelectField(
+    weekday = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Day",
         choices=choices(DAY_CHOICES),
         coerce=int,
         invalid_value_message="Choose a day of the week.",
         invalid_choice_message="Choose a day of the week.",
     )
-    starts_at = TimeField(
+    starts_at = TimeField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Starts at",
         validators=[InputRequired(message="Enter the start time, e.g. 7:00 PM.")],
         format=["%H:%M", "%H:%M:%S", "%I:%M %p"],
@@ -115,16 +122,16 @@ class MeetingForm(PortalForm):
         """Each field's own checks, then: a student needs somewhere to go."""
         valid = super().validate(extra_validators)
         if not self.location.data and not self.online_url.data and not self.online_url.errors:
-            self.location.errors.append(NO_PLACE)
+            self.location.errors.append(NO_PLACE)  # type: ignore[attr-defined]  # a list once validated; the stubs say Sequence
             return False
         return valid
 
     def details(self) -> MeetingDetails:
         return MeetingDetails(
-            name=self.name.data,
+            name=filled(self.name.data),
             fellowship=self.fellowship.data,
             weekday=self.weekday.data,
-            starts_at=self.starts_at.data,
+            starts_at=filled(self.starts_at.data),
             duration_minutes=self.duration_minutes.data,
             location=self.location.data or "",
             online_url=self.online_url.data or "",

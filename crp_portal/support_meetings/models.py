@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crp_portal.extensions import db
+from crp_portal.extensions import Model
 from crp_portal.timeutil import UTCDateTime, utcnow
 
 FELLOWSHIPS = {
@@ -43,7 +43,7 @@ def clock_label(value: time) -> str:
     return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
 
 
-class SupportMeeting(db.Model):
+class SupportMeeting(Model):
     __tablename__ = "support_meetings"
     __table_args__ = (
         CheckConstraint(

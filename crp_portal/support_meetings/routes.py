@@ -4,10 +4,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import EVENTS, STUDENT, may, scope_required
-from crp_portal.extensions import db
 from crp_portal.support_meetings import bp, services
 from crp_portal.support_meetings.forms import MeetingFilterForm, MeetingForm
-from crp_portal.views import commit_or_form_error
+from crp_portal.unit_of_work import unit_of_work
 
 
 @bp.get("/support-meetings/")
@@ -25,14 +24,15 @@ def directory():
 @scope_required(EVENTS)
 def new_meeting():
     form = MeetingForm()
+    work = unit_of_work(form, "location")
     if form.validate_on_submit():
-        meeting = commit_or_form_error(
-            form, "location", lambda: services.create_meeting(form.details())
-        )
-        if meeting is not None:
+        with work:
+            meeting = services.create_meeting(form.details())
+        if work.saved:
             flash(f"{meeting.name} is added.", "success")
             return redirect(url_for("support_meetings.directory"))
-    return render_template("support_meetings/meeting_form.html", form=form, meeting=None)
+    page = render_template("support_meetings/meeting_form.html", form=form, meeting=None)
+    return page, work.status
 
 
 @bp.route("/support-meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -40,14 +40,15 @@ def new_meeting():
 def edit_meeting(meeting_id: int):
     meeting = services.get_meeting(meeting_id)
     form = MeetingForm(obj=meeting)
+    work = unit_of_work(form, "location")
     if form.validate_on_submit():
-        saved = commit_or_form_error(
-            form, "location", lambda: services.update_meeting(meeting, form.details())
-        )
-        if saved is not None:
+        with work:
+            saved = services.update_meeting(meeting, form.details())
+        if work.saved:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("support_meetings.directory"))
-    return render_template("support_meetings/meeting_form.html", form=form, meeting=meeting)
+    page = render_template("support_meetings/meeting_form.html", form=form, meeting=meeting)
+    return page, work.status
 
 
 @bp.post("/support-meetings/<int:meeting_id>/delete")
@@ -55,7 +56,7 @@ def edit_meeting(meeting_id: int):
 def delete_meeting(meeting_id: int):
     meeting = services.get_meeting(meeting_id)
     name = meeting.name
-    services.delete_meeting(meeting)
-    db.session.commit()
+    with unit_of_work():
+        services.delete_meeting(meeting)
     flash(f"{name} is deleted from the directory.", "success")
     return redirect(url_for("support_meetings.directory"))

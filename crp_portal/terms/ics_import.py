@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
@@ -266,7 +267,7 @@ def _read_event(component, zone: ZoneInfo) -> FeedEvent:
             problem = CANCELLED
         elif not in_date_bounds(starts_on, ends_on):
             problem = OUT_OF_YEARS
-        elif ends_on - starts_on > LONGEST_EVENT:
+        elif cast(date, ends_on) - cast(date, starts_on) > LONGEST_EVENT:  # set: no problem
             problem = TOO_LONG
     return FeedEvent(_source_uid(component, title, start_key), title, starts_on, ends_on, problem)
 
@@ -424,10 +425,12 @@ def save_import(plan: ImportPlan) -> dict[str, int]:
                 )
             )
         elif line.outcome == UPDATED:
-            period = line.period
-            period.term = line.term
-            period.kind, period.name = line.kind, line.event.name
-            period.starts_on, period.ends_on = line.event.starts_on, line.event.ends_on
+            # An updated line names its period, term and kind; its event has both dates.
+            period = cast(CalendarPeriod, line.period)
+            period.term = cast(Term, line.term)
+            period.kind, period.name = cast(str, line.kind), line.event.name
+            period.starts_on = cast(date, line.event.starts_on)
+            period.ends_on = cast(date, line.event.ends_on)
     try:
         db.session.flush()
     except IntegrityError as error:

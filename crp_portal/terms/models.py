@@ -1,26 +1,41 @@
 """Academic terms and the periods inside them (finals, breaks, move-in…)."""
 
 from datetime import date
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crp_portal.extensions import db
+from crp_portal.database import values_check
+from crp_portal.extensions import Model
 
-PERIOD_KINDS = {
-    "classes_start": "Classes start",
-    "add_drop": "Add/drop",
-    "midterms": "Midterms",
-    "finals": "Finals",
-    "break": "Break",
-    "move_in": "Move-in",
-    "move_out": "Move-out",
-    "graduation": "Graduation",
-    "other": "Other",
+
+class PeriodKind(StrEnum):
+    CLASSES_START = "classes_start"
+    ADD_DROP = "add_drop"
+    MIDTERMS = "midterms"
+    FINALS = "finals"
+    BREAK = "break"
+    MOVE_IN = "move_in"
+    MOVE_OUT = "move_out"
+    GRADUATION = "graduation"
+    OTHER = "other"
+
+
+PERIOD_KINDS: dict[str, str] = {
+    PeriodKind.CLASSES_START: "Classes start",
+    PeriodKind.ADD_DROP: "Add/drop",
+    PeriodKind.MIDTERMS: "Midterms",
+    PeriodKind.FINALS: "Finals",
+    PeriodKind.BREAK: "Break",
+    PeriodKind.MOVE_IN: "Move-in",
+    PeriodKind.MOVE_OUT: "Move-out",
+    PeriodKind.GRADUATION: "Graduation",
+    PeriodKind.OTHER: "Other",
 }
 
 
-class Term(db.Model):
+class Term(Model):
     __tablename__ = "terms"
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ends_after_start"),)
 
@@ -29,8 +44,7 @@ class Term(db.Model):
     starts_on: Mapped[date] = mapped_column(Date, index=True)
     ends_on: Mapped[date] = mapped_column(Date)
 
-    periods = relationship(
-        "CalendarPeriod",
+    periods: Mapped[list["CalendarPeriod"]] = relationship(
         back_populates="term",
         cascade="all, delete-orphan",
         order_by="(CalendarPeriod.starts_on, CalendarPeriod.id)",
@@ -40,17 +54,14 @@ class Term(db.Model):
         return f"<Term {self.name}>"
 
 
-class CalendarPeriod(db.Model):
+class CalendarPeriod(Model):
     """A stretch of a term; `source_uid` is the UID of the registrar's .ics event it was
     imported from, so importing the same feed again changes nothing."""
 
     __tablename__ = "calendar_periods"
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
-        CheckConstraint(
-            "kind IN (" + ", ".join(f"'{kind}'" for kind in PERIOD_KINDS) + ")",
-            name="kind_known",
-        ),
+        CheckConstraint(values_check("kind", PeriodKind), name="kind_known"),
         Index("ix_calendar_periods_kind_starts_on", "kind", "starts_on"),
     )
 
@@ -62,7 +73,7 @@ class CalendarPeriod(db.Model):
     ends_on: Mapped[date] = mapped_column(Date)
     source_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
 
-    term = relationship("Term", back_populates="periods")
+    term: Mapped[Term] = relationship(back_populates="periods")
 
     @property
     def kind_label(self) -> str:

@@ -3,11 +3,11 @@
 from flask import flash, redirect, render_template, url_for
 
 from crp_portal.access import NUDGES, scope_required
-from crp_portal.extensions import db
+from crp_portal.forms import filled
 from crp_portal.terms import bp, services
 from crp_portal.terms.forms import PeriodForm, TermForm
 from crp_portal.timeutil import local_today
-from crp_portal.views import commit_or_form_error
+from crp_portal.unit_of_work import unit_of_work
 
 
 @bp.get("/")
@@ -22,16 +22,16 @@ def term_list():
 @scope_required(NUDGES)
 def new_term():
     form = TermForm()
+    work = unit_of_work(form, "ends_on")
     if form.validate_on_submit():
-        term = commit_or_form_error(
-            form,
-            "ends_on",
-            lambda: services.create_term(form.name.data, form.starts_on.data, form.ends_on.data),
-        )
-        if term is not None:
+        with work:
+            term = services.create_term(
+                filled(form.name.data), filled(form.starts_on.data), filled(form.ends_on.data)
+            )
+        if work.saved:
             flash(f"{term.name} is added. Now add its calendar periods.", "success")
             return redirect(url_for("terms.term_detail", term_id=term.id))
-    return render_template("terms/term_form.html", form=form, term=None)
+    return render_template("terms/term_form.html", form=form, term=None), work.status
 
 
 @bp.get("/<int:term_id>")
@@ -46,18 +46,16 @@ def term_detail(term_id: int):
 def edit_term(term_id: int):
     term = services.get_term(term_id)
     form = TermForm(obj=term)
+    work = unit_of_work(form, "ends_on")
     if form.validate_on_submit():
-        saved = commit_or_form_error(
-            form,
-            "ends_on",
-            lambda: services.update_term(
-                term, form.name.data, form.starts_on.data, form.ends_on.data
-            ),
-        )
-        if saved is not None:
+        with work:
+            saved = services.update_term(
+                term, filled(form.name.data), filled(form.starts_on.data), filled(form.ends_on.data)
+            )
+        if work.saved:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("terms.term_detail", term_id=term_id))
-    return render_template("terms/term_form.html", form=form, term=term)
+    return render_template("terms/term_form.html", form=form, term=term), work.status
 
 
 @bp.post("/<int:term_id>/delete")
@@ -65,8 +63,8 @@ def edit_term(term_id: int):
 def delete_term(term_id: int):
     term = services.get_term(term_id)
     name = term.name
-    services.delete_term(term)
-    db.session.commit()
+    with unit_of_work():
+        services.delete_term(term)
     flash(f"{name} and its calendar periods are deleted.", "success")
     return redirect(url_for("terms.term_list"))
 
@@ -76,19 +74,21 @@ def delete_term(term_id: int):
 def add_period(term_id: int):
     term = services.get_term(term_id)
     form = PeriodForm()
+    work = unit_of_work(form, "ends_on")
     if form.validate_on_submit():
-        period = commit_or_form_error(
-            form,
-            "ends_on",
-            lambda: services.add_period(
-                term, form.kind.data, form.name.data or "", form.starts_on.data, form.ends_on.data
-            ),
-        )
-        if period is not None:
+        with work:
+            period = services.add_period(
+                term,
+                form.kind.data,
+                form.name.data or "",
+                filled(form.starts_on.data),
+                filled(form.ends_on.data),
+            )
+        if work.saved:
             flash(f"{period.name} is added to {term.name}.", "success")
             return redirect(url_for("terms.term_detail", term_id=term_id))
         term = services.get_term(term_id)
-    return render_template("terms/detail.html", term=term, form=form)
+    return render_template("terms/detail.html", term=term, form=form), work.status
 
 
 @bp.route("/periods/<int:period_id>/edit", methods=["GET", "POST"])
@@ -96,18 +96,20 @@ def add_period(term_id: int):
 def edit_period(period_id: int):
     period = services.get_period(period_id)
     form = PeriodForm(obj=period)
+    work = unit_of_work(form, "ends_on")
     if form.validate_on_submit():
-        saved = commit_or_form_error(
-            form,
-            "ends_on",
-            lambda: services.update_period(
-                period, form.kind.data, form.name.data or "", form.starts_on.data, form.ends_on.data
-            ),
-        )
-        if saved is not None:
+        with work:
+            saved = services.update_period(
+                period,
+                form.kind.data,
+                form.name.data or "",
+                filled(form.starts_on.data),
+                filled(form.ends_on.data),
+            )
+        if work.saved:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("terms.term_detail", term_id=saved.term_id))
-    return render_template("terms/period_form.html", form=form, period=period)
+    return render_template("terms/period_form.html", form=form, period=period), work.status
 
 
 @bp.post("/periods/<int:period_id>/delete")
@@ -115,7 +117,7 @@ def edit_period(period_id: int):
 def delete_period(period_id: int):
     period = services.get_period(period_id)
     term_id, name = period.term_id, period.name
-    services.delete_period(period)
-    db.session.commit()
+    with unit_of_work():
+        services.delete_period(period)
     flash(f"{name} is deleted.", "success")
     return redirect(url_for("terms.term_detail", term_id=term_id))

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from crp_portal.auth.models import User
 from crp_portal.events import rsvp
-from crp_portal.events.models import SELF_CHECK_IN, WALK_IN, Attendance, Event
+from crp_portal.events.models import Attendance, AttendanceSource, Event
 from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 from tests.browser.axe import assert_accessible
@@ -284,7 +284,7 @@ def test_staff_takes_attendance_and_adds_a_walk_in(app, page):
             for row in db.session.scalars(select(Attendance).where(Attendance.event_id == event.id))
         }
         db.session.remove()
-    assert sources == {going_name: "roster", walk_in_name: WALK_IN}
+    assert sources == {going_name: "roster", walk_in_name: AttendanceSource.WALK_IN}
 
 
 def starting_in_five_minutes(app) -> dict:
@@ -326,5 +326,5 @@ def test_going_student_checks_in_with_the_code(app, page):
         [attendance] = db.session.scalars(
             select(Attendance).where(Attendance.event_id == event.id)
         ).all()
-        assert (attendance.user.email, attendance.source) == (email, SELF_CHECK_IN)
+        assert (attendance.user.email, attendance.source) == (email, AttendanceSource.SELF_CHECK_IN)
         db.session.remove()
