@@ -1,11 +1,13 @@
-"""Load benchmark: serve a 1× history with gunicorn and drive it with wrk (issue #9).
+"""Load benchmark: serve a 1× history with gunicorn and drive it with wrk (issues #9, #19).
 
     python -m bench.load                                   # SQLite (WAL) in a temp directory
     BENCH_DATABASE_URL=postgresql+psycopg://… python -m bench.load
 
-Each target gets a 2 s warm-up, then 10 s of load from wrk (BENCH_CONNECTIONS connections,
-one wrk thread each). Prints requests/s, p50, p99, errors and the ratio of each target's
-requests/s to /healthz's, then one `bench:` summary line. See bench/README.md.
+A bare Flask route (bench/bare.py) is served by the same gunicorn command and driven the
+same way, before and after the portal, as the yardstick. Each target gets a 2 s warm-up,
+then 10 s of load from wrk (BENCH_CONNECTIONS connections, default 16, one wrk thread
+each). Prints requests/s, p50, p99, errors and the ratio of each target's requests/s to
+the bare route's, then one `bench:` summary line. See bench/README.md.
 """
 
 import http.client
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from bench.history import (
     ADVISOR_EMAIL,
@@ -44,7 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 WARM_UP, DURATION = 2, 10
 DASHBOARD_SAMPLES = 7
 TENTH_YEARS = 0.3  # a tenth of the three years, at the same weekly density
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+PORTAL, BARE = "wsgi:app", "bench.bare:app"
+# An event page, a spare to RSVP to before the load, and one event per connection for the
+# measured RSVPs and another for the warm-up's (see `run_wrk`).
+EVENTS_NEEDED = 2 + 2 * CONNECTIONS
 USER_AGENT = "crp-bench"  # the same for sign-in and wrk: the session is tied to it
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
@@ -158,7 +164,9 @@ class Client:
             raise RuntimeError(f"signing in as {email} failed (status {status})")
 
 
-def start_server(url: str, port: int, log) -> subprocess.Popen:
+def start_server(url: str, port: int, log, application: str = PORTAL) -> subprocess.Popen:
+    """gunicorn serving `application` (the portal, or bench.bare's yardstick): one command,
+    so the two differ only in the app."""
     workers = 2 * (os.cpu_count() or 1) + 1
     environment = {
         **os.environ,
@@ -180,26 +188,26 @@ def start_server(url: str, port: int, log) -> subprocess.Popen:
         str(workers),
         "-b",
         f"127.0.0.1:{port}",
-        "wsgi:app",
+        application,
     ]
-    print(f"gunicorn: {workers} sync workers on port {port}", flush=True)
+    print(f"gunicorn: {application}, {workers} sync workers on port {port}", flush=True)
     return subprocess.Popen(  # noqa: S603 - fixed command
         command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
     )
 
 
-def wait_healthy(port: int, server: subprocess.Popen) -> None:
+def wait_healthy(port: int, server: subprocess.Popen, path: str = "/healthz") -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("gunicorn exited; see its log above")
         try:
-            if Client(port).request("GET", "/healthz")[0] == 200:
+            if Client(port).request("GET", path)[0] == 200:
                 return
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+    raise RuntimeError(f"gunicorn did not answer {path} within 60 s")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -217,24 +225,31 @@ def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string of ASCII is a valid Lua string
 
 
-def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect, reset=None):
-    """Warm up, then measure. `reset` runs in between: the warm-up may stop with a request
-    the server handled but whose answer wrk never read, which would leave an alternating
-    target out of step with the server."""
+def run_wrk(
+    port: int, directory: str, method: str, paths, cookie, body, expect, warm_up_paths=None
+):
+    """Warm up on `warm_up_paths` (default: `paths`), then measure on `paths`.
+
+    wrk stops on a timer, not after its last answers: when the warm-up ends, each connection
+    may still have a request in flight, which the server runs after wrk has gone. A write
+    that waits for SQLite's lock (which queues no one in order) can land seconds later, in
+    the middle of the measured run. An alternating target therefore warms up on other
+    events: a late "cancel" from the warm-up used to fall between a connection's "going"
+    and its own "cancel", which then answered 404 (about one RSVP in a thousand)."""
     script = Path(directory) / "target.lua"
-    script.write_text(
-        LUA
-        % {
-            "method": lua_string(method),
-            "paths": "{" + ", ".join(lua_string(path) for path in paths) + "}",
-            "cookie": lua_string(cookie),
-            "body": lua_string(body),
-            "expect": expect,
-            "agent": USER_AGENT,
-        }
-    )
     figures = None
-    for seconds in (WARM_UP, DURATION):
+    for seconds, phase_paths in ((WARM_UP, warm_up_paths or paths), (DURATION, paths)):
+        script.write_text(
+            LUA
+            % {
+                "method": lua_string(method),
+                "paths": "{" + ", ".join(lua_string(path) for path in phase_paths) + "}",
+                "cookie": lua_string(cookie),
+                "body": lua_string(body),
+                "expect": expect,
+                "agent": USER_AGENT,
+            }
+        )
         completed = subprocess.run(  # noqa: S603 - fixed command
             [
                 shutil.which("wrk") or "wrk",
@@ -245,7 +260,7 @@ def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect,
                 "10s",
                 "-s",
                 str(script),
-                f"http://127.0.0.1:{port}{paths[0]}",
+                f"http://127.0.0.1:{port}{phase_paths[0]}",
             ],
             capture_output=True,
             text=True,
@@ -253,21 +268,14 @@ def run_wrk(port: int, directory: str, method: str, paths, cookie, body, expect,
         )
         line = next(x for x in completed.stdout.splitlines() if x.startswith("WRK "))
         figures = json.loads(line[4:])
-        if reset is not None and seconds == WARM_UP:
-            reset()
     return figures
 
 
-def measure(port, directory, name, method, paths, client, body="", expect=200) -> Result:
-    reset = None
-    if method == "POST":
-        form = dict(parse_qsl(body))
-
-        def reset():
-            for path in paths:
-                client.request("POST", f"{path}/cancel", form)
-
-    figures = run_wrk(port, directory, method, paths, client.cookie_header(), body, expect, reset)
+def measure(
+    port, directory, name, method, paths, client, body="", expect=200, warm_up_paths=None
+) -> Result:
+    cookie = client.cookie_header()
+    figures = run_wrk(port, directory, method, paths, cookie, body, expect, warm_up_paths)
     seconds = figures["duration_us"] / 1e6
     result = Result(
         name=name,
@@ -302,7 +310,8 @@ def drive(port: int, directory: str, events: list[int]) -> list[Result]:
     student.sign_in(STUDENT_EMAIL)
     advisor.sign_in(ADVISOR_EMAIL)
     staff.sign_in(STAFF_EMAIL)
-    page, spare, rsvp_events = events[0], events[1], events[2 : 2 + CONNECTIONS]
+    page, spare = events[0], events[1]
+    rsvp_events, warm_up_events = events[2 : 2 + CONNECTIONS], events[2 + CONNECTIONS :]
     token = student.csrf_token(f"/events/{page}")
     form = {"csrf_token": token}
     check(student, "POST", f"/events/{spare}/rsvp", 302, form)
@@ -313,8 +322,9 @@ def drive(port: int, directory: str, events: list[int]) -> list[Result]:
     check(student, "GET", f"/events/{page}", 200)
     results.append(measure(port, directory, "event", "GET", [f"/events/{page}"], student))
     paths = [f"/events/{event}/rsvp" for event in rsvp_events]
+    warm_up = [f"/events/{event}/rsvp" for event in warm_up_events]
     body = urlencode(form)
-    results.append(measure(port, directory, "rsvp", "POST", paths, student, body, 302))
+    results.append(measure(port, directory, "rsvp", "POST", paths, student, body, 302, warm_up))
     check(advisor, "GET", "/advising/agenda", 200)
     results.append(measure(port, directory, "agenda", "GET", ["/advising/agenda"], advisor))
     if check(staff, "GET", "/dashboard/", 200) == 404:
@@ -324,24 +334,46 @@ def drive(port: int, directory: str, events: list[int]) -> list[Result]:
     return results
 
 
-def report(results: list[Result]) -> None:
-    base = results[0].rate or 1.0
+def measure_bare(directory: str, log, when: str) -> Result:
+    """The yardstick: bench.bare's one route, served and driven exactly as the portal is."""
+    port = free_port()
+    server = start_server("", port, log, BARE)
+    try:
+        wait_healthy(port, server, "/")
+        result = measure(port, directory, "bare", "GET", ["/"], Client(port))
+    finally:
+        stop_server(server)
+    result.path = f"bare Flask GET / ({when})"
+    return result
+
+
+def report(bare: list[Result], results: list[Result]) -> None:
+    """Each target's requests/s as a share of the bare route's (the mean of its runs before
+    and after the portal's), then the pages' share of /healthz's, as before issue #19."""
+    base = statistics.mean(r.rate for r in bare) or 1.0
     print()
-    print(f"{'path':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
-    for result in results:
+    print(f"{'path':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'÷bare':>6}")
+    for result in [*bare, *results]:
         if result.skipped:
             print(f"{result.path:<42} {result.skipped}")
             continue
         print(
             f"{result.path:<42} {result.rate:>8,.0f} {result.p50_ms:>8.1f} "
-            f"{result.p99_ms:>8.1f} {result.errors:>7} {result.rate / base:>6.2f}"
+            f"{result.p99_ms:>8.1f} {result.errors:>7} {result.rate / base:>6.3f}"
         )
-    ratio = {r.name: ("n/a" if r.skipped else f"{r.rate / base:.2f}") for r in results}
-    errors = sum(r.errors for r in results)
+    measured = [r for r in results if not r.skipped]
+    healthz = results[0].rate or 1.0
     print(
-        f"bench: events/healthz={ratio['events']} rsvp/healthz={ratio['rsvp']} "
-        f"agenda/healthz={ratio['agenda']} dashboard/healthz={ratio['dashboard']} "
-        f"errors={errors}"
+        "ratio to /healthz: "
+        + " ".join(f"{r.name}={r.rate / healthz:.2f}" for r in measured if r.name != "healthz")
+    )
+    ratio = {r.name: ("n/a" if r.skipped else f"{r.rate / base:.3f}") for r in results}
+    errors = sum(r.errors for r in results)
+    worst = max((r.p99_ms for r in measured), default=0.0)
+    print(
+        "bench: "
+        + " ".join(f"{name}/bare={value}" for name, value in ratio.items())
+        + f" p99-max={worst:.0f}ms errors={errors}"
     )
 
 
@@ -382,26 +414,29 @@ def main() -> None:
         app = build_app(url)
         with app.app_context():
             fill(1)
-            events = load_targets(2 + CONNECTIONS)
+            events = load_targets(EVENTS_NEEDED)
             db.session.remove()
             db.engine.dispose()
         full_history = dashboard_cost(url)
-        if len(events) < 2 + CONNECTIONS:
+        if len(events) < EVENTS_NEEDED:
             raise SystemExit("not enough upcoming events to aim at")
         port = free_port()
         log_path = Path(directory) / "gunicorn.log"
         with open(log_path, "w") as log:
-            server = start_server(url, port, log)
             try:
-                wait_healthy(port, server)
-                results = drive(port, directory, events)
+                bare = [measure_bare(directory, log, "before")]
+                server = start_server(url, port, log)
+                try:
+                    wait_healthy(port, server)
+                    results = drive(port, directory, events)
+                finally:
+                    stop_server(server)
+                bare.append(measure_bare(directory, log, "after"))
             except Exception:
                 log.flush()
                 print(log_path.read_text()[-4000:])
                 raise
-            finally:
-                stop_server(server)
-        report(results)
+        report(bare, results)
         with app.app_context():
             fill(1, years=TENTH_YEARS)
             db.session.remove()

@@ -4,6 +4,7 @@ Each function issues a fixed number of statements whatever the number of events.
 """
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
@@ -23,6 +24,7 @@ from crp_portal.timeutil import local_midnight, program_zone, week_start
 
 ONLINE, IN_PERSON = "online", "in_person"
 LIST_LIMIT = 100
+PAGE_SIZE = 20  # events a page of the upcoming list shows
 # What a list of events shows (the events page, the week on the staff home page). Loading
 # only these makes the list's query a third cheaper (descriptions are the bulk of a row);
 # reading any other column of a listed event raises instead of costing a query per event.
@@ -54,13 +56,28 @@ def visible_to(user: User, today: date) -> ColumnElement[bool]:
     """
     if may(user, EVENTS, HOUSING):
         return true()
-    for_everyone = likely(Event.house_id.is_(None))  # see crp_portal.database.likely
     if user.role != STUDENT:
-        return for_everyone
-    rule = or_(for_everyone, Event.house_id.in_(current_house_ids(user.id, today)))
-    if user.profile is None or user.profile.status in NOT_YET_MEMBERS:
-        rule = and_(rule, Event.open_to_applicants)
-    return rule
+        return _for_everyone()
+    applicants_only = user.profile is None or user.profile.status in NOT_YET_MEMBERS
+    return _student_rule(user.id, today, applicants_only)
+
+
+@functools.cache
+def _listed():
+    return load_only(*LISTED_COLUMNS, raiseload=True)
+
+
+@functools.cache
+def _for_everyone() -> ColumnElement[bool]:
+    return likely(Event.house_id.is_(None))  # see crp_portal.database.likely
+
+
+@functools.lru_cache(maxsize=1024)
+def _student_rule(student_id: int, today: date, applicants_only: bool) -> ColumnElement[bool]:
+    """Made once per student and day, not on every page: building the residency subquery
+    cost more than running it. (SQL expressions never change once made.)"""
+    rule = or_(_for_everyone(), Event.house_id.in_(current_house_ids(student_id, today)))
+    return and_(rule, Event.open_to_applicants) if applicants_only else rule
 
 
 def visible_event(event_id: int, user: User, today: date) -> Event:
@@ -92,9 +109,16 @@ def _filtered(statement, filters: EventFilter):
     return statement
 
 
-def upcoming(viewer: User, now: datetime, today: date, filters: EventFilter) -> list[Event]:
+def upcoming(
+    viewer: User,
+    now: datetime,
+    today: date,
+    filters: EventFilter,
+    limit: int = LIST_LIMIT,
+    offset: int = 0,
+) -> list[Event]:
     """Events not yet over that `viewer` may see, soonest first; "this week" runs to the
-    coming Sunday.
+    coming Sunday. At most `limit` of them, after skipping the first `offset`.
 
     An event ends on the day it starts (see services.EventDetails), so one not yet over
     started less than a day ago: that bound lets the starts_at index skip the past
@@ -105,12 +129,43 @@ def upcoming(viewer: User, now: datetime, today: date, filters: EventFilter) -> 
         .where(Event.ends_at >= now, Event.starts_at > now - LONGEST_EVENT)
         .where(visible_to(viewer, today))
         .order_by(Event.starts_at, Event.id)
-        .options(load_only(*LISTED_COLUMNS, raiseload=True))
+        .options(_listed())
     )
     if filters.this_week:
         next_monday = week_start(today) + timedelta(days=7)
         statement = statement.where(Event.starts_at < local_midnight(next_monday))
-    return list(db.session.scalars(_filtered(statement, filters).limit(LIST_LIMIT)))
+    statement = _filtered(statement, filters).limit(limit).offset(offset or None)
+    return list(db.session.scalars(statement))
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of the upcoming list; `number` counts from 1."""
+
+    events: list[Event]
+    number: int
+    has_later: bool
+
+    @property
+    def has_earlier(self) -> bool:
+        return self.number > 1
+
+
+def upcoming_page(
+    viewer: User,
+    now: datetime,
+    today: date,
+    filters: EventFilter,
+    number: int,
+    size: int = PAGE_SIZE,
+) -> EventPage:
+    """Page `number` of `upcoming`, `size` events a page (a number below 1 means the
+    first page). One statement: it reads one event more than the page shows, to know
+    whether a later page exists without counting them all. A page past the last event
+    is empty."""
+    number = max(number, 1)
+    found = upcoming(viewer, now, today, filters, limit=size + 1, offset=(number - 1) * size)
+    return EventPage(events=found[:size], number=number, has_later=len(found) > size)
 
 
 def my_rsvps(user: User, events: list[Event]) -> dict[int, Rsvp]:

@@ -17,10 +17,12 @@ from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
 from crp_portal.events.forms import CheckInForm, EventFilterForm
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
+from crp_portal.search import page_number
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
 from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
+KEPT_FILTERS = ("kind", "mode", "week")  # EventFilterForm's fields
 
 
 def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
@@ -34,9 +36,21 @@ def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
 @scope_required(EVENTS, HOUSING, also=(STUDENT,))
 def upcoming():
     form, filters = _filters()
-    events = queries.upcoming(current_user, utcnow(), local_today(), filters)
-    rsvps = queries.my_rsvps(current_user, events)
-    return render_template("events/upcoming.html", form=form, events=events, rsvps=rsvps)
+    page = queries.upcoming_page(
+        current_user, utcnow(), local_today(), filters, page_number(request.args)
+    )
+    return render_template(
+        "events/upcoming.html",
+        form=form,
+        page=page,
+        rsvps=queries.my_rsvps(current_user, page.events),
+        kept_filters=_kept_filters(),
+    )
+
+
+def _kept_filters() -> dict[str, str]:
+    """The filters as query arguments, for the page links to keep them."""
+    return {name: value for name in KEPT_FILTERS if (value := request.args.get(name, ""))}
 
 
 @bp.get("/events/month")
@@ -100,7 +114,8 @@ def _ics_response(body: bytes, filename: str) -> Response:
 def rsvp_going(event_id: int):
     with unit_of_work():
         entry = rsvp.rsvp(event_id, current_user, utcnow())
-    if entry.is_going:
+        going = entry.is_going  # read before the commit expires it (no second query)
+    if going:
         flash("You're going. A confirmation with a calendar file is on its way.", "success")
     else:
         flash(

@@ -42,7 +42,8 @@ def _staff_figures(now, today) -> dict:
             open_follow_ups=follow_ups.open_follow_up_count(),
         )
     if may(current_user, EVENTS, HOUSING):
-        figures["this_week"] = upcoming(current_user, now, today, EventFilter(this_week=True))[:8]
+        this_week = EventFilter(this_week=True)
+        figures["this_week"] = upcoming(current_user, now, today, this_week, limit=8)
     return figures
 
 
