@@ -1,7 +1,5 @@
 """Advisors: their agenda, availability, and booking for a student."""
 
-from datetime import timedelta
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,7 +9,7 @@ from crp_portal.advising import bp, services
 from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
 from crp_portal.advising.routes import by_day, slot_time
 from crp_portal.forms import filled
-from crp_portal.timeutil import local_midnight, local_today, program_zone, utcnow, week_start
+from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import audited_read, unit_of_work
 from crp_portal.views import id_from_form
 
@@ -20,18 +18,8 @@ from crp_portal.views import id_from_form
 @role_required(ADVISOR)
 def agenda():
     today = local_today()
-    monday = week_start(today)
-    week = services.agenda(
-        current_user, local_midnight(monday), local_midnight(monday + timedelta(days=7))
-    )
-    now = utcnow()
     return render_template(
-        "advising/agenda.html",
-        today=today,
-        todays=[a for a in week if a.starts_at.astimezone(program_zone()).date() == today],
-        week=week,
-        awaiting=services.awaiting_outcome(current_user, now),
-        upcoming=services.appointments_of(current_user, True, now, limit=20),
+        "advising/agenda.html", today=today, agenda=services.agenda(current_user, today)
     )
 
 

@@ -9,7 +9,8 @@ each acknowledged change sends its emails once. SQLite runs writers one at a tim
 """
 
 import functools
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
@@ -43,7 +44,7 @@ from crp_portal.members.models import MemberProfile, MemberStatus
 from crp_portal.members.services import is_applicant
 from crp_portal.recovery.follow_ups import open_for_missed_advising
 from crp_portal.search import like_pattern
-from crp_portal.timeutil import format_datetime, local_midnight, program_zone
+from crp_portal.timeutil import format_datetime, local_midnight, program_zone, week_start
 from crp_portal.unit_of_work import lock
 
 MEMBER_STATUSES = (MemberStatus.ACTIVE, MemberStatus.ON_LEAVE)  # an applicant books once accepted
@@ -479,36 +480,75 @@ def appointments_of(
     return list(db.session.scalars(statement.limit(limit)))
 
 
-def agenda(advisor: User, start: datetime, end: datetime) -> list[Appointment]:
-    return list(
-        db.session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.advisor_id == advisor.id,
-                Appointment.starts_at >= start,
-                Appointment.starts_at < end,
-                Appointment.status != AppointmentStatus.CANCELLED,
-            )
-            .options(*_listed(Appointment.student))
-            .order_by(Appointment.starts_at)
-        )
+AGENDA_LISTED = 10  # the most the agenda lists under "Waiting for an outcome", "Coming up"
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """An advisor's appointments under the agenda's four headings, each under one only."""
+
+    today: list[Appointment]
+    later_this_week: list[Appointment]
+    awaiting: list[Appointment]
+    more_awaiting: int  # waiting for an outcome, but not listed
+    coming_up: list[Appointment]
+
+
+def agenda(advisor: User, today: date) -> Agenda:
+    """The advisor's agenda on `today` (a local date), in three statements.
+
+    Today's appointments and the rest of this week's (to Sunday), not cancelled; booked
+    ones from before today still waiting for an outcome, newest first (today's are under
+    today, outcome or not); and the next few after this week, not cancelled.
+    """
+    midnight = local_midnight(today)
+    tomorrow = local_midnight(today + timedelta(days=1))
+    next_week = local_midnight(week_start(today) + timedelta(days=7))
+    week = db.session.scalars(
+        _not_cancelled(advisor, midnight).where(Appointment.starts_at < next_week)
+    ).all()
+    awaiting, waiting_in_all = awaiting_outcome(advisor, midnight)
+    coming_up = db.session.scalars(_not_cancelled(advisor, next_week).limit(AGENDA_LISTED))
+    return Agenda(
+        today=[found for found in week if found.starts_at < tomorrow],
+        later_this_week=[found for found in week if found.starts_at >= tomorrow],
+        awaiting=awaiting,
+        more_awaiting=waiting_in_all - len(awaiting),
+        coming_up=list(coming_up),
     )
 
 
-def awaiting_outcome(advisor: User, now: datetime) -> list[Appointment]:
-    return list(
-        db.session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.advisor_id == advisor.id,
-                Appointment.status == AppointmentStatus.BOOKED,
-                Appointment.starts_at < now,
-            )
-            .options(*_listed(Appointment.student))
-            .order_by(Appointment.starts_at.desc())
-            .limit(50)
+def _not_cancelled(advisor: User, since: datetime):
+    return (
+        select(Appointment)
+        .where(
+            Appointment.advisor_id == advisor.id,
+            Appointment.starts_at >= since,
+            Appointment.status != AppointmentStatus.CANCELLED,
         )
+        .options(*_listed(Appointment.student))
+        .order_by(Appointment.starts_at, Appointment.id)
     )
+
+
+def awaiting_outcome(
+    advisor: User, before: datetime, limit: int = AGENDA_LISTED
+) -> tuple[list[Appointment], int]:
+    """Booked appointments that started before `before` and have no outcome yet, newest
+    first: the first `limit` of them, and how many there are in all. One statement: the
+    count is a window over the same rows, taken before the limit."""
+    rows = db.session.execute(
+        select(Appointment, func.count().over())
+        .where(
+            Appointment.advisor_id == advisor.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at < before,
+        )
+        .options(*_listed(Appointment.student))
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+        .limit(limit)
+    ).all()
+    return [found for found, _ in rows], rows[0][1] if rows else 0
 
 
 def _advisee_of(advisor_id: int):
