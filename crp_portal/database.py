@@ -14,9 +14,16 @@ transaction instead, so they run side by side with each other and with the write
 such a request does write after all (an audit entry for a record view), the read
 transaction, which has written nothing, is committed and an immediate one begins just
 before the first write, so the write still queues on the lock instead of failing.
+
+Writers queue in the kernel (`WriterQueue`), not in SQLite's busy handler, which sleeps
+1, 2, 5 … up to 100 ms between looks: under a burst of RSVPs the lock sat free while
+every waiter slept, and one RSVP in a hundred took a second.
 """
 
+import fcntl
+import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +39,8 @@ from crp_portal.extensions import db
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READING = "crp_sqlite_reading"
 _job_reads_only: ContextVar[bool] = ContextVar("crp_job_reads_only", default=False)
+_QUEUE = "crp_sqlite_writer_queue"
+BUSY_TIMEOUT_SECONDS = 15
 
 
 def values_check(column: str, values: Iterable[str]) -> str:
@@ -84,12 +93,56 @@ def init_app(app: Flask) -> None:
             listen_on_sqlite(engine)
 
 
+class WriterQueue:
+    """One writer at a time per database file, waiting on an advisory lock on a file next
+    to it (`<database>-writers`) before SQLite's own write lock, and letting go of it as
+    soon as the transaction has committed or rolled back.
+
+    The holder's turn ends the moment it finishes, so the next writer starts at once
+    instead of after its next sleep. Waiting looks every half millisecond and gives up
+    after the same 15 s as SQLite's busy timeout, with SQLite's own "database is locked"
+    (a 503), so a stuck writer never hangs the others. Each connection opens the file
+    itself: the lock belongs to that open file, so threads of one process queue too."""
+
+    POLL_SECONDS = 0.0005
+
+    def __init__(self, database: str):
+        self._fd = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        self.holding = False
+
+    def wait_turn(self) -> None:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(self.POLL_SECONDS)
+            else:
+                self.holding = True
+                return
+
+    def done(self) -> None:
+        if self.holding:
+            self.holding = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 def listen_on_sqlite(engine: Engine) -> None:
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        event.listen(engine, "connect", _open_writer_queue(os.path.abspath(database)))
+        event.listen(engine.pool, "reset", _end_turn_on_return)
+        event.listen(engine.pool, "close", _close_writer_queue)
     event.listen(engine, "connect", _sqlite_connection_setup)
     event.listen(engine, "begin", _sqlite_begin)
     event.listen(engine, "before_cursor_execute", _sqlite_take_write_lock_before_writing)
-    event.listen(engine, "commit", _sqlite_transaction_ended)
-    event.listen(engine, "rollback", _sqlite_transaction_ended)
+    event.listen(engine, "commit", _sqlite_commit)
+    event.listen(engine, "rollback", _sqlite_rollback)
 
 
 def _sqlite_connection_setup(dbapi_connection, _record) -> None:
@@ -106,6 +159,43 @@ def _sqlite_connection_setup(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _open_writer_queue(database: str):
+    def open_queue(_dbapi_connection, record) -> None:
+        record.info[_QUEUE] = WriterQueue(database)
+
+    return open_queue
+
+
+def _end_turn_on_return(_dbapi_connection, record, reset_state) -> None:
+    """A connection back in the pool has rolled back: whatever happened, its turn is over."""
+    queue = record.info.get(_QUEUE)
+    if queue is not None:
+        queue.done()
+
+
+def _close_writer_queue(_dbapi_connection, record) -> None:
+    queue = record.info.pop(_QUEUE, None)
+    if queue is not None:
+        queue.close()
+
+
+def _queue_of(connection) -> WriterQueue | None:
+    return connection.info.get(_QUEUE)
+
+
+def _begin_writing(connection, execute) -> None:
+    """BEGIN IMMEDIATE, once this connection's turn to write has come."""
+    queue = _queue_of(connection)
+    if queue is not None:
+        queue.wait_turn()
+    try:
+        execute("BEGIN IMMEDIATE")
+    except Exception:
+        if queue is not None:
+            queue.done()
+        raise
+
+
 def _serving_a_read() -> bool:
     if _job_reads_only.get():
         return True
@@ -117,7 +207,7 @@ def _sqlite_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN")
         connection.info[_READING] = True
     else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_writing(connection, connection.exec_driver_sql)
 
 
 def _sqlite_take_write_lock_before_writing(connection, cursor, statement, *_args) -> None:
@@ -127,8 +217,31 @@ def _sqlite_take_write_lock_before_writing(connection, cursor, statement, *_args
         return
     del connection.info[_READING]
     cursor.execute("COMMIT")
-    cursor.execute("BEGIN IMMEDIATE")
+    _begin_writing(connection, cursor.execute)
 
 
-def _sqlite_transaction_ended(connection) -> None:
+def _sqlite_commit(connection) -> None:
+    """Commit here, then give up the writer's turn. (SQLAlchemy announces a commit before
+    making it; its own commit afterwards finds no transaction open and does nothing. If
+    this one fails, SQLAlchemy's tries again and reports the error its usual way, and the
+    rollback after it ends the turn.)"""
     connection.info.pop(_READING, None)
+    queue = _queue_of(connection)
+    if queue is None or not queue.holding:
+        return
+    try:
+        connection.connection.dbapi_connection.commit()
+    except sqlite3.Error:
+        return
+    queue.done()
+
+
+def _sqlite_rollback(connection) -> None:
+    connection.info.pop(_READING, None)
+    queue = _queue_of(connection)
+    if queue is None or not queue.holding:
+        return
+    try:
+        connection.connection.dbapi_connection.rollback()
+    finally:
+        queue.done()

@@ -4,16 +4,18 @@ These rules are SQLite's alone (PostgreSQL has row locks and MVCC), so the modul
 on a SQLite file only.
 """
 
+import fcntl
 import sqlite3
 import threading
 
 import pytest
 from sqlalchemy import func, select
 
+from crp_portal import database
 from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import User
 from crp_portal.extensions import db
-from tests.factories import make_user
+from tests.factories import make_event, make_user
 
 
 @pytest.fixture
@@ -88,3 +90,87 @@ def test_pages_answer_while_a_long_write_holds_the_lock(ctx, login, other_connec
     reader.join()
     assert finished_while_locked
     assert answers[0].status_code == 200
+
+
+def _writer_turn_taken(app) -> bool:
+    """Whether another writer could start now (its turn, not SQLite's lock)."""
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    queue = database.WriterQueue(path)
+    try:
+        fcntl.flock(queue._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        queue.close()
+    return False
+
+
+def test_a_writer_holds_its_turn_until_it_commits_and_no_longer(app):
+    with app.test_request_context("/events/1/rsvp", method="POST"):
+        db.session.scalar(select(func.count()).select_from(User))
+        assert _writer_turn_taken(app)
+        make_user("student")  # commits
+        assert not _writer_turn_taken(app)
+        db.session.scalar(select(func.count()).select_from(User))
+        assert _writer_turn_taken(app)
+        db.session.rollback()
+        assert not _writer_turn_taken(app)
+
+
+def test_a_second_writer_waits_its_turn_and_then_saves(app):
+    """Two form posts at once: the second waits for the first to commit, then both land."""
+    first_in, first_may_commit = threading.Event(), threading.Event()
+    errors = []
+
+    def first():
+        try:
+            with app.test_request_context("/events/1/rsvp", method="POST"):
+                db.session.scalar(select(func.count()).select_from(User))
+                first_in.set()
+                first_may_commit.wait(10)
+                make_user("student", name="First")  # commits
+        except Exception as error:  # reported below, where the test can fail on it
+            errors.append(error)
+
+    writer = threading.Thread(target=first)
+    writer.start()
+    assert first_in.wait(10)
+    waiter_done = threading.Event()
+
+    def second():
+        with app.test_request_context("/events/2/rsvp", method="POST"):
+            make_user("student", name="Second")
+            db.session.commit()
+        waiter_done.set()
+
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    assert not waiter_done.wait(0.3), "the second writer went ahead of the first"
+    first_may_commit.set()
+    writer.join(10)
+    waiter.join(10)
+    assert errors == [] and waiter_done.is_set()
+    with app.app_context():
+        names = set(db.session.scalars(select(User.name)))
+    assert {"First", "Second"} <= names
+
+
+def test_a_writer_that_never_finishes_makes_the_next_one_busy_not_hung(app, ctx, login):
+    """A writer stuck in its turn: the next form post is told the portal is busy, and
+    once the stuck one ends, posts work again."""
+    student = make_user("student")
+    client = login(student)
+    rsvp_url = f"/events/{make_event(title='Open meeting').id}/rsvp"
+    db.session.commit()  # the test's own reads end their turn too
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    stuck = database.WriterQueue(path)
+    stuck.wait_turn()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(database, "BUSY_TIMEOUT_SECONDS", 0.2)
+            refused = client.post(rsvp_url)
+    finally:
+        stuck.done()
+        stuck.close()
+    assert refused.status_code == 503
+    assert client.post(rsvp_url).status_code == 302
