@@ -27,9 +27,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from crp_portal import create_app
 from crp_portal.extensions import db
 from crp_portal.links import ADAPTER_KEY
+from tests.compile_once import TEMPLATE_CODE, remember_url_builders
 from tests.pg import ThrowawayPostgres, free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+remember_url_builders()
 CHROMIUM = "/usr/bin/chromium"
 # How long a browser step may wait (a click, a navigation, an `expect`). A passing step
 # takes milliseconds; the margin is for a machine busy with other work (CI under load,
@@ -162,6 +164,7 @@ def app(request, database_url, app_config, tmp_path_factory):
     if database_url.startswith("sqlite:///"):
         SCHEMAS.copy_sqlite_template(database_url, tmp_path_factory)
     application = create_app("testing", settings)
+    application.jinja_env.bytecode_cache = TEMPLATE_CODE
     if inbox is not None:
         inbox.outbox_app = application
     application.test_client_class = IsolatedClient
