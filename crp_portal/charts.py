@@ -7,20 +7,23 @@ Lines differ by colour, dash and marker shape, so colour is never the only cue.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 WIDTH, HEIGHT = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 20, 16, 56  # plot margins, room for axis labels
 TABLE_BELOW = "The same numbers are in the table below."
 
+# The parts a chart repeats (ticks, bars, points, labels) are named tuples: the macros
+# unpack them in their loops (`{% for x, y, value in series.points %}`) rather than look
+# up each attribute, which on a dashboard of a hundred points is most of the drawing.
 
-@dataclass(frozen=True)
-class Tick:
+
+class Tick(NamedTuple):
     value: int
     y: float
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
     label: str
     value: int
     x: float
@@ -58,8 +61,7 @@ class BarChart(Chart):
     bars: list[Bar]
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     x: float
     y: float
     value: int
@@ -73,14 +75,14 @@ class Series:
     marker: str  # "circle", "square" or "triangle"
     points: list[Point]
     legend_x: float  # where its key starts, below the plot
+    key_marker: Point  # its marker in the key
 
     @property
     def polyline(self) -> str:
         return " ".join(f"{p.x},{p.y}" for p in self.points)
 
 
-@dataclass(frozen=True)
-class XLabel:
+class XLabel(NamedTuple):
     x: float
     text: str
 
@@ -177,21 +179,26 @@ def line_chart(
             return LEFT + plot / 2 + 10
         return round(LEFT + 10 + (positions[index] - first) * plot / span, 1)
 
+    xs = [x_at(i) for i in range(len(labels))]  # shared by every series
     every = 1 if len(labels) <= max_labels else -(-len(labels) // max_labels)
     x_labels = [
-        XLabel(x_at(i), text)
+        XLabel(xs[i], text)
         for i, text in enumerate(labels)
         if i % every == 0 or i == len(labels) - 1
     ]
-    drawn = [
-        Series(
-            name,
-            *SERIES_STYLES[index % len(SERIES_STYLES)],
-            [Point(x_at(i), _y(value, bottom, top), value) for i, value in enumerate(values)],
-            LEFT + 40 + index * (220 if len(series) < 3 else 180),
+    key_y = HEIGHT - 12  # the line of keys below the plot
+    drawn = []
+    for index, (name, values) in enumerate(series):
+        legend_x = LEFT + 40 + index * (220 if len(series) < 3 else 180)
+        drawn.append(
+            Series(
+                name,
+                *SERIES_STYLES[index % len(SERIES_STYLES)],
+                [Point(xs[i], _y(value, bottom, top), value) for i, value in enumerate(values)],
+                legend_x,
+                Point(legend_x + 18, key_y, 0),
+            )
         )
-        for index, (name, values) in enumerate(series)
-    ]
     names = _listed([name.lower() for name, _ in series])
     weeks = f"{len(labels)} week{'s' if len(labels) != 1 else ''}"
     each = f", each from {bottom} to {top}" if scale else ""

@@ -4,17 +4,20 @@ the falling list, bad filters, access, and a statement count that does not grow.
 import csv
 import html
 import io
+import re
 from datetime import date, time, timedelta
 
 import pytest
+from flask import render_template_string, url_for
 
-from crp_portal.dashboard import queries, rollups
+from crp_portal.dashboard import exports, queries, rollups, routes
 from crp_portal.dashboard.queries import DateRange
 from crp_portal.events.models import Attendance, EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment
 from crp_portal.recovery.models import CheckIn, FollowUp
 from crp_portal.timeutil import local_today
+from crp_portal.views import MAX_RECORD_ID
 from tests.factories import make_appointment, make_event, make_house, make_term, make_user
 
 
@@ -220,6 +223,49 @@ def test_overview_shows_the_figures_and_the_falling_list(ctx, login):
     assert f'action="/members/{world.fay.id}/follow-ups"' in page
     assert f'href="/members/{world.cy.id}"' not in page
     assert "/dashboard/export/tiers.csv?start=" in page
+
+
+def tags(page: str) -> str:
+    """Markup with the whitespace between tags and runs of spaces taken out."""
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", page)).strip()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "term=abc", "start=2026-13-45&end=2026-04-01", "start=%22%3E%3Cb&end=2026-04-01"],
+)
+def test_the_filter_is_written_as_wtforms_and_the_field_macro_write_it(ctx, app, login, query):
+    """The page writes its filter's fields itself (WTForms' widgets cost it more than its
+    tables), so it must write what `form.term()` and `field()` (_forms.html) would."""
+    world = World()
+    page = tags(login(world.staff).get(f"/dashboard/?{query}").get_data(as_text=True))
+    with app.test_request_context(f"/dashboard/?{query}"):
+        form = routes._filter().form
+        term = render_template_string("{{ form.term.label() }} {{ form.term() }}", form=form)
+        dates = [
+            render_template_string(
+                '{% from "_forms.html" import field %}{{ field(f) }}', f=getattr(form, name)
+            )
+            for name in ("start", "end")
+        ]
+    for written in [term, *dates]:
+        assert tags(written) in page
+
+
+def test_links_from_a_stand_in_are_the_links_url_for_builds(ctx, app):
+    ids = [1, 42, MAX_RECORD_ID - 1]
+    tables = list(exports.TABLES)
+    args = {"start": "2026-01-01", "end": "2026-02-01"}
+    for base_url in ["http://localhost/", "http://localhost/portal/", f"http://x/{MAX_RECORD_ID}/"]:
+        with app.test_request_context("/dashboard/", base_url=base_url):
+            built = routes._links("members.member_record", "user_id", ids, MAX_RECORD_ID)
+            assert built == [url_for("members.member_record", user_id=i) for i in ids]
+            built = routes._links("dashboard.export", "table", tables, "table", **args)
+            assert built == [url_for("dashboard.export", table=t, **args) for t in tables]
+    with app.test_request_context("/dashboard/"):  # not plain: each built in full
+        assert routes._links("dashboard.export", "table", ["a b"], "table") == [
+            url_for("dashboard.export", table="a b")
+        ]
 
 
 def test_opening_a_follow_up_from_the_list(ctx, login):

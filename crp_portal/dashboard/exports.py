@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from crp_portal import csv_export
 from crp_portal.dashboard.queries import Figures
+from crp_portal.timeutil import format_date
 
 SUPPRESSED = "suppressed"
 
@@ -38,7 +39,8 @@ class Formatter:
 
     def count(self, value: int) -> str:
         """A count of people (or of what people did): small ones suppressed."""
-        return f"<{self.minimum}" if self.hidden(value) else str(value)
+        # `hidden`, written out: this is called for nearly every cell of the dashboard.
+        return f"<{self.minimum}" if self.suppress and value < self.minimum else str(value)
 
     def exact(self, value: int) -> str:
         """A count of things that are not people, such as events held: always in full."""
@@ -70,6 +72,49 @@ class Formatter:
         if not denominator:
             return "—"
         return f"{numerator / denominator:.1f}"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The dashboard page's tables, each cell a string as the `Formatter` shows it, so the
+    template lays the rows out without a call per cell. (The CSV files are `table`.)"""
+
+    status: list[tuple[str, str]]  # label, members (not "joined": the page adds that row)
+    events_by_kind: list[tuple[str, str, str, str, str]]  # label, held, and `Parts`
+    weekly: list[tuple[str, str, str, str]]  # first day, last day, attendance, unique
+    advising: list[tuple[str, str]]  # label, appointments
+    housing: list[tuple[str, str, str, str]]  # house, beds taken, active beds, occupancy
+    tiers: list[tuple[str, str]]  # tier, active members
+
+
+def shown(figures: Figures, fmt: Formatter) -> Shown:
+    """The tables of `figures` as the dashboard page (or its printable report) shows them."""
+    count = fmt.count
+    kinds = []
+    for row in figures.events_by_kind:
+        people = fmt.attendance(row.named_attendance, row.headcount)
+        kinds.append(
+            (row.label, fmt.exact(row.events), people.total, people.named, people.headcount)
+        )
+    return Shown(
+        status=[(row.label, count(row.count)) for row in figures.members.by_status],
+        events_by_kind=kinds,
+        weekly=[
+            (
+                format_date(week.start),
+                format_date(week.end),
+                count(week.attendance),
+                count(week.unique_attendees),
+            )
+            for week in figures.weekly
+        ],
+        advising=[(row.label, count(row.count)) for row in figures.advising],
+        housing=[
+            (row.name, count(row.occupied), fmt.exact(row.beds), fmt.rate(row.occupied, row.beds))
+            for row in figures.housing.houses
+        ],
+        tiers=[(row.tier, count(row.members)) for row in figures.engagement.tiers],
+    )
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,15 @@ class TermFilterForm(PortalForm):
 
     def __init__(self, *args, terms=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.term.choices = choices([(str(term.id), term.name) for term in terms])
-        self._term_ids = {str(term.id) for term in terms}
+        self._terms = [(str(term.id), term.name) for term in terms]
+        self.term.choices = choices(self._terms)
+        self._term_ids = {value for value, _ in self._terms}
+
+    def term_options(self) -> list[tuple[str, str, bool]]:
+        """(value, name, selected) of each term, as the select lists them, for a page that
+        writes its own <select> (the dashboard: WTForms' widget was a twentieth of a visit)."""
+        chosen = self.term.data
+        return [(value, name, value == chosen) for value, name in self._terms]
 
     def validate_term(self, field):
         if field.data and field.data not in self._term_ids:

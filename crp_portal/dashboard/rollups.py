@@ -81,14 +81,17 @@ def mark_everything() -> None:
 # --- Refreshing ------------------------------------------------------------------------
 
 
+# Built once: every dashboard request asks, and building the statement cost more than
+# running it.
+STATE = select(
+    select(RollupState.generation).where(RollupState.id == 1).scalar_subquery(),
+    exists().where(RollupMark.id.is_not(None)),
+)
+
+
 def state() -> tuple[int, bool]:
     """The rollups' generation, and whether marks are waiting, in one statement."""
-    row = db.session.execute(
-        select(
-            select(RollupState.generation).where(RollupState.id == 1).scalar_subquery(),
-            exists().where(RollupMark.id.is_not(None)),
-        )
-    ).one()
+    row = db.session.execute(STATE).one()
     return row[0] or 0, bool(row[1])
 
 

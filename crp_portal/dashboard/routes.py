@@ -1,30 +1,34 @@
 """Staff dashboard: the figures on screen, a printable report, and CSV exports."""
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from crp_portal import audit, charts
 from crp_portal.access import RECOVERY, REPORTS, may, scope_required
 from crp_portal.dashboard import bp, exports, queries
+from crp_portal.dashboard.engagement import Falling
 from crp_portal.dashboard.forms import DashboardFilterForm
 from crp_portal.extensions import db
 from crp_portal.terms.models import Term
-from crp_portal.terms.services import current_term
 from crp_portal.timeutil import (
     EARLIEST_DATE,
     LATEST_DATE,
+    MONTH_NAMES,
     clamp_date,
     in_date_bounds,
     local_today,
 )
 from crp_portal.unit_of_work import audited_read, refreshing_read
+from crp_portal.views import MAX_RECORD_ID
 
 DEFAULT_DAYS = 91  # with no term at all: the last 13 weeks
+TERMS = select(Term).order_by(Term.starts_on.desc(), Term.id)  # built once, run per request
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _term_at(terms: list[Term], day) -> Term | None:
 
 
 def _filter() -> Filter:
-    terms = list(db.session.scalars(select(Term).order_by(Term.starts_on.desc(), Term.id)))
+    terms = list(db.session.scalars(TERMS))
     form = DashboardFilterForm(request.args, terms=terms)
     if not form.validate():
         return Filter(form, None, None, {})
@@ -59,9 +63,10 @@ def _filter() -> Filter:
         args = {"start": chosen.start.isoformat(), "end": chosen.end.isoformat()}
         return Filter(form, chosen, _term_at(terms, chosen.end), args)
     by_id = {str(term.id): term for term in terms}
-    term = by_id.get(form.term.data or "") or current_term(local_today())
+    today = local_today()
+    # The current term from the list already loaded: one statement fewer than asking again.
+    term = by_id.get(form.term.data or "") or _term_at(terms, today)
     if term is None:
-        today = local_today()
         return Filter(
             form, queries.DateRange(today - timedelta(days=DEFAULT_DAYS - 1), today), None, {}
         )
@@ -92,7 +97,8 @@ def _charts(figures: queries.Figures) -> dict:
     return {
         "weekly": charts.line_chart(
             "Attendance and unique attendees by week",
-            [f"{week.start.day} {week.start:%b}" for week in weekly],
+            # the month's name as `|date` writes it (strftime's %b costs more per week)
+            [f"{week.start.day} {MONTH_NAMES[week.start.month - 1]}" for week in weekly],
             [
                 ("Attendance", [week.attendance for week in weekly]),
                 ("Unique attendees", [week.unique_attendees for week in weekly]),
@@ -106,8 +112,46 @@ def _charts(figures: queries.Figures) -> dict:
     }
 
 
+PLAIN = re.compile(r"[A-Za-z0-9_]+")  # written as itself in a link (an id, a table's name)
+
+
+def _links(endpoint: str, key: str, values: list[int] | list[str], stand_in, **args) -> list[str]:
+    """`url_for(endpoint, key=value, **args)` for each value, at the cost of one link: it is
+    built for `stand_in` and each value takes its place. (The falling list has fifty rows
+    and two links a row; building each took a seventh of a visit to the dashboard.) Each
+    link is built in full when a value is not plain or the stand-in shows up twice in it."""
+
+    def link_for(value) -> str:
+        return url_for(endpoint, **args, **{key: value})
+
+    marker = str(stand_in)
+    link = link_for(stand_in)
+    plain = all(isinstance(value, int) or PLAIN.fullmatch(value) for value in values)
+    if link.count(marker) != 1 or not plain:
+        return [link_for(value) for value in values]
+    before, after = link.split(marker)
+    return [f"{before}{value}{after}" for value in values]
+
+
+def _falling_rows(falling: Falling | None) -> list[tuple[str, int, str, str]]:
+    """Name, touches before, the member's record and where to open a follow-up."""
+    if not falling:
+        return []
+    ids = [member.user_id for member in falling.members]
+    return list(
+        zip(
+            [member.name for member in falling.members],
+            [member.earlier_touches for member in falling.members],
+            _links("members.member_record", "user_id", ids, MAX_RECORD_ID),
+            _links("recovery.open_follow_up", "user_id", ids, MAX_RECORD_ID),
+            strict=True,
+        )
+    )
+
+
 def _page(template: str, *, suppress: bool, with_falling: bool):
     chosen = _filter()
+    fmt = exports.Formatter(current_app.config["CRP_MIN_CELL"], suppress=suppress)
     figures = (
         queries.figures(
             cast(queries.DateRange, chosen.date_range), chosen.term, with_falling=with_falling
@@ -121,7 +165,16 @@ def _page(template: str, *, suppress: bool, with_falling: bool):
         form=chosen.form,
         figures=figures,
         charts=_charts(figures) if figures else None,
-        fmt=exports.Formatter(current_app.config["CRP_MIN_CELL"], suppress=suppress),
+        fmt=fmt,
+        shown=exports.shown(figures, fmt) if figures else None,
+        falling_rows=_falling_rows(figures.falling) if figures else [],
+        export_links=dict(
+            zip(
+                exports.TABLES,
+                _links("dashboard.export", "table", list(exports.TABLES), "table", **chosen.args),
+                strict=True,
+            )
+        ),
         tables=exports.TABLES,
         falling_max=queries.FALLING_LIST_MAX,
     )
