@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from crp_portal.events.queries import PAGE_SIZE
+from crp_portal.extensions import db
 from crp_portal.timeutil import local_today
 from tests.factories import make_event, make_user
 
@@ -135,3 +136,24 @@ def test_every_page_costs_the_same_however_many_events(ctx, login, count_queries
     add_events(20, first_day=40)
     for path in ("/events/", "/events/?page=2", "/events/?page=3"):
         assert count_queries(client, path) == few, path
+
+
+def test_each_listed_event_says_whether_the_student_is_going_or_waiting(ctx, login):
+    student, other = make_user("student"), make_user("student")
+    full = make_event(title="Full circle", capacity=1)
+    going, waiting, cancelled = (make_event(title=t) for t in ("Going", "Waiting", "Withdrawn"))
+    db.session.commit()
+    mine, theirs = login(student), login(other)
+    assert theirs.post(f"/events/{full.id}/rsvp").status_code == 302
+    for event in (going, full, cancelled):
+        assert mine.post(f"/events/{event.id}/rsvp").status_code == 302
+    assert mine.post(f"/events/{cancelled.id}/rsvp/cancel").status_code == 302
+
+    page = text(mine.get("/events/"))
+    items = dict(
+        re.findall(r'<h2 class="event-title"><a [^>]+>([^<]+)</a></h2>(.*?)</li>', page, re.S)
+    )
+    assert "You're going" in items["Going"] and "waitlist" not in items["Going"]
+    assert "On the waitlist" in items["Full circle"]
+    assert "You're going" not in items["Withdrawn"] and "waitlist" not in items["Withdrawn"]
+    assert "You're going" not in items["Waiting"]

@@ -168,16 +168,32 @@ def upcoming_page(
     return EventPage(events=found[:size], number=number, has_later=len(found) > size)
 
 
-def my_rsvps(user: User, events: list[Event]) -> dict[int, Rsvp]:
-    """The viewer's RSVP to each listed event, by event id, in one statement."""
+@dataclass(frozen=True)
+class MyAnswer:
+    """What the events list says of the viewer's RSVP to an event."""
+
+    is_going: bool
+    is_waitlisted: bool
+
+
+MY_ANSWERS: dict[str, MyAnswer] = {
+    RsvpStatus.GOING: MyAnswer(is_going=True, is_waitlisted=False),
+    RsvpStatus.WAITLISTED: MyAnswer(is_going=False, is_waitlisted=True),
+}
+
+
+def my_rsvps(user: User, events: list[Event]) -> dict[int, MyAnswer]:
+    """The viewer's answer to each listed event they are going to or waiting for, by
+    event id, in one statement. Two columns, not RSVP objects: the list shows a badge,
+    and loading twenty ORM objects for it cost a tenth of the page."""
     if not events or user.role != STUDENT:
         return {}
-    rsvps = db.session.scalars(
-        select(Rsvp).where(
+    answers = db.session.execute(
+        select(Rsvp.event_id, Rsvp.status).where(
             Rsvp.user_id == user.id, Rsvp.event_id.in_([event.id for event in events])
         )
     )
-    return {entry.event_id: entry for entry in rsvps}
+    return {event_id: MY_ANSWERS[status] for event_id, status in answers if status in MY_ANSWERS}
 
 
 @dataclass(frozen=True)
