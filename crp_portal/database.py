@@ -161,7 +161,11 @@ def _sqlite_connection_setup(dbapi_connection, _record) -> None:
 
 def _open_writer_queue(database: str):
     def open_queue(_dbapi_connection, record) -> None:
-        record.info[_QUEUE] = WriterQueue(database)
+        """Without the lock file (a read-only directory), writers queue in SQLite as before."""
+        try:
+            record.info[_QUEUE] = WriterQueue(database)
+        except OSError:
+            return
 
     return open_queue
 
