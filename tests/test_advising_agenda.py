@@ -4,7 +4,7 @@ appointment under one heading only."""
 import html
 import re
 
-from crp_portal.advising.services import AGENDA_LISTED
+from crp_portal.advising.lists import AGENDA_LISTED
 from crp_portal.timeutil import local_today
 from tests.factories import make_appointment, make_user
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from crp_portal.access import ADVISOR, role_required
 from crp_portal.advising import availability as hours
-from crp_portal.advising import bp, services
+from crp_portal.advising import bp, lists, services
 from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
 from crp_portal.advising.routes import by_day, slot_time
 from crp_portal.forms import filled
@@ -19,7 +19,7 @@ from crp_portal.views import id_from_form
 def agenda():
     today = local_today()
     return render_template(
-        "advising/agenda.html", today=today, agenda=services.agenda(current_user, today)
+        "advising/agenda.html", today=today, agenda=lists.agenda(current_user, today)
     )
 
 
@@ -122,7 +122,7 @@ def student(student_id: int):
     member = services.student_for_advisor(student_id, current_user)
     now = utcnow()
     slots = services.available_slots(current_user.id, member.id, now)
-    history = services.appointments_with(current_user, member, now)
+    history = lists.appointments_with(current_user, member, now)
     return render_template(
         "advising/student.html", member=member, days=by_day(slots), history=history
     )

@@ -6,7 +6,7 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_login import current_user
 
 from crp_portal.access import ADVISOR, REPORTS, STUDENT, role_required, scope_required
-from crp_portal.advising import bp, calendar, services
+from crp_portal.advising import bp, calendar, lists, services
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError, Forbidden
 from crp_portal.timeutil import in_date_bounds, local_midnight, local_today, program_zone, utcnow
@@ -36,7 +36,7 @@ def advisors():
     return render_template(
         "advising/advisors.html",
         advisors=services.list_advisors(),
-        upcoming=services.appointments_of(current_user, True, utcnow(), limit=5),
+        upcoming=lists.appointments_of(current_user, True, utcnow(), limit=5),
         closed=services.opens_later(current_user),
     )
 
@@ -85,8 +85,8 @@ def my_appointments():
     now = utcnow()
     return render_template(
         "advising/my_appointments.html",
-        upcoming=services.appointments_of(current_user, True, now),
-        past=services.appointments_of(current_user, False, now),
+        upcoming=lists.appointments_of(current_user, True, now),
+        past=lists.appointments_of(current_user, False, now),
         no_shows=services.no_show_count(current_user.id),
     )
 
