@@ -2,7 +2,7 @@
 
 import itertools
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from crp_portal.access import GRANTED_SCOPES
 from crp_portal.auth.services import create_user
@@ -10,9 +10,13 @@ from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
 from crp_portal.support_meetings.services import MeetingDetails, create_meeting
 from crp_portal.terms.services import add_period, create_term
+from crp_portal.timeutil import local_today
 
 PASSWORD = "a long test passphrase"
 _numbers = itertools.count(1)
+# The default term began a while ago and has weeks to run: "this term" on any day.
+TERM_DAYS_BEHIND = 90
+TERM_DAYS_AHEAD = 60
 
 
 def make_user(
@@ -56,13 +60,20 @@ def make_mentor_and_mentee():
     return mentor, mentee
 
 
-def make_term(name: str | None = None, starts_on=date(2026, 8, 24), ends_on=date(2026, 12, 18)):
+def make_term(name: str | None = None, starts_on: date | None = None, ends_on: date | None = None):
+    """A term; by default the one under way, whatever day the suite runs on."""
+    today = local_today()
+    starts_on = starts_on or today - timedelta(days=TERM_DAYS_BEHIND)
+    ends_on = ends_on or today + timedelta(days=TERM_DAYS_AHEAD)
     term = create_term(name or f"Term {next(_numbers)}", starts_on, ends_on)
     db.session.commit()
     return term
 
 
-def make_period(term, kind="finals", starts_on=date(2026, 12, 12), ends_on=date(2026, 12, 18)):
+def make_period(term, kind="finals", starts_on: date | None = None, ends_on: date | None = None):
+    """A calendar period; by default the term's last week."""
+    ends_on = ends_on or term.ends_on
+    starts_on = starts_on or ends_on - timedelta(days=6)
     period = add_period(term, kind, "", starts_on, ends_on)
     db.session.commit()
     return period
@@ -96,10 +107,7 @@ def make_meeting(
 
 def event_details(**overrides):
     """Form values for an event a week from now at 7 pm local, in person."""
-    from datetime import time, timedelta
-
     from crp_portal.events.services import EventDetails
-    from crp_portal.timeutil import local_today
 
     values = {
         "kind": "peer_support",
@@ -139,10 +147,7 @@ def make_window(advisor, weekday=None, start=None, end=None, mode="in_person", p
 
 
 def make_day_off(advisor, day=None, note=""):
-    from datetime import timedelta
-
     from crp_portal.advising.availability import add_day_off
-    from crp_portal.timeutil import local_today
 
     day_off = add_day_off(advisor, day or local_today() + timedelta(days=100), note)
     db.session.commit()
@@ -151,10 +156,10 @@ def make_day_off(advisor, day=None, note=""):
 
 def make_appointment(advisor, student, days_ahead: int = 10, hour: int = 10, **fields):
     """A booked appointment with its time cells, written directly (no slot rules)."""
-    from datetime import datetime, time, timedelta
+    from datetime import datetime
 
     from crp_portal.advising.models import Appointment, AppointmentCell, AppointmentStatus
-    from crp_portal.timeutil import local_today, program_zone
+    from crp_portal.timeutil import program_zone
 
     starts = datetime.combine(local_today() + timedelta(days=days_ahead), time(hour)).replace(
         tzinfo=program_zone()
@@ -242,10 +247,7 @@ def make_application(student, term=None, house=None, **fields):
 
 def make_offer(application, bed=None, reply_days: int = 7, staff=None):
     """Offer a bed (the first free one by default) through the service, committed."""
-    from datetime import timedelta
-
     from crp_portal.housing.offers import free_beds, offer_bed
-    from crp_portal.timeutil import local_today
 
     bed = bed or free_beds(application.term_id)[0]
     assignment = offer_bed(

@@ -4,6 +4,7 @@ CSV export is on the audit trail, and admins read it in words on /admin/audit.""
 import html
 import io
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -220,7 +221,7 @@ def test_an_erased_account_cannot_be_reactivated(admin, login, app):
 
 
 def test_each_csv_export_is_audited_before_the_file_leaves(admin, login):
-    term = make_term("Fall 2026")
+    term = make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
     staff = make_user("staff", name="Casey Coordinator")
     client = login(staff)
     response = client.get(f"/dashboard/export/weekly.csv?term={term.id}")

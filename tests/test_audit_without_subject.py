@@ -4,6 +4,7 @@ shows and searches them, and erasing a person leaves them in place."""
 
 import html
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -66,7 +67,7 @@ def test_invitations_are_about_no_one_and_keep_number_and_role(admin, login):
 
 
 def test_a_dashboard_export_is_about_no_one_with_its_table_and_dates(admin, login):
-    term = make_term("Fall 2026")
+    term = make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
     login(admin).get(f"/dashboard/export/weekly.csv?term={term.id}")
 
     assert stored() == [
@@ -87,7 +88,7 @@ def test_a_dashboard_export_is_about_no_one_with_its_table_and_dates(admin, logi
 
 
 def test_the_search_finds_rows_about_no_one_by_actor_and_detail(admin, login):
-    make_term("Fall 2026")
+    make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
     student = make_user("student", name="Sam Student")
     client = login(admin)
     client.get("/dashboard/export/weekly.csv?start=2026-09-01&end=2026-09-30")
@@ -145,7 +146,7 @@ def test_rows_written_about_their_actor_before_the_upgrade_read_as_about_no_one(
 
 
 def test_erasing_people_leaves_the_rows_about_no_one(admin, login, app):
-    make_term("Fall 2026")
+    make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
     other_admin = make_user("staff", is_admin=True, name="Bo Admin", email="bo@example.edu")
     client = login(other_admin)
     client.get("/dashboard/export/weekly.csv?start=2026-09-01&end=2026-09-30")

@@ -9,6 +9,8 @@ from crp_portal.terms.models import CalendarPeriod, Term
 from crp_portal.terms.services import current_term
 from tests.factories import make_period, make_term, make_user
 
+FALL_2026 = (date(2026, 8, 24), date(2026, 12, 18))
+
 
 def staff_client(login):
     return login(make_user("staff"))
@@ -61,7 +63,7 @@ def test_duplicate_term_name_is_refused_in_place(ctx, login):
 
 
 def test_period_in_the_wrong_year_is_refused(ctx, login):
-    term = make_term("Fall 2026")
+    term = make_term("Fall 2026", *FALL_2026)
     response = staff_client(login).post(
         f"/terms/{term.id}/periods",
         data={"kind": "midterms", "starts_on": "2025-10-12", "ends_on": "2025-10-16"},
@@ -71,7 +73,7 @@ def test_period_in_the_wrong_year_is_refused(ctx, login):
 
 
 def test_unknown_period_kind_is_refused(ctx, login):
-    term = make_term()
+    term = make_term("Fall 2026", *FALL_2026)
     response = staff_client(login).post(
         f"/terms/{term.id}/periods",
         data={"kind": "party", "starts_on": "2026-10-12", "ends_on": "2026-10-16"},
@@ -80,7 +82,7 @@ def test_unknown_period_kind_is_refused(ctx, login):
 
 
 def test_edit_and_delete_a_period(ctx, login):
-    term = make_term("Fall 2026")
+    term = make_term("Fall 2026", *FALL_2026)
     period = make_period(term)
     client = staff_client(login)
     edited = client.post(
@@ -100,7 +102,7 @@ def test_edit_and_delete_a_period(ctx, login):
 
 
 def test_shrinking_a_term_past_its_periods_is_refused(ctx, login):
-    term = make_term("Fall 2026")
+    term = make_term("Fall 2026", *FALL_2026)
     make_period(term, starts_on=date(2026, 12, 12), ends_on=date(2026, 12, 18))
     response = staff_client(login).post(
         f"/terms/{term.id}/edit",
@@ -112,7 +114,7 @@ def test_shrinking_a_term_past_its_periods_is_refused(ctx, login):
 
 
 def test_deleting_a_term_removes_its_periods(ctx, login):
-    term = make_term("Fall 2026")
+    term = make_term("Fall 2026", *FALL_2026)
     make_period(term)
     response = staff_client(login).post(f"/terms/{term.id}/delete", follow_redirects=True)
     assert b"Fall 2026 and its calendar periods are deleted." in response.data
@@ -121,14 +123,14 @@ def test_deleting_a_term_removes_its_periods(ctx, login):
 
 def test_current_term_is_the_running_one_else_the_next(ctx):
     make_term("Spring 2026", date(2026, 1, 12), date(2026, 5, 8))
-    make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
+    make_term("Fall 2026", *FALL_2026)
     assert current_term(date(2026, 3, 1)).name == "Spring 2026"
     assert current_term(date(2026, 6, 1)).name == "Fall 2026"
     assert current_term(date(2027, 1, 1)) is None
 
 
 def test_home_page_shows_whats_coming_up_this_term(app, ctx, login, monkeypatch):
-    term = make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
+    term = make_term("Fall 2026", *FALL_2026)
     make_period(term, "finals", date(2026, 12, 12), date(2026, 12, 18))
     make_period(term, "midterms", date(2026, 10, 12), date(2026, 10, 16))
     monkeypatch.setattr("crp_portal.home.routes.local_today", lambda: date(2026, 11, 25))
