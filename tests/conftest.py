@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crp_portal import create_app
 from crp_portal.extensions import db
 from crp_portal.links import ADAPTER_KEY
+from tests.app_reuse import APPS
 from tests.compile_once import TEMPLATE_CODE, remember_url_builders
 from tests.pg import ThrowawayPostgres, free_port
 
@@ -129,12 +130,20 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+@pytest.fixture(scope="session")
+def sqlite_path(tmp_path_factory):
+    """The one SQLite file this process's tests use in turn (so an app can serve them all)."""
+    return tmp_path_factory.mktemp("database") / "test.sqlite3"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """An empty database on each backend (a test's own SQLite file; PostgreSQL's tables
+def database_url(request, sqlite_path):
+    """An empty database on each backend (no SQLite file yet; PostgreSQL's tables
     emptied). A test may drop or rebuild the schema; the next test gets it back."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        for leftover in sqlite_path.parent.glob(f"{sqlite_path.name}*"):
+            leftover.unlink()
+        yield f"sqlite:///{sqlite_path}"
         return
     url = request.getfixturevalue("postgres_url")
     emptied_before = SCHEMAS.emptied
@@ -163,7 +172,7 @@ def app(request, database_url, app_config, tmp_path_factory):
         settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
     if database_url.startswith("sqlite:///"):
         SCHEMAS.copy_sqlite_template(database_url, tmp_path_factory)
-    application = create_app("testing", settings)
+    key, application = APPS.borrow(settings)
     application.jinja_env.bytecode_cache = TEMPLATE_CODE
     if inbox is not None:
         inbox.outbox_app = application
@@ -173,6 +182,7 @@ def app(request, database_url, app_config, tmp_path_factory):
     yield application
     with application.app_context():
         empty_database()
+    APPS.give_back(key)
 
 
 class Schemas:
@@ -243,7 +253,8 @@ SCHEMAS = Schemas()
 
 def empty_database() -> None:
     """After a test (in its app context): PostgreSQL is shared by the process, so its rows
-    are deleted; a SQLite file goes with the test's temporary directory."""
+    are deleted and its connections kept for the next test; the SQLite file is replaced
+    before the next test, so its connections are closed."""
     db.session.remove()
     if db.engine.dialect.name == "postgresql":
         SCHEMAS.empty(db.engine.url.render_as_string(hide_password=False))
@@ -336,15 +347,34 @@ class Inbox:
         return message.get_body(preferencelist=("plain",)).get_content()
 
 
-@pytest.fixture
-def smtp():
-    inbox = Inbox(port=free_port())
-    controller = Controller(inbox.handler, hostname="127.0.0.1", port=inbox.port)
+class SwitchedReceiver:
+    """The handler of this process's one SMTP server: it files into the current test's inbox."""
+
+    def __init__(self):
+        self.inbox: Inbox | None = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.inbox is None:  # a message sent after its test ended
+            return "250 Message accepted for delivery"
+        return await SmtpReceiver(self.inbox).handle_DATA(server, session, envelope)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    receiver = SwitchedReceiver()
+    controller = Controller(receiver, hostname="127.0.0.1", port=free_port())
     controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+    yield controller, receiver
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    """A real SMTP server on loopback, with an inbox of this test's own."""
+    controller, receiver = smtp_server
+    receiver.inbox = Inbox(port=controller.port)
+    yield receiver.inbox
+    receiver.inbox = None
 
 
 @pytest.fixture(scope="session")
