@@ -12,6 +12,7 @@ made earlier with the same settings, put back as it was made:
 
 A test that changes what an app is made of (adds a route, a hook, a Jinja global) makes
 that app unfit to share: it is dropped, and the next test with those settings builds one.
+Such a test is marked `fresh_app`, so it is given a new app in the first place.
 """
 
 import copy
@@ -41,11 +42,21 @@ def _setup_of(app: Flask) -> tuple:
         tuple(app.view_functions.items()),
         tuple(tuple((key, len(funcs)) for key, funcs in hook.items()) for hook in hooks),
         len(app.teardown_appcontext_funcs),
-        repr(app.error_handler_spec),
+        _error_handlers(app),
         tuple(app.blueprints),
         tuple(app.jinja_env.globals),
         tuple(app.jinja_env.filters),
         tuple(app.jinja_env.tests),
+    )
+
+
+def _error_handlers(app: Flask) -> tuple:
+    """Flask's handler lookup adds empty entries to its nested defaultdicts: skip those."""
+    return tuple(
+        (blueprint, code, tuple(handlers.items()))
+        for blueprint, codes in app.error_handler_spec.items()
+        for code, handlers in codes.items()
+        if handlers
     )
 
 
@@ -93,8 +104,12 @@ class Apps:
     def __init__(self):
         self.kept: OrderedDict[str, Made] = OrderedDict()
 
-    def borrow(self, settings: dict) -> tuple[str, Flask]:
+    def borrow(self, settings: dict, fresh: bool = False) -> tuple[str, Flask]:
+        """An app with these settings; `fresh`: one of its own, for a test that adds
+        routes or hooks (Flask refuses those once an app has served a request)."""
         key = repr(sorted(settings.items()))
+        if fresh and key in self.kept:
+            self.kept.pop(key).close()
         made = self.kept.pop(key, None) or Made.build(settings)
         self.kept[key] = made
         while len(self.kept) > KEPT:

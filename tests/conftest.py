@@ -172,7 +172,8 @@ def app(request, database_url, app_config, tmp_path_factory):
         settings.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port)
     if database_url.startswith("sqlite:///"):
         SCHEMAS.copy_sqlite_template(database_url, tmp_path_factory)
-    key, application = APPS.borrow(settings)
+    fresh = request.node.get_closest_marker("fresh_app") is not None
+    key, application = APPS.borrow(settings, fresh)
     application.jinja_env.bytecode_cache = TEMPLATE_CODE
     if inbox is not None:
         inbox.outbox_app = application

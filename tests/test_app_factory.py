@@ -77,6 +77,7 @@ def test_oversized_upload_gets_413_page(app, ctx, login):
     assert b"larger than the portal accepts" in response.data
 
 
+@pytest.mark.fresh_app
 def test_unexpected_error_shows_friendly_500_without_traceback(app, client):
     @app.get("/explode-for-test")
     def explode():
