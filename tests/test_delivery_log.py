@@ -10,7 +10,7 @@ from crp_portal.extensions import db
 from crp_portal.nudges.campaigns import CampaignDetails, create_campaign
 from crp_portal.outbox import sender
 from crp_portal.outbox.models import OutboxMessage
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_user
 
 _created = iter(range(1, 100_000))
@@ -30,7 +30,7 @@ def make_campaign(name="Finals week"):
             category="events",
             subject_template="We miss you, {{ first_name }}",
             body_template="{{ this_week }}",
-            active_from=utcnow().date(),
+            active_from=local_today(),
         ),
         None,
     )

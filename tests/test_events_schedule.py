@@ -21,19 +21,23 @@ from crp_portal.timeutil import local_today
 from tests.factories import event_details, make_event, make_user
 
 NEW_YORK = ZoneInfo("America/New_York")
-FORM = {
-    "kind": "sober_social",
-    "title": "Board game night",
-    "public_title": "Game night",
-    "description": "Bring a **friend**. <script>alert(1)</script>",
-    "day": (date.today() + timedelta(days=5)).isoformat(),
-    "start_time": "19:00",
-    "end_time": "22:00",
-    "location": "Student Center lounge",
-    "online_link": "",
-    "capacity": "20",
-    "rsvp_deadline": "",
-}
+
+
+def event_form() -> dict[str, str]:
+    """A valid new-event form for five days ahead in the program's own calendar."""
+    return {
+        "kind": "sober_social",
+        "title": "Board game night",
+        "public_title": "Game night",
+        "description": "Bring a **friend**. <script>alert(1)</script>",
+        "day": (local_today() + timedelta(days=5)).isoformat(),
+        "start_time": "19:00",
+        "end_time": "22:00",
+        "location": "Student Center lounge",
+        "online_link": "",
+        "capacity": "20",
+        "rsvp_deadline": "",
+    }
 
 
 def event_count() -> int:
@@ -42,7 +46,7 @@ def event_count() -> int:
 
 def test_staff_create_an_event_and_students_see_it(ctx, login):
     staff = make_user("staff")
-    response = login(staff).post("/events/new", data=FORM, follow_redirects=True)
+    response = login(staff).post("/events/new", data=event_form(), follow_redirects=True)
     assert b"Event added." in response.data
     page = login(make_user("student")).get("/events/").get_data(as_text=True)
     assert "Board game night" in page and "7:00 PM" in page and "20 of 20 places left" in page
@@ -50,7 +54,7 @@ def test_staff_create_an_event_and_students_see_it(ctx, login):
 
 def test_description_markdown_is_rendered_and_sanitised(ctx, login):
     staff = make_user("staff")
-    login(staff).post("/events/new", data=FORM)
+    login(staff).post("/events/new", data=event_form())
     event = db.session.scalar(select(Event))
     page = login(make_user("student")).get(f"/events/{event.id}").get_data(as_text=True)
     assert "<strong>friend</strong>" in page
@@ -79,14 +83,15 @@ SHAPE, RULE = 200, 422  # the form's own checks, and the service's rules (unit_o
     ],
 )
 def test_bad_event_input_is_explained_and_nothing_saved(ctx, login, changes, message, status):
-    response = login(make_user("staff")).post("/events/new", data={**FORM, **changes})
+    response = login(make_user("staff")).post("/events/new", data={**event_form(), **changes})
     assert response.status_code == status
     assert message.encode() in response.data
     assert event_count() == 0
 
 
 def test_rsvp_deadline_after_the_start_is_refused(ctx, login):
-    data = {**FORM, "rsvp_deadline": f"{FORM['day']}T20:00"}
+    form = event_form()
+    data = {**form, "rsvp_deadline": f"{form['day']}T20:00"}
     response = login(make_user("staff")).post("/events/new", data=data)
     assert b"The RSVP deadline must be before the event starts." in response.data
     assert event_count() == 0
@@ -122,7 +127,7 @@ def test_every_other_week_series(ctx):
 
 def test_series_through_the_form(ctx, login):
     data = {
-        **FORM,
+        **event_form(),
         "repeats": "1",
         "repeat_until": (local_today() + timedelta(days=40)).isoformat(),
     }
@@ -173,7 +178,12 @@ def test_capacity_below_the_number_going_is_refused(ctx, login):
     event = make_event(staff, capacity=5)
     for _ in range(3):
         login(make_user("student")).post(f"/events/{event.id}/rsvp")
-    data = {**FORM, "day": details_of(event).day.isoformat(), "capacity": "2", "scope": "this"}
+    data = {
+        **event_form(),
+        "day": details_of(event).day.isoformat(),
+        "capacity": "2",
+        "scope": "this",
+    }
     response = login(staff).post(f"/events/{event.id}/edit", data=data)
     assert b"3 people are already going" in response.data
     db.session.refresh(event)

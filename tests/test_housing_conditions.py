@@ -1,13 +1,13 @@
 """Condition reports at move-in and move-out; the resident adds to them within 48 hours."""
 
 import html
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from crp_portal.extensions import db
 from crp_portal.housing.models import ConditionReport
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_application, make_house, make_offer, make_term, make_user
 
 
@@ -16,7 +16,7 @@ def text(response) -> str:
 
 
 def resident_with_bed(login):
-    today = date.today()
+    today = local_today()
     term = make_term("This term", today - timedelta(days=10), today + timedelta(days=100))
     house = make_house("Maple House")
     staff = make_user("staff")

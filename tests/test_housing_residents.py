@@ -1,12 +1,13 @@
 """Residents see their house's meetings; staff link events to a house."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from crp_portal.events.models import Event
 from crp_portal.extensions import db
 from crp_portal.housing.models import BedAssignment
+from crp_portal.timeutil import local_today
 from tests.factories import (
     make_application,
     make_event,
@@ -18,7 +19,7 @@ from tests.factories import (
 
 
 def test_staff_mark_an_event_as_a_house_meeting_and_residents_see_it(ctx, login):
-    today = date.today()
+    today = local_today()
     term = make_term("This term", today - timedelta(days=10), today + timedelta(days=100))
     house = make_house("Maple House")
     staff = make_user("staff")
@@ -40,7 +41,7 @@ def test_staff_mark_an_event_as_a_house_meeting_and_residents_see_it(ctx, login)
 
 
 def test_an_applicant_who_is_not_yet_a_resident_sees_no_house_meetings(ctx, login):
-    today = date.today()
+    today = local_today()
     term = make_term("This term", today - timedelta(days=10), today + timedelta(days=100))
     house = make_house("Maple House")
     make_event(title="Maple house meeting", house_id=house.id)

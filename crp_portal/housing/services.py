@@ -27,6 +27,7 @@ from crp_portal.mail import queue_mail
 from crp_portal.members.models import MemberStatus
 from crp_portal.members.services import is_applicant
 from crp_portal.terms.models import Term
+from crp_portal.timeutil import local_today
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
 
@@ -91,7 +92,7 @@ def set_bed_active(bed_id: int, active: bool, today: date | None = None) -> Bed:
     if bed is None:
         raise NotFound("There is no bed with that number.")
     lock(bed, key_share=True)
-    if not active and bed_is_held(bed.id, today or date.today()):
+    if not active and bed_is_held(bed.id, today or local_today()):
         raise Conflict(
             f"Bed {bed.label} is offered to or held by a resident. Move them or end the "
             "residency first."
