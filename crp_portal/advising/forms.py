@@ -1,6 +1,6 @@
 """Advising forms."""
 
-from wtforms import SelectField, StringField, TextAreaField, TimeField
+from wtforms import StringField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
 from crp_portal.advising.models import MODES, TOPICS, AppointmentStatus
@@ -8,6 +8,7 @@ from crp_portal.forms import (
     BoundedDateField,
     BoundedIntegerField,
     PortalForm,
+    PortalSelectField,
     choices,
     required_text,
     strip_filter,
@@ -17,7 +18,7 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 class BookForm(PortalForm):
-    topic = SelectField("What would you like to talk about?", choices=choices(TOPICS.items()))
+    topic = PortalSelectField("What would you like to talk about?", choices=choices(TOPICS.items()))
     note = TextAreaField(
         "Anything the advisor should know first (optional)",
         validators=[Optional(), Length(max=1000, message="Use at most 1000 characters.")],
@@ -33,7 +34,7 @@ class CancelForm(PortalForm):
 
 
 class OutcomeForm(PortalForm):
-    status = SelectField(
+    status = PortalSelectField(
         "Outcome",
         choices=choices(
             [
@@ -83,10 +84,12 @@ class SettingsForm(PortalForm):
 
 
 class WindowForm(PortalForm):
-    weekday = SelectField("Day", choices=choices((str(i), day) for i, day in enumerate(WEEKDAYS)))
+    weekday = PortalSelectField(
+        "Day", choices=choices((str(i), day) for i, day in enumerate(WEEKDAYS))
+    )
     start_time = TimeField("From", validators=[InputRequired(message="Enter a start time.")])
     end_time = TimeField("Until", validators=[InputRequired(message="Enter an end time.")])
-    mode = SelectField("How", choices=choices(MODES.items()))
+    mode = PortalSelectField("How", choices=choices(MODES.items()))
     place = StringField(
         "Room, video link or phone number",
         validators=required_text("Say where: a room, a video link or a phone number.", 300),

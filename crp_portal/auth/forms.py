@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
-    SelectField,
     SelectMultipleField,
     StringField,
 )
@@ -20,6 +19,7 @@ from crp_portal.auth.passwords import password_problem
 from crp_portal.forms import (
     PasswordLength,
     PortalForm,
+    PortalSelectField,
     choices,
     confirm_password_field,
     required_text,
@@ -132,7 +132,7 @@ def scopes_field() -> SelectMultipleField:
 
 class InviteForm(PortalForm):
     email = email_field(check_format=True)
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), default=STUDENT)
+    role = PortalSelectField("Role", choices=choices(ROLE_CHOICES), default=STUDENT)
     scopes = scopes_field()
     is_admin = BooleanField(SCOPE_LABELS[ADMIN] + " (staff only)")
 
@@ -141,7 +141,7 @@ class AccountForm(PortalForm):
     name = StringField(
         "Full name", validators=required_text("Enter a name.", 120), filters=[strip_filter]
     )
-    role = SelectField("Role", choices=choices(ROLE_CHOICES))
+    role = PortalSelectField("Role", choices=choices(ROLE_CHOICES))
     scopes = scopes_field()
     is_admin = BooleanField(SCOPE_LABELS[ADMIN] + " (staff only)")
 
@@ -162,13 +162,13 @@ class AccountSearchForm(PortalForm):
         csrf = False
 
     q = StringField("Name or email", validators=[Optional(), Length(max=100)])
-    role = SelectField(
+    role = PortalSelectField(
         "Role",
         choices=choices([("", "Any role"), *ROLE_CHOICES, (ADMIN, "Admins")]),
         validators=[Optional()],
         validate_choice=False,
     )
-    status = SelectField(
+    status = PortalSelectField(
         "Status",
         choices=choices([("", "Any status"), ("active", "Active"), ("deactivated", "Deactivated")]),
         validators=[Optional()],

@@ -1,10 +1,9 @@
 """The dashboard's filter: a term, or a custom range of local dates (GET, no CSRF)."""
 
-from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 
 from crp_portal.dashboard.ranges import MAX_RANGE_DAYS, DateRange
-from crp_portal.forms import BoundedDateField, PortalForm, choices, filled
+from crp_portal.forms import BoundedDateField, PortalForm, PortalSelectField, choices, filled
 
 
 class TermFilterForm(PortalForm):
@@ -13,7 +12,7 @@ class TermFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    term = SelectField("Term", validators=[Optional()], validate_choice=False)
+    term = PortalSelectField("Term", validators=[Optional()], validate_choice=False)
 
     def __init__(self, *args, terms=(), **kwargs):
         super().__init__(*args, **kwargs)

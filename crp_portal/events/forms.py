@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 from wtforms import (
     BooleanField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
     TimeField,
@@ -19,6 +18,7 @@ from crp_portal.forms import (
     BoundedDateTimeLocalField,
     BoundedIntegerField,
     PortalForm,
+    PortalSelectField,
     choices,
     required_text,
     strip_filter,
@@ -33,7 +33,7 @@ def web_link(form, field):
 
 
 class EventForm(PortalForm):
-    kind = SelectField("Kind of event", choices=choices(KINDS.items()))
+    kind = PortalSelectField("Kind of event", choices=choices(KINDS.items()))
     title = StringField(
         "Title", validators=required_text("Give the event a title.", 120), filters=[strip_filter]
     )
@@ -77,7 +77,7 @@ class EventForm(PortalForm):
         "Show students the first names of attendees who agreed to be shown"
     )
     headcount_only = BooleanField("Headcount only: record a number, keep no names")
-    house_id = SelectField(
+    house_id = PortalSelectField(
         "Recovery house (for house meetings)",
         coerce=int,
         validators=[Optional()],
@@ -92,7 +92,7 @@ class EventForm(PortalForm):
 
 
 class NewEventForm(EventForm):
-    repeats = SelectField(
+    repeats = PortalSelectField(
         "Repeats",
         choices=choices([("", "Does not repeat"), ("1", "Every week"), ("2", "Every other week")]),
         validators=[Optional()],
@@ -149,13 +149,13 @@ class EventFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(
+    kind = PortalSelectField(
         "Kind",
         choices=choices([("", "Any kind"), *KINDS.items()]),
         validators=[Optional()],
         validate_choice=False,
     )
-    mode = SelectField(
+    mode = PortalSelectField(
         "Where",
         choices=choices(
             [("", "Online or in person"), ("online", "Online"), ("in_person", "In person")]

@@ -1,9 +1,15 @@
 """Housing forms."""
 
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crp_portal.forms import BoundedDateField, PortalForm, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedDateField,
+    PortalForm,
+    PortalSelectField,
+    required_text,
+    strip_filter,
+)
 
 
 class HouseForm(PortalForm):
@@ -59,9 +65,9 @@ class AgreementForm(PortalForm):
 
 
 class ApplicationForm(PortalForm):
-    term_id = SelectField("Term", coerce=int, validate_choice=True)
-    first_choice_id = SelectField("First choice of house", coerce=int)
-    second_choice_id = SelectField("Second choice (optional)", coerce=int)
+    term_id = PortalSelectField("Term", coerce=int, validate_choice=True)
+    first_choice_id = PortalSelectField("First choice of house", coerce=int)
+    second_choice_id = PortalSelectField("Second choice (optional)", coerce=int)
     roommate_request = StringField(
         "Roommate request (optional)",
         validators=[Optional(), Length(max=200, message="Use at most 200 characters.")],
@@ -87,7 +93,7 @@ class DecisionForm(PortalForm):
 
 
 class OfferForm(PortalForm):
-    bed_id = SelectField("Bed", coerce=int)
+    bed_id = PortalSelectField("Bed", coerce=int)
     reply_by = BoundedDateField(
         "Reply by", validators=[DataRequired(message="Enter the reply-by date.")]
     )
@@ -95,7 +101,7 @@ class OfferForm(PortalForm):
 
 
 class MoveForm(PortalForm):
-    bed_id = SelectField("Move to bed", coerce=int)
+    bed_id = PortalSelectField("Move to bed", coerce=int)
 
 
 class ConditionForm(PortalForm):

@@ -5,7 +5,6 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -16,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from crp_portal.forms import (
     BoundedIntegerField,
     PortalForm,
+    PortalSelectField,
     choices,
     required_text,
     strip_filter,
@@ -88,7 +88,7 @@ class OwnProfileForm(PortalForm):
         description="Off by default: entries then read like “Tuesday group”, safe on a shared "
         "phone or family calendar.",
     )
-    calendar_reminder_minutes = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
+    calendar_reminder_minutes = PortalSelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Remind me before each event or appointment",
         choices=choices(
             (NO_REMINDER if minutes is None else str(minutes), label)
@@ -116,7 +116,7 @@ class OwnProfileForm(PortalForm):
 
 
 class MembershipForm(PortalForm):
-    status = SelectField("Membership status", choices=choices(STATUS_CHOICES))
+    status = PortalSelectField("Membership status", choices=choices(STATUS_CHOICES))
     note = StringField(
         "Note for the status history (optional)",
         validators=[Optional(), Length(max=500, message="Use at most 500 characters.")],
@@ -135,7 +135,7 @@ ADVISOR_NOT_LISTED = "Choose an advisor from the list, or no advisor."
 class AdvisorForm(PortalForm):
     """Choices are set by the view: "No advisor" (0) and the active advisors."""
 
-    advisor_id = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
+    advisor_id = PortalSelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Advisor",
         coerce=int,
         description="The advisor can find this student and book appointments for them, and "
@@ -151,7 +151,7 @@ class MemberSearchForm(PortalForm):
         csrf = False
 
     q = StringField("Name, email or student id", validators=[Optional(), Length(max=100)])
-    status = SelectField(
+    status = PortalSelectField(
         "Status",
         choices=choices([("", "Any status"), *STATUS_CHOICES]),
         validators=[Optional()],
@@ -167,7 +167,7 @@ class IntakeForm(PortalForm):
         ),
         description="A few sentences is plenty. Staff who review applications read this.",
     )
-    heard_from = SelectField(
+    heard_from = PortalSelectField(
         "How did you hear about the program?",
         choices=choices([("", "Choose one"), *HEARD_FROM_LABELS.items()]),
         validators=[DataRequired(message="Choose how you heard about the program.")],
@@ -225,7 +225,7 @@ class ApplicationSearchForm(PortalForm):
     class Meta:
         csrf = False
 
-    status = SelectField(
+    status = PortalSelectField(
         "Show",
         choices=choices(
             [

@@ -5,11 +5,17 @@ The contact form has no free text on purpose: a peer mentor records facts, not n
 
 from datetime import timedelta
 
-from wtforms import BooleanField, SelectField, SelectMultipleField
+from wtforms import BooleanField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from crp_portal.forms import BoundedDateField, BoundedIntegerField, PortalForm, choices
+from crp_portal.forms import (
+    BoundedDateField,
+    BoundedIntegerField,
+    PortalForm,
+    PortalSelectField,
+    choices,
+)
 from crp_portal.mentoring.models import (
     CONTACT_MINUTES_MAX,
     CONTACT_MODE_LABELS,
@@ -28,7 +34,7 @@ class MentoringForm(PortalForm):
         description="Peer mentors see their mentees' names and contact details, and log "
         "contacts. Turning this off unassigns their mentees.",
     )
-    mentor_id = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
+    mentor_id = PortalSelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Mentor",
         coerce=int,
         description="Who mentors this student. The list holds active members marked as peer "
@@ -45,7 +51,7 @@ class ContactForm(PortalForm):
         default=local_today,
         invalid_value_message=BAD_DATE,
     )
-    mode = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
+    mode = PortalSelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "How you were in touch",
         choices=choices(CONTACT_MODE_LABELS.items()),
         invalid_choice_message=NOT_LISTED,
@@ -80,4 +86,4 @@ class ContactFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    mentor = SelectField("Mentor", validate_choice=False)
+    mentor = PortalSelectField("Mentor", validate_choice=False)

@@ -1,12 +1,13 @@
 """The campaign editor's form and the preview's member picker."""
 
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crp_portal.forms import (
     BoundedDateField,
     BoundedIntegerField,
     PortalForm,
+    PortalSelectField,
     choices,
     filled,
     required_text,
@@ -46,14 +47,14 @@ class CampaignForm(PortalForm):
         filters=[strip_filter],
         description="For staff only; students never see it.",
     )
-    trigger = SelectField("Trigger", choices=choices(TRIGGER_LABELS.items()))
-    period_kind = SelectField(
+    trigger = PortalSelectField("Trigger", choices=choices(TRIGGER_LABELS.items()))
+    period_kind = PortalSelectField(
         "Calendar period",
         choices=choices([("", "Not used"), *PERIOD_KINDS.items()]),
         validators=[Optional()],
         description="Only for “days before or after a calendar period”.",
     )
-    anchor = SelectField(
+    anchor = PortalSelectField(
         "Counting from when the period",
         choices=choices(ANCHORS.items()),
         description="Only for “days before or after a calendar period”.",
@@ -66,7 +67,7 @@ class CampaignForm(PortalForm):
         default=0,
         description="0 or empty sends on the day itself. Only for calendar periods.",
     )
-    offset_direction = SelectField(
+    offset_direction = PortalSelectField(
         "Before or after", choices=choices([(BEFORE, "before"), (AFTER, "after")])
     )
     days = BoundedIntegerField(
@@ -77,8 +78,8 @@ class CampaignForm(PortalForm):
         description="For “no activity”: the number of days without activity (1–365). "
         "For “no advising”: the week of term to check by (1–20). Otherwise leave empty.",
     )
-    audience = SelectField("Who gets it", choices=choices(AUDIENCE_LABELS.items()))
-    category = SelectField(
+    audience = PortalSelectField("Who gets it", choices=choices(AUDIENCE_LABELS.items()))
+    category = PortalSelectField(
         "Email category",
         choices=choices(EMAIL_CATEGORY_LABELS.items()),
         description="Students can opt out of a category in their profile or from any nudge.",
@@ -161,4 +162,4 @@ class PreviewForm(PortalForm):
         "Find a member by name",
         validators=[Optional(), Length(max=100, message="Use at most 100 characters.")],
     )
-    member = SelectField("Member", validate_choice=False, validators=[Optional()])
+    member = PortalSelectField("Member", validate_choice=False, validators=[Optional()])

@@ -3,11 +3,10 @@
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
-from wtforms import SelectField
 
 from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import DomainError
-from crp_portal.forms import PortalForm, choices
+from crp_portal.forms import PortalForm, PortalSelectField, choices
 from crp_portal.nudges import bp, delivery
 from crp_portal.outbox.models import MAX_ATTEMPTS, OUTBOX_STATUS_LABELS, OutboxStatus
 from crp_portal.search import page_number
@@ -20,13 +19,13 @@ class LogFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    status = SelectField(
+    status = PortalSelectField(
         "Status", choices=choices(delivery.STATUS_FILTERS.items()), validate_choice=False
     )
-    kind = SelectField(
+    kind = PortalSelectField(
         "Kind", choices=choices(delivery.KIND_FILTERS.items()), validate_choice=False
     )
-    campaign = SelectField("Campaign", validate_choice=False)
+    campaign = PortalSelectField("Campaign", validate_choice=False)
 
 
 def _filters(values) -> delivery.LogFilter:

@@ -5,13 +5,12 @@ from wtforms import (
     BooleanField,
     HiddenField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Length, Optional, ValidationError
 
-from crp_portal.forms import PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import PortalForm, PortalSelectField, choices, required_text, strip_filter
 from crp_portal.recovery.models import (
     CHECK_IN_NOTE_MAX,
     FOLLOW_UP_NOTE_MAX,
@@ -90,7 +89,7 @@ class ResolveForm(PortalForm):
 
 
 class AssignForm(PortalForm):
-    assignee_id = SelectField("Assign to", choices=[], validate_choice=False)
+    assignee_id = PortalSelectField("Assign to", choices=[], validate_choice=False)
     # Whom the page showed it assigned to ("" for nobody): a claim made since is a 409.
     assigned_seen = HiddenField()
 

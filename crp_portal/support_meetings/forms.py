@@ -1,11 +1,12 @@
 """The directory's filter form and staff's meeting form."""
 
-from wtforms import BooleanField, SelectField, StringField, TextAreaField, TimeField, URLField
+from wtforms import BooleanField, StringField, TextAreaField, TimeField, URLField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crp_portal.forms import (
     BoundedIntegerField,
     PortalForm,
+    PortalSelectField,
     choices,
     filled,
     required_text,
@@ -39,11 +40,11 @@ class MeetingFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    day = SelectField("Day", choices=choices([("", "Any day"), *DAY_CHOICES]))
-    fellowship = SelectField(
+    day = PortalSelectField("Day", choices=choices([("", "Any day"), *DAY_CHOICES]))
+    fellowship = PortalSelectField(
         "Fellowship", choices=choices([("", "Any fellowship"), *FELLOWSHIP_CHOICES])
     )
-    meets = SelectField(
+    meets = PortalSelectField(
         "Meets",
         choices=choices(
             [("", "Online or in person"), (ONLINE, "Online"), (IN_PERSON, "In person")]
@@ -69,12 +70,12 @@ class MeetingForm(PortalForm):
         validators=required_text("Name the meeting, e.g. Tuesday Night Big Book.", 120),
         filters=[strip_filter],
     )
-    fellowship = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
+    fellowship = PortalSelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Fellowship",
         choices=choices(FELLOWSHIP_CHOICES),
         invalid_choice_message="Choose one of the listed fellowships.",
     )
-    weekday = SelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
+    weekday = PortalSelectField(  # type: ignore[call-arg]  # WTForms 3.3 option; types-WTForms covers 3.2
         "Day",
         choices=choices(DAY_CHOICES),
         coerce=int,

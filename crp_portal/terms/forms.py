@@ -1,9 +1,16 @@
 """Term and calendar-period forms."""
 
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from crp_portal.forms import BoundedDateField, PortalForm, choices, required_text, strip_filter
+from crp_portal.forms import (
+    BoundedDateField,
+    PortalForm,
+    PortalSelectField,
+    choices,
+    required_text,
+    strip_filter,
+)
 from crp_portal.terms.models import PERIOD_KINDS
 
 
@@ -22,7 +29,7 @@ class TermForm(PortalForm):
 
 
 class PeriodForm(PortalForm):
-    kind = SelectField("Kind", choices=choices(PERIOD_KINDS.items()))
+    kind = PortalSelectField("Kind", choices=choices(PERIOD_KINDS.items()))
     name = StringField(
         "Name (optional)",
         validators=[Optional(), Length(max=120, message="Use at most 120 characters.")],
