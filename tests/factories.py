@@ -30,8 +30,10 @@ def make_user(
     status: str = "active",
     student_id: str | None = None,
     scopes: Iterable[str] = GRANTED_SCOPES,
+    commit: bool = True,
 ):
-    """An account; staff hold every scope but admin unless `scopes` says otherwise."""
+    """An account; staff hold every scope but admin unless `scopes` says otherwise.
+    `commit=False` leaves the commit to the caller, who makes several at once."""
     number = next(_numbers)
     user = create_user(
         email or f"{role}{number}@example.edu",
@@ -44,7 +46,8 @@ def make_user(
     )
     user.is_admin = is_admin and role == "staff"
     user.active = active
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
 
 

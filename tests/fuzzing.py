@@ -520,6 +520,36 @@ def census_query(metadata, preparer):
     return text("SELECT " + ", ".join(counts))
 
 
+class Census:
+    """The census of `census_query`, read again only when a write has run since.
+
+    Every statement that could change a count goes through the engine, so counts read after
+    the last write still hold: a fuzzed POST needs them before and after, and its "before"
+    is most often the last POST's "after". Use as a context manager: the engine hook goes
+    when the test ends."""
+
+    def __init__(self, engine, metadata):
+        self.engine = engine
+        self.query = census_query(metadata, engine.dialect.identifier_preparer)
+        self._last: dict | None = None
+
+    def _forget_after_a_write(self, _conn, _cursor, statement, *_args):
+        if self._last is not None and WRITE.match(statement):
+            self._last = None
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._forget_after_a_write)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._forget_after_a_write)
+
+    def read(self, session) -> dict:
+        if self._last is None:
+            self._last = dict(session.execute(self.query).one()._mapping)
+        return self._last
+
+
 PRIVILEGE_COLUMNS = ("admins", "staff", "advisors")
 TRACEBACK_SIGNS = (
     b"Traceback (most recent call last)",

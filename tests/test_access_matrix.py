@@ -245,19 +245,23 @@ def test_every_route_has_a_row():
 
 
 def _actors():
-    student = make_user("student")
+    """One account per kind of visitor, committed together."""
+    student = make_user("student", commit=False)
     student.profile.is_peer_mentor = True
     actors = {
         ANONYMOUS: None,
         STUDENT: student,
-        OTHER_STUDENT: make_user("student"),
-        ADVISOR: make_user("advisor"),
-        STAFF: make_user("staff"),
-        ADMIN: make_user("staff", is_admin=True),
+        OTHER_STUDENT: make_user("student", commit=False),
+        ADVISOR: make_user("advisor", commit=False),
+        STAFF: make_user("staff", commit=False),
+        ADMIN: make_user("staff", is_admin=True, commit=False),
     }
     for scope, visitor in SCOPE_STAFF.items():
         granted = [scope] if scope != ADMIN_SCOPE else []
-        actors[visitor] = make_user("staff", scopes=granted, is_admin=scope == ADMIN_SCOPE)
+        actors[visitor] = make_user(
+            "staff", scopes=granted, is_admin=scope == ADMIN_SCOPE, commit=False
+        )
+    db.session.commit()
     return actors
 
 
