@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms covers 3.2
+from wtforms.fields.choices import Choice, SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; types-WTForms covers 3.2
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, ValidationError
 from wtforms.widgets import Select
 
@@ -158,7 +158,7 @@ class PlainOptionsSelect(Select):
     page's time. The markup is the same as WTForms': `<option selected value="…">`."""
 
     @classmethod
-    def render_option(cls, choice, **kwargs):
+    def render_option(cls, choice: Choice, **kwargs) -> Markup:  # type: ignore[override]  # WTForms 3.3's signature; types-WTForms covers 3.2
         if kwargs or choice.render_kw:
             return super().render_option(choice, **kwargs)
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
