@@ -458,6 +458,8 @@ def request_arguments(submission: Submission, token: str, other_token: str) -> d
 
 # -- Did anything get saved? ---------------------------------------------------------------
 
+# What leaves every row count as it was: reads and transaction control.
+LEAVES_COUNTS = re.compile(r"^\s*(SELECT|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
 WRITE = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM|MERGE INTO)\s+\"?(\w+)", re.IGNORECASE)
 # A page that shows someone's record writes who opened it, a re-rendered form page too:
 # that row records the visit, not the input.
@@ -524,9 +526,10 @@ class Census:
     """The census of `census_query`, read again only when a write has run since.
 
     Every statement that could change a count goes through the engine, so counts read after
-    the last write still hold: a fuzzed POST needs them before and after, and its "before"
-    is most often the last POST's "after". Use as a context manager: the engine hook goes
-    when the test ends."""
+    the last statement other than a read or transaction control still hold: a fuzzed POST
+    needs them before and after, and its "before" is most often the last POST's "after".
+    Anything else (a write of any spelling) forgets them. Use as a context manager: the
+    engine hook goes when the test ends."""
 
     def __init__(self, engine, metadata):
         self.engine = engine
@@ -534,7 +537,7 @@ class Census:
         self._last: dict | None = None
 
     def _forget_after_a_write(self, _conn, _cursor, statement, *_args):
-        if self._last is not None and WRITE.match(statement):
+        if self._last is not None and not LEAVES_COUNTS.match(statement):
             self._last = None
 
     def __enter__(self):
