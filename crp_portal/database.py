@@ -6,14 +6,18 @@ only. (Registered on every engine, the one that runs when a transaction ends rea
 `connection.info` on a PostgreSQL connection the server had just dropped, which raised
 PendingRollbackError in place of the lost-connection error and made a 503 a 500.)
 
-SQLite has one writer at a time. A transaction that reads first and writes later
-(check capacity, then insert) must hold the write lock from its start, or two of them
-deadlock ("database is locked"); so state-changing requests, the CLI and jobs begin with
-``BEGIN IMMEDIATE``. Pages that only read (GET, HEAD, OPTIONS) begin a plain deferred
-transaction instead, so they run side by side with each other and with the writer; if
-such a request does write after all (an audit entry for a record view), the read
-transaction, which has written nothing, is committed and an immediate one begins just
-before the first write, so the write still queues on the lock instead of failing.
+SQLite has one writer at a time and no row locks; its write lock stands in for
+PostgreSQL's row locks, taken where PostgreSQL would take one. A request begins a plain
+deferred transaction, so its reads (the signed-in user, the page it checks) run beside
+the writer and each other. Its first statement that locks rows (`SELECT … FOR UPDATE` or
+`FOR SHARE`, which SQLAlchemy leaves out of SQLite's SQL) or writes (INSERT, UPDATE,
+DELETE, SAVEPOINT) first ends that read transaction and begins ``BEGIN IMMEDIATE``: from
+there on the request is the only writer, and it reads the database as it now stands, as
+a PostgreSQL transaction reads a row it has just locked. (Upgrading the read transaction
+in place instead would deadlock two requests that both read and then write: "database is
+locked".) Services lock before they decide (`events.locks`, `unit_of_work.lock`), which
+is what makes their checks hold on either database. The CLI and scheduled jobs, which
+have no request, begin with ``BEGIN IMMEDIATE`` unless they say they only read.
 
 Writers queue in the kernel (`WriterQueue`), not in SQLite's busy handler, which sleeps
 1, 2, 5 … up to 100 ms between looks: under a burst of RSVPs the lock sat free while
@@ -28,7 +32,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import Flask, has_request_context, request
+from flask import Flask, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
@@ -36,8 +40,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from crp_portal.extensions import db
 
-READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READING = "crp_sqlite_reading"
+_LOCKING = "crp_sqlite_locking"
 _job_reads_only: ContextVar[bool] = ContextVar("crp_job_reads_only", default=False)
 _QUEUE = "crp_sqlite_writer_queue"
 BUSY_TIMEOUT_SECONDS = 15
@@ -140,6 +144,7 @@ def listen_on_sqlite(engine: Engine) -> None:
         event.listen(engine.pool, "close", _close_writer_queue)
     event.listen(engine, "connect", _sqlite_connection_setup)
     event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "before_execute", _sqlite_note_row_locks)
     event.listen(engine, "before_cursor_execute", _sqlite_take_write_lock_before_writing)
     event.listen(engine, "commit", _sqlite_commit)
     event.listen(engine, "rollback", _sqlite_rollback)
@@ -201,9 +206,8 @@ def _begin_writing(connection, execute) -> None:
 
 
 def _serving_a_read() -> bool:
-    if _job_reads_only.get():
-        return True
-    return has_request_context() and request.method in READ_ONLY_METHODS
+    """Requests and jobs that only read begin deferred; see the module's docstring."""
+    return _job_reads_only.get() or has_request_context()
 
 
 def _sqlite_begin(connection) -> None:
@@ -214,10 +218,23 @@ def _sqlite_begin(connection) -> None:
         _begin_writing(connection, connection.exec_driver_sql)
 
 
+def _sqlite_note_row_locks(connection, clauseelement, *_args) -> None:
+    """A SELECT … FOR UPDATE (or FOR SHARE) is about to run: its SQL on SQLite is a plain
+    SELECT, so say here that it locks."""
+    if (
+        connection.info.get(_READING)
+        and getattr(clauseelement, "_for_update_arg", None) is not None
+    ):
+        connection.info[_LOCKING] = True
+
+
 def _sqlite_take_write_lock_before_writing(connection, cursor, statement, *_args) -> None:
-    """In a reading transaction, anything but a SELECT (INSERT, UPDATE, DELETE,
-    SAVEPOINT) first swaps the read transaction for an immediate one."""
-    if not connection.info.get(_READING) or statement.lstrip()[:6].upper() == "SELECT":
+    """In a reading transaction, a row-locking SELECT or anything but a SELECT (INSERT,
+    UPDATE, DELETE, SAVEPOINT) first swaps the read transaction for an immediate one."""
+    if not connection.info.get(_READING):
+        return
+    locking = connection.info.pop(_LOCKING, False)
+    if not locking and statement.lstrip()[:6].upper() == "SELECT":
         return
     del connection.info[_READING]
     cursor.execute("COMMIT")
@@ -230,6 +247,7 @@ def _sqlite_commit(connection) -> None:
     this one fails, SQLAlchemy's tries again and reports the error its usual way, and the
     rollback after it ends the turn.)"""
     connection.info.pop(_READING, None)
+    connection.info.pop(_LOCKING, None)
     queue = _queue_of(connection)
     if queue is None or not queue.holding:
         return
@@ -242,6 +260,7 @@ def _sqlite_commit(connection) -> None:
 
 def _sqlite_rollback(connection) -> None:
     connection.info.pop(_READING, None)
+    connection.info.pop(_LOCKING, None)
     queue = _queue_of(connection)
     if queue is None or not queue.holding:
         return

@@ -130,7 +130,8 @@ def lock(instance, **for_update):
 
     `SELECT … FOR UPDATE` by default; `key_share=True` gives `FOR NO KEY UPDATE` (foreign
     keys pointing at the row still pass), `read=True` gives `FOR SHARE`. SQLite has no
-    row locks: there `BEGIN IMMEDIATE` already made this transaction the only writer.
+    row locks: there this read takes the database's write lock (`crp_portal.database`),
+    so this transaction is the only writer from here on.
     """
     db.session.flush()
     db.session.refresh(instance, with_for_update=for_update or True)

@@ -1,4 +1,5 @@
-"""SQLite: pages that only read run beside the writer; writes still queue on the lock.
+"""SQLite: reads run beside the writer; a request takes the write lock where PostgreSQL
+would lock a row (its first locking read or write), and writes queue on it.
 
 These rules are SQLite's alone (PostgreSQL has row locks and MVCC), so the module runs
 on a SQLite file only.
@@ -53,10 +54,40 @@ def test_a_page_that_only_reads_leaves_the_write_lock_free(app, other_connection
         db.session.rollback()
 
 
-def test_a_form_post_holds_the_write_lock_from_its_first_read(app, other_connection):
+def _locked_users():
+    return db.session.scalars(select(User).with_for_update()).all()
+
+
+def test_a_form_post_reads_beside_the_writer_until_it_locks_a_row(app, other_connection):
+    """Loading the signed-in user and the page's checks leave the lock free; the
+    service's `SELECT … FOR UPDATE` takes it, and holds it to the end of the request."""
     with app.test_request_context("/events/1/rsvp", method="POST"):
         db.session.scalar(select(func.count()).select_from(User))
+        assert _can_take_write_lock(other_connection)
+        _locked_users()
         assert not _can_take_write_lock(other_connection)
+        db.session.scalar(select(func.count()).select_from(User))
+        assert not _can_take_write_lock(other_connection)
+        db.session.rollback()
+        assert _can_take_write_lock(other_connection)
+
+
+def test_a_locked_read_sees_what_was_committed_after_the_first_read(app, other_connection):
+    """A request read an older snapshot; the locking read must see the row as it now
+    stands (as a PostgreSQL transaction reads a row it has just locked), or a check
+    under the lock would decide on stale data."""
+    with app.app_context():
+        student_id = make_user("student", name="Before").id
+    with app.test_request_context("/members/1", method="POST"):
+        assert db.session.get(User, student_id).name == "Before"
+        other_connection.execute("UPDATE users SET name = 'After' WHERE id = ?", (student_id,))
+        locked = db.session.scalars(
+            select(User)
+            .where(User.id == student_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        assert locked.name == "After"
         db.session.rollback()
 
 
@@ -108,10 +139,12 @@ def _writer_turn_taken(app) -> bool:
 def test_a_writer_holds_its_turn_until_it_commits_and_no_longer(app):
     with app.test_request_context("/events/1/rsvp", method="POST"):
         db.session.scalar(select(func.count()).select_from(User))
+        assert not _writer_turn_taken(app)
+        _locked_users()
         assert _writer_turn_taken(app)
         make_user("student")  # commits
         assert not _writer_turn_taken(app)
-        db.session.scalar(select(func.count()).select_from(User))
+        _locked_users()
         assert _writer_turn_taken(app)
         db.session.rollback()
         assert not _writer_turn_taken(app)
@@ -125,7 +158,7 @@ def test_a_second_writer_waits_its_turn_and_then_saves(app):
     def first():
         try:
             with app.test_request_context("/events/1/rsvp", method="POST"):
-                db.session.scalar(select(func.count()).select_from(User))
+                _locked_users()
                 first_in.set()
                 first_may_commit.wait(10)
                 make_user("student", name="First")  # commits

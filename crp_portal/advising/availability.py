@@ -2,7 +2,7 @@
 
 The advisor's settings row is the lock for everything that decides their bookable time:
 every change here, and every booking or move (advising.services), first takes it with
-`SELECT … FOR UPDATE` (SQLite's `BEGIN IMMEDIATE` already runs writers one at a time),
+`SELECT … FOR UPDATE` (on SQLite, the database's write lock: `crp_portal.database`),
 then reads what it checks. So the daily cap and the overlap rule are judged on what
 committed before, never on a read another request is about to make stale.
 """

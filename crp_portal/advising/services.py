@@ -4,8 +4,8 @@ Every change reads the row it changes under a lock and decides on what it finds 
 the wait: a booking locks the advisor's settings row (the owner of the daily cap), a
 move, a cancel or an outcome locks the appointment's row. So of requests racing for one
 change, one wins and the others get the same 409 a person gets a second later, and
-each acknowledged change sends its emails once. SQLite runs writers one at a time
-(`BEGIN IMMEDIATE`), which gives the same order.
+each acknowledged change sends its emails once. On SQLite the first row lock
+takes the database's write lock (`crp_portal.database`), which gives the same order.
 """
 
 from datetime import datetime, timedelta

@@ -3,8 +3,8 @@
 Every change an admin makes to an account is written to the audit trail
 (`crp_portal.audit`) in the same transaction as the change.
 
-Account changes lock rows before they decide (`SELECT … FOR NO KEY UPDATE`; SQLite's
-`BEGIN IMMEDIATE` already runs writers one at a time), always in one order: the active
+Account changes lock rows before they decide (`SELECT … FOR NO KEY UPDATE`;
+on SQLite the first lock takes the database's write lock, `crp_portal.database`), always in one order: the active
 admins' user rows first (by id), when the change could leave the portal without an
 admin, then the account's own row. After the wait they check again, so two admins
 deactivating one account at once write one audit row, the other gets a 409, and two

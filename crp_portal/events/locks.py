@@ -8,8 +8,8 @@ going, whether the event is cancelled, who is present) it reads again under the 
 a request that lost the race sees what the winner saved, as it would a second later.
 
 On PostgreSQL this is `SELECT … FOR UPDATE` (`FOR SHARE`); on SQLite, where SQLAlchemy
-leaves the clause out, state-changing requests begin with `BEGIN IMMEDIATE`
-(`crp_portal.database`) and so already run one at a time.
+leaves the clause out of the SQL, the locking read takes the database's write lock
+(`crp_portal.database`), so changes from there on run one at a time.
 
 The locked read refreshes an event the session loaded earlier (a view loads it to show
 its form, then calls the service): without `populate_existing` the session would hand

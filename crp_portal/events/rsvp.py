@@ -1,7 +1,7 @@
 """RSVPs: capacity, a first-come-first-served waitlist, and promotion when a seat frees.
 
 Every change locks the event row first (`locks.locked_event`: `SELECT … FOR UPDATE` on
-PostgreSQL; SQLite takes its write lock at BEGIN), so concurrent requests queue in commit
+PostgreSQL; on SQLite that read takes the database's write lock), so concurrent requests queue in commit
 order. Under the lock the going RSVPs are counted afresh rather than trusting a count read
 earlier, and the stored `going_count` is set from that count; the `within_capacity` check
 constraint makes overbooking impossible even for a bug here.

@@ -1,7 +1,7 @@
 """Bed offers, acceptance, expiry, moves and move-outs; the assignment board.
 
-Every change locks the row it changes (`SELECT … FOR UPDATE`; SQLite's `BEGIN IMMEDIATE`
-already runs writers one at a time) and checks its status after the wait, so of an
+Every change locks the row it changes (`SELECT … FOR UPDATE`; on SQLite it takes the
+database's write lock, `crp_portal.database`) and checks its status after the wait, so of an
 accept, a decline, a second accept or the expiry job racing for one offer exactly one
 wins, and the others get the 409 a person would get a second later. The partial unique
 indexes on live assignments keep one bed to one person and one person to one bed.

@@ -2,7 +2,7 @@
 staff's review of it (accept, ask for a conversation, decline with a note).
 
 Changes lock the student's member profile before their application (`SELECT … FOR
-UPDATE`; SQLite's `BEGIN IMMEDIATE` already runs writers one at a time), always in that
+UPDATE`; on SQLite the first takes the database's write lock, `crp_portal.database`), always in that
 order, and check the status again after the wait: of two staff deciding at once one
 decision is saved and emailed, and the other gets the 409 a second later would give.
 """

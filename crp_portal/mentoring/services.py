@@ -6,8 +6,8 @@ phone, nothing else (no status, no recovery data), and logs facts about a contac
 a contact marked "Referred to staff" puts the mentee in their follow-up queue.
 A mentor is a student marked `is_peer_mentor` whose membership and account are active.
 
-Assignments change under row locks (`SELECT … FOR UPDATE` / `FOR SHARE`; SQLite's
-`BEGIN IMMEDIATE` already runs writers one at a time): a new mentor's profile is read
+Assignments change under row locks (`SELECT … FOR UPDATE` / `FOR SHARE`; on SQLite
+the first takes the database's write lock, `crp_portal.database`): a new mentor's profile is read
 under a share lock, so unmarking them as a peer mentor (which locks it for update, then
 their mentees) waits for the assignment, sees the new mentee and unassigns them too.
 """

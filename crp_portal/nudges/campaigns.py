@@ -5,8 +5,8 @@ email category a student can opt out of, and the subject and body templates. Eac
 trigger needs its own settings and no others, so the planner never meets a campaign
 it cannot read.
 
-Pausing and resuming lock the campaign's row (`SELECT … FOR UPDATE`; SQLite's `BEGIN
-IMMEDIATE` already runs writers one at a time) and check it after the wait: of two staff
+Pausing and resuming lock the campaign's row (`SELECT … FOR UPDATE`; on SQLite the
+database's write lock, `crp_portal.database`) and check it after the wait: of two staff
 pausing at once one pauses it and the other gets the 409 a second later would give.
 """
 

@@ -8,7 +8,7 @@ Email about it names nobody and says nothing about recovery; the link leads into
 portal, where opening the follow-up is audited.
 
 Every change to a follow-up (assigning, resolving, reopening) locks its row first
-(`SELECT … FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already runs writers one at a time)
+(`SELECT … FOR UPDATE`; on SQLite the database's write lock, `crp_portal.database`)
 and checks its status after the wait: of two staff resolving it at once one resolves it,
 the other gets the 409 a second later would give.
 """
