@@ -25,12 +25,14 @@ every waiter slept, and one RSVP in a hundred took a second.
 """
 
 import fcntl
+import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 from flask import Flask, has_request_context
 from sqlalchemy import event
@@ -45,6 +47,7 @@ _LOCKING = "crp_sqlite_locking"
 _job_reads_only: ContextVar[bool] = ContextVar("crp_job_reads_only", default=False)
 _QUEUE = "crp_sqlite_writer_queue"
 BUSY_TIMEOUT_SECONDS = 15
+T = TypeVar("T")
 
 
 def values_check(column: str, values: Iterable[str]) -> str:
@@ -77,10 +80,22 @@ def _likely_on_sqlite(element, compiler, **kw) -> str:
     return f"likely({compiler.process(element.clauses, **kw)})"
 
 
+def kept_statement(build: Callable[..., T]) -> Callable[..., T]:
+    """Build a statement once for each set of arguments and keep it, the values that
+    change from one run to the next (ids, moments, limits) as bind parameters.
+
+    SQLAlchemy keys its compiled-SQL cache by a key it works out from the statement and
+    remembers on the statement object. A statement built afresh on every call pays for
+    both again each time: on the events list, the agenda and an RSVP that cost as much
+    as running the query. The arguments must be hashable and few (a form of a rule, a
+    filter): at most 1,024 statements are kept."""
+    return functools.lru_cache(maxsize=1024)(build)
+
+
 @contextmanager
 def reading_only():
     """For a job's look that writes nothing (the outbox worker asking whether anything
-    is due): begin deferred, as a GET does, rather than queue for the write lock."""
+    is due): begin deferred, as a request does, rather than queue for the write lock."""
     token = _job_reads_only.set(True)
     try:
         yield

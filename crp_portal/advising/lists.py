@@ -6,12 +6,13 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload, load_only
 
 from crp_portal.access import STUDENT
 from crp_portal.advising.models import Appointment, AppointmentStatus
 from crp_portal.auth.models import User
+from crp_portal.database import kept_statement
 from crp_portal.extensions import db
 from crp_portal.timeutil import local_midnight, week_start
 
@@ -85,10 +86,14 @@ def agenda(advisor: User, today: date) -> Agenda:
     tomorrow = local_midnight(today + timedelta(days=1))
     next_week = local_midnight(week_start(today) + timedelta(days=7))
     week = db.session.scalars(
-        _not_cancelled(advisor, midnight).where(Appointment.starts_at < next_week)
+        _not_cancelled(until=True),
+        {"advisor_id": advisor.id, "since": midnight, "until": next_week},
     ).all()
     awaiting, waiting_in_all = awaiting_outcome(advisor, midnight)
-    coming_up = db.session.scalars(_not_cancelled(advisor, next_week).limit(AGENDA_LISTED))
+    coming_up = db.session.scalars(
+        _not_cancelled(until=False),
+        {"advisor_id": advisor.id, "since": next_week, "limit": AGENDA_LISTED},
+    )
     return Agenda(
         today=[found for found in week if found.starts_at < tomorrow],
         later_this_week=[found for found in week if found.starts_at >= tomorrow],
@@ -98,17 +103,23 @@ def agenda(advisor: User, today: date) -> Agenda:
     )
 
 
-def _not_cancelled(advisor: User, since: datetime):
-    return (
+@kept_statement
+def _not_cancelled(until: bool) -> Select:
+    """An advisor's appointments from `since`, not cancelled, soonest first: those before
+    `until`, or else the first `limit`."""
+    statement = (
         select(Appointment)
         .where(
-            Appointment.advisor_id == advisor.id,
-            Appointment.starts_at >= since,
+            Appointment.advisor_id == bindparam("advisor_id"),
+            Appointment.starts_at >= bindparam("since"),
             Appointment.status != AppointmentStatus.CANCELLED,
         )
         .options(*_listed(Appointment.student))
         .order_by(Appointment.starts_at, Appointment.id)
     )
+    if until:
+        return statement.where(Appointment.starts_at < bindparam("until"))
+    return statement.limit(bindparam("limit"))
 
 
 def awaiting_outcome(
@@ -118,17 +129,24 @@ def awaiting_outcome(
     first: the first `limit` of them, and how many there are in all. One statement: the
     count is a window over the same rows, taken before the limit."""
     rows = db.session.execute(
+        _awaiting_outcome(), {"advisor_id": advisor.id, "before": before, "limit": limit}
+    ).all()
+    return [found for found, _ in rows], rows[0][1] if rows else 0
+
+
+@kept_statement
+def _awaiting_outcome() -> Select:
+    return (
         select(Appointment, func.count().over())
         .where(
-            Appointment.advisor_id == advisor.id,
+            Appointment.advisor_id == bindparam("advisor_id"),
             Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.starts_at < before,
+            Appointment.starts_at < bindparam("before"),
         )
         .options(*_listed(Appointment.student))
         .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
-        .limit(limit)
-    ).all()
-    return [found for found, _ in rows], rows[0][1] if rows else 0
+        .limit(bindparam("limit"))
+    )
 
 
 def appointments_with(advisor: User, student: User, now: datetime) -> list[Appointment]:

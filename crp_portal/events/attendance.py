@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
+from crp_portal.database import kept_statement
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.locks import locked_event
 from crp_portal.events.models import Attendance, AttendanceSource, Event, Rsvp, RsvpStatus
@@ -238,13 +239,14 @@ def record_headcount(event: Event, count: int, now: datetime) -> None:
 
 
 def has_attended(event: Event, user: User) -> bool:
-    return (
-        db.session.scalar(
-            select(Attendance.id).where(
-                Attendance.event_id == event.id, Attendance.user_id == user.id
-            )
-        )
-        is not None
+    found = db.session.scalar(_attendance_of(), {"event_id": event.id, "user_id": user.id})
+    return found is not None
+
+
+@kept_statement
+def _attendance_of() -> Select:
+    return select(Attendance.id).where(
+        Attendance.event_id == bindparam("event_id"), Attendance.user_id == bindparam("user_id")
     )
 
 

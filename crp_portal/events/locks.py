@@ -16,8 +16,9 @@ its form, then calls the service): without `populate_existing` the session would
 back the values it read before the lock, which is exactly the stale read to avoid.
 """
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
+from crp_portal.database import kept_statement
 from crp_portal.errors import NotFound
 from crp_portal.events.models import Event
 from crp_portal.extensions import db
@@ -25,15 +26,20 @@ from crp_portal.extensions import db
 
 def locked_event(event_id: int, *, shared: bool = False) -> Event:
     """The event, read under a row lock held until the transaction ends."""
-    event = db.session.scalar(
-        select(Event)
-        .where(Event.id == event_id)
-        .with_for_update(read=shared)
-        .execution_options(populate_existing=True)
-    )
+    event = db.session.scalar(_locked_event(shared), {"event_id": event_id})
     if event is None:
         raise NotFound("There is no event with that number.")
     return event
+
+
+@kept_statement
+def _locked_event(shared: bool) -> Select:
+    return (
+        select(Event)
+        .where(Event.id == bindparam("event_id"))
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    )
 
 
 def locked_from_here_on(event: Event) -> list[Event]:

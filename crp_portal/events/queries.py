@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import load_only, selectinload
 
 from crp_portal.access import EVENTS, HOUSING, STUDENT, may
 from crp_portal.auth.models import User
-from crp_portal.database import likely
+from crp_portal.database import kept_statement, likely
 from crp_portal.errors import NotFound
 from crp_portal.events.models import KINDS, Attendance, Event, EventStatus, Rsvp, RsvpStatus
 from crp_portal.extensions import db
@@ -39,6 +39,7 @@ LISTED_COLUMNS = (
     Event.status,
 )
 LONGEST_EVENT = timedelta(days=1)
+EVERY_EVENT, NO_HOUSE_MEETINGS = "every event", "no house meetings"  # forms of the rule
 NOT_YET_MEMBERS = (
     MemberStatus.APPLICANT,
     MemberStatus.INACTIVE,
@@ -54,12 +55,18 @@ def visible_to(user: User, today: date) -> ColumnElement[bool]:
     housing. A student who is not a member, an applicant or an inactive student, sees only
     events staff opened to applicants.
     """
+    return _rule(_rule_key(user, today))
+
+
+def _rule_key(user: User, today: date) -> tuple:
+    """Which form of `visible_to` applies to `user` today: a key the rule, and the
+    statements built on it, are remembered by."""
     if may(user, EVENTS, HOUSING):
-        return true()
+        return (EVERY_EVENT,)
     if user.role != STUDENT:
-        return _for_everyone()
+        return (NO_HOUSE_MEETINGS,)
     applicants_only = user.profile is None or user.profile.status in NOT_YET_MEMBERS
-    return _student_rule(user.id, today, applicants_only)
+    return (STUDENT, user.id, today, applicants_only)
 
 
 @functools.cache
@@ -73,19 +80,29 @@ def _for_everyone() -> ColumnElement[bool]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _student_rule(student_id: int, today: date, applicants_only: bool) -> ColumnElement[bool]:
+def _rule(key: tuple) -> ColumnElement[bool]:
     """Made once per student and day, not on every page: building the residency subquery
     cost more than running it. (SQL expressions never change once made.)"""
+    if key[0] == EVERY_EVENT:
+        return true()
+    if key[0] == NO_HOUSE_MEETINGS:
+        return _for_everyone()
+    _, student_id, today, applicants_only = key
     rule = or_(_for_everyone(), Event.house_id.in_(current_house_ids(student_id, today)))
     return and_(rule, Event.open_to_applicants) if applicants_only else rule
 
 
 def visible_event(event_id: int, user: User, today: date) -> Event:
     """One event as `user` may see it; one they may not see is no event at all (404)."""
-    event = db.session.scalar(select(Event).where(Event.id == event_id, visible_to(user, today)))
+    event = db.session.scalar(_visible_event_statement(_rule_key(user, today)), {"id": event_id})
     if event is None:
         raise NotFound("There is no event with that number.")
     return event
+
+
+@kept_statement
+def _visible_event_statement(rule_key: tuple) -> Select:
+    return select(Event).where(Event.id == bindparam("id"), _rule(rule_key))
 
 
 def _local_day(now: datetime) -> date:
@@ -124,18 +141,30 @@ def upcoming(
     started less than a day ago: that bound lets the starts_at index skip the past
     instead of reading the program's whole history to find what is still to come.
     """
+    values = {"now": now, "since": now - LONGEST_EVENT, "limit": limit, "offset": offset}
+    if filters.this_week:
+        values["week_end"] = local_midnight(week_start(today) + timedelta(days=7))
+    kept = EventFilter(
+        kind=filters.kind if filters.kind in KINDS else "",
+        mode=filters.mode if filters.mode in (ONLINE, IN_PERSON) else "",
+        this_week=filters.this_week,
+    )
+    return list(db.session.scalars(_upcoming_statement(_rule_key(viewer, today), kept), values))
+
+
+@kept_statement
+def _upcoming_statement(rule_key: tuple, filters: EventFilter) -> Select:
+    """`upcoming`'s statement for one form of the rule and one set of filters."""
     statement = (
         select(Event)
-        .where(Event.ends_at >= now, Event.starts_at > now - LONGEST_EVENT)
-        .where(visible_to(viewer, today))
+        .where(Event.ends_at >= bindparam("now"), Event.starts_at > bindparam("since"))
+        .where(_rule(rule_key))
         .order_by(Event.starts_at, Event.id)
         .options(_listed())
     )
     if filters.this_week:
-        next_monday = week_start(today) + timedelta(days=7)
-        statement = statement.where(Event.starts_at < local_midnight(next_monday))
-    statement = _filtered(statement, filters).limit(limit).offset(offset or None)
-    return list(db.session.scalars(statement))
+        statement = statement.where(Event.starts_at < bindparam("week_end"))
+    return _filtered(statement, filters).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 @dataclass(frozen=True)
@@ -189,11 +218,17 @@ def my_rsvps(user: User, events: list[Event]) -> dict[int, MyAnswer]:
     if not events or user.role != STUDENT:
         return {}
     answers = db.session.execute(
-        select(Rsvp.event_id, Rsvp.status).where(
-            Rsvp.user_id == user.id, Rsvp.event_id.in_([event.id for event in events])
-        )
+        _my_answers_statement(), {"user_id": user.id, "event_ids": [event.id for event in events]}
     )
     return {event_id: MY_ANSWERS[status] for event_id, status in answers if status in MY_ANSWERS}
+
+
+@kept_statement
+def _my_answers_statement() -> Select:
+    return select(Rsvp.event_id, Rsvp.status).where(
+        Rsvp.user_id == bindparam("user_id"),
+        Rsvp.event_id.in_(bindparam("event_ids", expanding=True)),
+    )
 
 
 @dataclass(frozen=True)
@@ -296,11 +331,16 @@ def house_meetings(viewer: User, house_id: int, now: datetime, limit: int = 5) -
 
 
 def waitlist_count(event: Event) -> int:
-    return db.session.execute(
+    return db.session.execute(_waitlist_count(), {"event_id": event.id}).scalar_one()
+
+
+@kept_statement
+def _waitlist_count() -> Select:
+    return (
         select(func.count())
         .select_from(Rsvp)
-        .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.WAITLISTED)
-    ).scalar_one()
+        .where(Rsvp.event_id == bindparam("event_id"), Rsvp.status == RsvpStatus.WAITLISTED)
+    )
 
 
 def opted_in_first_names(event: Event) -> list[str]:

@@ -9,10 +9,11 @@ constraint makes overbooking impossible even for a bug here.
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.auth.models import User
+from crp_portal.database import kept_statement
 from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.calendars import event_ics, title_for
 from crp_portal.events.locks import locked_event
@@ -25,26 +26,41 @@ from crp_portal.timeutil import format_datetime, to_local
 
 
 def rsvp_of(event_id: int, user_id: int) -> Rsvp | None:
-    return db.session.scalar(select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.user_id == user_id))
+    return db.session.scalar(_rsvp_of(), {"event_id": event_id, "user_id": user_id})
+
+
+@kept_statement
+def _rsvp_of() -> Select:
+    return select(Rsvp).where(
+        Rsvp.event_id == bindparam("event_id"), Rsvp.user_id == bindparam("user_id")
+    )
 
 
 def count_going(event_id: int) -> int:
     """The going RSVPs as the database holds them (with this session's changes flushed);
     call with the event row locked, so nobody else changes them until the commit."""
     db.session.flush()
-    return db.session.execute(
+    return db.session.execute(_count_going(), {"event_id": event_id}).scalar_one()
+
+
+@kept_statement
+def _count_going() -> Select:
+    return (
         select(func.count())
         .select_from(Rsvp)
-        .where(Rsvp.event_id == event_id, Rsvp.status == RsvpStatus.GOING)
-    ).scalar_one()
+        .where(Rsvp.event_id == bindparam("event_id"), Rsvp.status == RsvpStatus.GOING)
+    )
 
 
 def next_queue_number(event_id: int) -> int:
     """The next place in this event's queue; call only with the event row locked."""
-    highest = db.session.scalar(
-        select(func.max(Rsvp.queue_number)).where(Rsvp.event_id == event_id)
-    )
+    highest = db.session.scalar(_highest_queue_number(), {"event_id": event_id})
     return (highest or 0) + 1
+
+
+@kept_statement
+def _highest_queue_number() -> Select:
+    return select(func.max(Rsvp.queue_number)).where(Rsvp.event_id == bindparam("event_id"))
 
 
 def check_open_for_rsvp(event: Event, now: datetime) -> None:
@@ -146,15 +162,22 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
 
 def waitlist_position(event: Event, entry: Rsvp) -> int:
     ahead = db.session.execute(
+        _waiting_ahead(), {"event_id": event.id, "queue_number": entry.queue_number}
+    ).scalar_one()
+    return ahead + 1
+
+
+@kept_statement
+def _waiting_ahead() -> Select:
+    return (
         select(func.count())
         .select_from(Rsvp)
         .where(
-            Rsvp.event_id == event.id,
+            Rsvp.event_id == bindparam("event_id"),
             Rsvp.status == RsvpStatus.WAITLISTED,
-            Rsvp.queue_number < entry.queue_number,
+            Rsvp.queue_number < bindparam("queue_number"),
         )
-    ).scalar_one()
-    return ahead + 1
+    )
 
 
 def notify_cancellation(event: Event) -> None:
