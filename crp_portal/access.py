@@ -7,7 +7,7 @@ guards a view. Ownership (whose record is this?) is checked in services.
 """
 
 from enum import StrEnum
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import abort
 from flask_login import current_user
@@ -56,10 +56,16 @@ def scopes_of(user) -> frozenset[str]:
 
 def may(user, *scopes: str) -> bool:
     """Staff holding any one of `scopes`."""
+    return not scopes_of(user).isdisjoint(_known(scopes))
+
+
+@lru_cache(maxsize=256)
+def _known(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """`scopes`, checked once per combination that code and templates ask about."""
     unknown = set(scopes) - set(SCOPES)
     if unknown:
         raise ValueError(f"unknown scopes {sorted(unknown)}")
-    return not scopes_of(user).isdisjoint(scopes)
+    return scopes
 
 
 def role_required(*roles: str):

@@ -1,5 +1,6 @@
 """Accounts and invitations."""
 
+import functools
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -74,10 +75,7 @@ class User(UserMixin, Model):
     @property
     def scopes(self) -> frozenset[str]:
         """The staff jobs granted to this account (see crp_portal.access)."""
-        if self.role != Role.STAFF:
-            return frozenset()
-        granted = {scope for scope in (self.staff_scopes or "").split() if scope in GRANTED_SCOPES}
-        return frozenset(granted | ({ADMIN} if self.is_admin else set()))
+        return _granted_scopes(self.role, self.staff_scopes, self.is_admin)
 
     @scopes.setter
     def scopes(self, scopes) -> None:
@@ -174,3 +172,12 @@ class AccountMailRequest(Model):
     email: Mapped[str] = mapped_column(String(254))
     kind: Mapped[str] = mapped_column(String(16))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@functools.lru_cache(maxsize=256)
+def _granted_scopes(role: str, staff_scopes: str | None, is_admin: bool) -> frozenset[str]:
+    """Worked out once per combination: a page asks `access.may` a dozen times."""
+    if role != Role.STAFF:
+        return frozenset()
+    granted = {scope for scope in (staff_scopes or "").split() if scope in GRANTED_SCOPES}
+    return frozenset(granted | ({ADMIN} if is_admin else set()))
