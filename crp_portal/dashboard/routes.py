@@ -175,8 +175,6 @@ def _page(template: str, *, suppress: bool, with_falling: bool):
                 strict=True,
             )
         ),
-        tables=exports.TABLES,
-        falling_max=queries.FALLING_LIST_MAX,
     )
 
 
