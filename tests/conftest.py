@@ -33,7 +33,13 @@ from tests.pg import ThrowawayPostgres, free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 remember_url_builders()
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium-headless-shell is Chromium's own headless browser (the one Playwright
+# runs for headless Chromium): the same Blink lays out, styles and scripts each page, but
+# without the full browser's UI and compositor a page load takes under half the CPU, and
+# on CI's two cores Chromium was most of the browser journeys' time. The full browser
+# (README's `chromium` package) is used where the shell is not installed.
+CHROMIUM_BINARIES = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
+CHROMIUM = next((path for path in CHROMIUM_BINARIES if os.path.exists(path)), "/usr/bin/chromium")
 # How long a browser step may wait (a click, a navigation, an `expect`). A passing step
 # takes milliseconds; the margin is for a machine busy with other work (CI under load,
 # one pytest-xdist worker per core beside Chromium), where 5 s has run out.
@@ -192,8 +198,10 @@ class Schemas:
     SQLite: one file with the schema is made per process and copied for each test.
     PostgreSQL: the schema is built on first use and kept; after each test its rows are
     deleted (milliseconds, where TRUNCATE of every table takes a third of a second) and
-    its sequences restarted, so ids start at 1 as on SQLite (only those the test used:
-    restarting all of them took two thirds of the time).
+    its sequences set back to their start, so ids start at 1 as on SQLite (only those the
+    test used: restarting all of them took two thirds of the time; `setval` rather than
+    `ALTER SEQUENCE … RESTART`, which gives the sequence a new file each time and took
+    a third of the time that is left).
     """
 
     def __init__(self):
@@ -225,6 +233,7 @@ class Schemas:
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
+        db.engine.dispose()  # no connection keeps what it prepared against the old tables
         self.ready.add(_key(url))
 
     def forget(self, url: str) -> None:
@@ -239,11 +248,14 @@ class Schemas:
             with db.engine.begin() as connection:
                 sequences = connection.execute(
                     text(
-                        "SELECT schemaname, sequencename FROM pg_sequences"
+                        "SELECT schemaname, sequencename, start_value FROM pg_sequences"
                         " WHERE last_value IS NOT NULL"
                     )
                 ).all()
-                statements += [f'ALTER SEQUENCE "{s}"."{n}" RESTART' for s, n in sequences]
+                statements += [
+                    f'SELECT setval(\'"{s}"."{n}"\', {int(start)}, false)'
+                    for s, n, start in sequences
+                ]
                 connection.exec_driver_sql("; ".join(statements))
         except SQLAlchemyError:
             self.rebuild(url)  # a test left the schema changed: start from the models
@@ -258,11 +270,14 @@ SCHEMAS = Schemas()
 
 def empty_database() -> None:
     """After a test (in its app context): PostgreSQL is shared by the process, so its rows
-    are deleted and its connections kept for the next test; the SQLite file is replaced
-    before the next test, so its connections are closed."""
+    are deleted and its connections kept for the next test (each new connection is a new
+    server process that reads the catalog again for every table it touches: closing them
+    after each test was half the server's CPU time); the SQLite file is replaced before
+    the next test, so its connections are closed."""
     db.session.remove()
     if db.engine.dialect.name == "postgresql":
         SCHEMAS.empty(db.engine.url.render_as_string(hide_password=False))
+        return
     db.engine.dispose()
 
 
@@ -388,7 +403,7 @@ def browser():
 
     expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     if not os.path.exists(CHROMIUM):
-        missing_service(f"Chromium is not installed at {CHROMIUM}")
+        missing_service(f"Chromium is not installed at {' or '.join(CHROMIUM_BINARIES)}")
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -401,7 +416,12 @@ def browser():
 
 
 class LiveServer:
-    """The app served by Werkzeug on a loopback port, in a thread."""
+    """The app served by Werkzeug on a loopback port, in a thread.
+
+    The serving loop looks for `shutdown` every 20 ms rather than Werkzeug's default half
+    second, which every browser test waited out at its end, idle."""
+
+    POLL_SECONDS = 0.02
 
     def __init__(self, application):
         from werkzeug.serving import make_server
@@ -409,7 +429,9 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = make_server("127.0.0.1", self.port, application, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(self.POLL_SECONDS,), daemon=True
+        )
 
     def __enter__(self):
         self._thread.start()

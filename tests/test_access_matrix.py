@@ -13,6 +13,7 @@ from flask import url_for
 from crp_portal import create_app
 from crp_portal.access import ADMIN as ADMIN_SCOPE
 from crp_portal.access import EVENTS, HOUSING, NUDGES, RECOVERY, REPORTS, SCOPES
+from crp_portal.auth.models import User
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
 from crp_portal.members import intake
@@ -36,6 +37,7 @@ from tests.factories import (
     make_user,
     make_window,
 )
+from tests.snapshots import SNAPSHOTS
 
 ANONYMOUS, STUDENT, OTHER_STUDENT, ADVISOR, STAFF, ADMIN = (
     "anonymous",
@@ -265,6 +267,16 @@ def _actors():
     return actors
 
 
+def _arranged_actors():
+    """`_actors()` on the test's emptied database: made once per test process and
+    database, then restored for each test (tests/snapshots.py)."""
+    ids = SNAPSHOTS.arranged(
+        f"access matrix actors {local_today().isoformat()}",
+        lambda: {visitor: user.id if user else None for visitor, user in _actors().items()},
+    )
+    return {visitor: db.session.get(User, id_) if id_ else None for visitor, id_ in ids.items()}
+
+
 _WORLD_NUMBERS = itertools.count()
 
 
@@ -435,7 +447,7 @@ def test_route_answers_each_visitor_as_the_table_says(app, ctx, endpoint, method
     """A POST that is let through changes its world (a bed offered, a window removed), so
     each visitor of a POST route gets a fresh one; a GET changes nothing a visitor's
     access depends on, so every visitor of a GET route opens the same page."""
-    actors = _actors()
+    actors = _arranged_actors()
     reads = method == "GET"
     shared = _fresh_world(actors[ADMIN], actors[STUDENT], actors[ADVISOR]) if reads else None
     shared_url = _url(app, endpoint, shared) if shared is not None else None

@@ -29,6 +29,7 @@ from crp_portal.recovery.models import CheckIn
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_appointment, make_event, make_term, make_user
+from tests.snapshots import SNAPSHOTS
 
 FALL = ("Fall 2025", date(2025, 8, 25), date(2025, 12, 19))
 SPRING = ("Spring 2026", date(2026, 1, 12), date(2026, 5, 8))
@@ -81,47 +82,66 @@ class World:
     listed: attendance, a completed advising session, check-ins), an applicant whose id
     is in the file, and touches outside the term that must not count."""
 
-    def __init__(self):
-        self.staff = make_user("staff", name="Dana Reyes")
-        self.fall = make_term(*FALL)
-        self.spring = make_term(*SPRING)
-        self.members = {}
+    def __init__(self, ids: dict):
+        """The world `build` made, found in the database by the ids it returned."""
+        self.staff = db.session.get(User, ids["staff"])
+        self.fall = db.session.get(Term, ids["fall"])
+        self.spring = db.session.get(Term, ids["spring"])
+        self.members = {sid: db.session.get(User, id_) for sid, id_ in ids["members"].items()}
+        self.applicant = db.session.get(User, ids["applicant"])
+
+    @staticmethod
+    def build() -> dict:
+        staff = make_user("staff", name="Dana Reyes")
+        fall = make_term(*FALL)
+        spring = make_term(*SPRING)
+        members = {}
         for sid, touches, *_ in MEMBERS:
             person = make_user("student", name=f"Member {sid}", student_id=sid, password=None)
-            self.members[sid] = person
-            self._touch(person, touches)
-        self.applicant = make_user("student", student_id="P0001", status="applicant")
+            members[sid] = person.id
+            _touch(staff, person, touches)
+        applicant = make_user("student", student_id="P0001", status="applicant")
         # Outside the term: A0001 checked in all spring, which must not lift them.
         for week in mondays(SPRING[1], 4):
             db.session.add(
-                CheckIn(student_id=self.members["A0001"].id, week_start=week, mood=3, stress=3,
-                        sleep=3)
-            )  # fmt: skip
-        db.session.commit()
-
-    def _touch(self, person, touches: int) -> None:
-        weeks = mondays(FALL[1], 6)
-        if touches == 1 and person.profile.student_id == "B0001":
-            event = make_event(self.staff, day=date(2025, 10, 7), start_time=time(19),
-                               end_time=time(20))  # fmt: skip
-            db.session.add(Attendance(event_id=event.id, user_id=person.id, source="roster"))
-            db.session.commit()
-            return
-        if touches == 2 and person.profile.student_id == "B0004":
-            advisor = make_user("advisor")
-            days = (date(2025, 10, 1) - local_today()).days
-            make_appointment(advisor, person, days_ahead=days, status="completed")
-            touches = 1
-        for week in weeks[:touches]:
-            db.session.add(
-                CheckIn(student_id=person.id, week_start=week, mood=3, stress=3, sleep=3)
+                CheckIn(student_id=members["A0001"], week_start=week, mood=3, stress=3, sleep=3)
             )
         db.session.commit()
+        return {
+            "staff": staff.id,
+            "fall": fall.id,
+            "spring": spring.id,
+            "members": members,
+            "applicant": applicant.id,
+        }
+
+
+def _touch(staff, person, touches: int) -> None:
+    weeks = mondays(FALL[1], 6)
+    if touches == 1 and person.profile.student_id == "B0001":
+        event = make_event(staff, day=date(2025, 10, 7), start_time=time(19), end_time=time(20))
+        db.session.add(Attendance(event_id=event.id, user_id=person.id, source="roster"))
+        db.session.commit()
+        return
+    if touches == 2 and person.profile.student_id == "B0004":
+        advisor = make_user("advisor")
+        days = (date(2025, 10, 1) - local_today()).days
+        make_appointment(advisor, person, days_ahead=days, status="completed")
+        touches = 1
+    for week in weeks[:touches]:
+        db.session.add(CheckIn(student_id=person.id, week_start=week, mood=3, stress=3, sleep=3))
+    db.session.commit()
+
+
+def arranged_world() -> World:
+    """In an app context, on the test's emptied database: the World, built once per test
+    process and database and restored for each test after that (tests/snapshots.py)."""
+    return World(SNAPSHOTS.arranged(f"outcomes world {local_today().isoformat()}", World.build))
 
 
 @pytest.fixture
 def world(ctx):
-    return World()
+    return arranged_world()
 
 
 def saved_records() -> int:
@@ -636,7 +656,7 @@ def test_staff_upload_a_file_and_read_the_outcomes_in_the_browser(app, page):
     from tests.browser.test_journeys import main_nav
 
     with app.app_context():
-        staff_email = World().staff.email
+        staff_email = arranged_world().staff.email
         db.session.remove()
     signs_in(page, staff_email, "Dana Reyes")
 

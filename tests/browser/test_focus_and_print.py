@@ -25,11 +25,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from crp_portal import demo
 from crp_portal.events import attendance
 from crp_portal.events.models import Event, Rsvp
 from crp_portal.extensions import db
-from crp_portal.timeutil import local_today, utcnow
+from crp_portal.timeutil import utcnow
+from tests import snapshots
 from tests.browser.focus import focus_stops, ring_problem
 from tests.browser.test_journeys import main_nav, open_page, sign_in
 
@@ -38,10 +38,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def demo_program(app) -> None:
-    """The demo program of the journeys, seeded into the test database."""
+    """The demo program of the journeys in the test database (tests/snapshots.py)."""
     with app.app_context():
-        demo.seed(local_today())
-        db.session.commit()
+        snapshots.demo_program()
         db.session.remove()
 
 

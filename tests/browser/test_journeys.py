@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from crp_portal import demo
 from crp_portal.extensions import db
 from crp_portal.terms.models import CalendarPeriod
-from crp_portal.timeutil import format_date, local_today
+from crp_portal.timeutil import format_date
 from tests.browser.axe import assert_accessible
 from tests.browser.focus import focus_stops, ring_problem
+from tests.snapshots import demo_program
 
 pytestmark = pytest.mark.browser
 
@@ -107,11 +108,10 @@ ROLES = {
 
 @pytest.fixture
 def demo_today(app) -> date:
-    """Seed the demo program into the test database; returns the program's today."""
+    """The demo program in the test database (restored from this process's snapshot of
+    it after the first time: tests/snapshots.py); returns the program's today."""
     with app.app_context():
-        today = local_today()
-        demo.seed(today)
-        db.session.commit()
+        today = demo_program()
         db.session.remove()
     return today
 
