@@ -7,10 +7,56 @@ a systemd unit in production) delivers rows as they commit, and `flask nudges se
 delivers whatever is left.
 """
 
+from dataclasses import dataclass
+
 from flask import render_template
 
 from crp_portal.outbox.worker import announce
 from crp_portal.outbox.writer import new_message
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """A message with its bodies made, not yet queued: a service can render it before it
+    takes a lock and queue it under the lock, so the lock is not held while it renders."""
+
+    recipient: str
+    subject: str
+    body_text: str
+    body_html: str
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+
+
+def render_mail(
+    recipient: str,
+    subject: str,
+    template: str,
+    attachments: list[tuple[str, str, bytes]] | None = None,
+    **context,
+) -> RenderedMail:
+    """`mail/<template>.txt` and `.html` rendered with `context`.
+
+    `attachments` are (filename, content type, bytes), e.g. an .ics invitation.
+    """
+    return RenderedMail(
+        recipient,
+        subject,
+        render_template(f"mail/{template}.txt", **context),
+        render_template(f"mail/{template}.html", **context),
+        tuple(attachments or ()),
+    )
+
+
+def queue_rendered(mail: RenderedMail) -> None:
+    """Write a rendered message into a transactional outbox row."""
+    new_message(
+        mail.recipient,
+        mail.subject,
+        mail.body_text,
+        body_html=mail.body_html,
+        attachments=mail.attachments,
+    )
+    announce()
 
 
 def queue_mail(
@@ -20,15 +66,5 @@ def queue_mail(
     attachments: list[tuple[str, str, bytes]] | None = None,
     **context,
 ) -> None:
-    """Render `mail/<template>.txt` and `.html` into a transactional outbox row.
-
-    `attachments` are (filename, content type, bytes), e.g. an .ics invitation.
-    """
-    new_message(
-        recipient,
-        subject,
-        render_template(f"mail/{template}.txt", **context),
-        body_html=render_template(f"mail/{template}.html", **context),
-        attachments=attachments or (),
-    )
-    announce()
+    """Render `mail/<template>.txt` and `.html` into a transactional outbox row."""
+    queue_rendered(render_mail(recipient, subject, template, attachments, **context))

@@ -4,7 +4,7 @@ import html
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crp_portal.events.models import Event, Rsvp
 from crp_portal.extensions import db
@@ -44,6 +44,42 @@ def test_student_says_im_going_and_gets_a_confirmation_with_ics(ctx, login, smtp
     assert attachment.get_content_type() == "text/calendar"
     db.session.refresh(event)
     assert event.going_count == 1
+
+
+def test_the_confirmation_is_made_before_the_lock_and_shows_a_change_made_meanwhile(
+    ctx, login, smtp, monkeypatch
+):
+    """RSVPs to an event queue behind its row lock, so the "you're going" email is rendered
+    before the lock is taken; if the event changed in between (staff moved it to another
+    room), the email and its .ics say where it is now."""
+    from crp_portal.events import rsvp as rsvp_service
+
+    event = make_event(capacity=10, location="Room 3")
+    student = make_user("student", email="kai@example.edu")
+    steps = []
+    real_render, real_lock = rsvp_service.render_mail, rsvp_service.locked_event
+
+    def render_mail(*args, **kwargs):
+        steps.append("render")
+        return real_render(*args, **kwargs)
+
+    def locked_event(event_id, **kwargs):
+        steps.append("lock")
+        with db.engine.begin() as staff_connection:  # staff save a new room meanwhile
+            staff_connection.execute(
+                update(Event).where(Event.id == event_id).values(location="Room 12")
+            )
+        return real_lock(event_id, **kwargs)
+
+    monkeypatch.setattr(rsvp_service, "render_mail", render_mail)
+    monkeypatch.setattr(rsvp_service, "locked_event", locked_event)
+    login(student).post(f"/events/{event.id}/rsvp")
+    assert steps == ["render", "lock", "render"]
+    [message] = smtp.to("kai@example.edu")
+    assert "Place: Room 12" in message.get_body(("plain",)).get_content()
+    ics = next(message.iter_attachments()).get_content()
+    ics = ics.decode() if isinstance(ics, bytes) else ics
+    assert "LOCATION:Room 12" in ics and "Room 3" not in ics
 
 
 def test_rsvp_twice_changes_nothing(ctx, login, smtp):

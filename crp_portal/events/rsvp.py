@@ -5,11 +5,17 @@ PostgreSQL; on SQLite that read takes the database's write lock), so concurrent 
 order. Under the lock the going RSVPs are counted afresh rather than trusting a count read
 earlier, and the stored `going_count` is set from that count; the `within_capacity` check
 constraint makes overbooking impossible even for a bug here.
+
+Every RSVP to an event queues behind that lock, so what can be done before it is: the
+"you're going" email (its templates and .ics, over a millisecond) is rendered from the
+event as read before the lock, and queued under the lock if the event still reads the same.
 """
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.auth.models import User
@@ -21,7 +27,7 @@ from crp_portal.events.models import Event, Rsvp, RsvpStatus
 from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
-from crp_portal.mail import queue_mail
+from crp_portal.mail import RenderedMail, queue_rendered, render_mail
 from crp_portal.timeutil import format_datetime, to_local
 
 
@@ -81,7 +87,7 @@ def rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
     """
     if not user.is_student:
         raise DomainError("Only students RSVP to events.")
-    visible_event(event_id, user, to_local(now).date())
+    draft = _draft_confirmation(visible_event(event_id, user, to_local(now).date()), user, now)
     event = locked_event(event_id)
     check_open_for_rsvp(event, now)
     existing = rsvp_of(event.id, user.id)
@@ -100,7 +106,7 @@ def rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
     existing.status, existing.queue_number, existing.queued_at = status, number, now
     event.going_count = going + (1 if status == RsvpStatus.GOING else 0)
     db.session.flush()
-    _confirm(existing, event, user)
+    _confirm(existing, event, user, draft)
     return existing
 
 
@@ -195,21 +201,68 @@ def notify_cancellation(event: Event) -> None:
         _mail(entry.user, event, "Cancelled", "events/cancelled", with_ics=True)
 
 
-def _confirm(entry: Rsvp, event: Event, user: User) -> None:
+@dataclass(frozen=True)
+class _Draft:
+    """A confirmation rendered before the lock, with the event's values it was made from."""
+
+    read: tuple
+    mail: RenderedMail
+
+
+@functools.cache
+def _mailed_columns() -> tuple[str, ...]:
+    """The event's columns an email may show: all but the live count and its timestamp,
+    which every other RSVP changes."""
+    return tuple(
+        attribute.key
+        for attribute in inspect(Event).column_attrs
+        if attribute.key not in ("going_count", "updated_at")
+    )
+
+
+def _as_mailed(event: Event) -> tuple:
+    return tuple(getattr(event, key) for key in _mailed_columns())
+
+
+def _draft_confirmation(event: Event, user: User, now: datetime) -> _Draft | None:
+    """The "you're going" email, rendered with no lock held; None where, as the event was
+    last saved, the RSVP will not get a place (closed, or full)."""
+    if event.is_cancelled or event.starts_at <= now:
+        return None
+    if event.rsvp_deadline is not None and event.rsvp_deadline < now:
+        return None
+    if event.capacity is not None and event.going_count >= event.capacity:
+        return None
+    mail = _rendered(user, event, "You're going", "events/going", with_ics=True)
+    return _Draft(_as_mailed(event), mail)
+
+
+def _confirm(entry: Rsvp, event: Event, user: User, draft: _Draft | None = None) -> None:
+    """Queue the confirmation: the draft if the locked event reads as it did when the draft
+    was made (a change in between, such as a new place or time, is rendered afresh)."""
     if entry.status == RsvpStatus.GOING:
-        _mail(user, event, "You're going", "events/going", with_ics=True)
+        if draft is not None and draft.read == _as_mailed(event):
+            queue_rendered(draft.mail)
+        else:
+            _mail(user, event, "You're going", "events/going", with_ics=True)
     else:
         position = waitlist_position(event, entry)
         _mail(user, event, "You're on the waitlist", "events/waitlisted", position=position)
 
 
 def _mail(user: User, event: Event, prefix: str, template: str, with_ics: bool = False, **context):
+    queue_rendered(_rendered(user, event, prefix, template, with_ics, **context))
+
+
+def _rendered(
+    user: User, event: Event, prefix: str, template: str, with_ics: bool = False, **context
+) -> RenderedMail:
     """Subjects use the neutral title unless the person chose real titles."""
     title = title_for(event, user)
     attachments = []
     if with_ics:
         attachments.append(("event.ics", "text/calendar; method=PUBLISH", event_ics(event, user)))
-    queue_mail(
+    return render_mail(
         user.email,
         f"{prefix}: {title}, {format_datetime(event.starts_at)}",
         template,
