@@ -134,28 +134,25 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
 
     The caller holds the event row lock (`locked_event`), as every RSVP change does, so
     the seats are counted from the RSVPs as they stand now and the count stored here
-    cannot overwrite an RSVP committed after the caller first read the event.
+    cannot overwrite an RSVP committed after the caller first read the event. The
+    waitlist is read only when someone is on it (one count tells both): a cancellation
+    with nobody waiting, the usual one, makes one query under the lock rather than two.
     """
-    going = count_going(event.id)
+    db.session.flush()
+    going, waiting = db.session.execute(_going_and_waiting(), {"event_id": event.id}).one()
     event.going_count = going
-    if event.is_cancelled:
+    if event.is_cancelled or not waiting:
         return []
     free = None if event.capacity is None else event.capacity - going
     if free is not None and free <= 0:
         return []
-    statement = (
-        select(Rsvp)
-        .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.WAITLISTED)
-        .order_by(Rsvp.queue_number)
-        .options(selectinload(Rsvp.user))
+    promoted = list(
+        db.session.scalars(_first_waiting(free is not None), {"event_id": event.id, "free": free})
     )
-    if free is not None:
-        statement = statement.limit(free)
-    promoted = list(db.session.scalars(statement))
-    for waiting in promoted:
-        waiting.status = RsvpStatus.GOING
+    for waiting_entry in promoted:
+        waiting_entry.status = RsvpStatus.GOING
         _mail(
-            waiting.user,
+            waiting_entry.user,
             event,
             "You have a place",
             "events/promoted",
@@ -164,6 +161,25 @@ def promote_waitlisted(event: Event) -> list[Rsvp]:
     event.going_count = going + len(promoted)
     db.session.flush()
     return promoted
+
+
+@kept_statement
+def _going_and_waiting() -> Select:
+    return select(
+        func.count().filter(Rsvp.status == RsvpStatus.GOING),
+        func.count().filter(Rsvp.status == RsvpStatus.WAITLISTED),
+    ).where(Rsvp.event_id == bindparam("event_id"))
+
+
+@kept_statement
+def _first_waiting(limited: bool) -> Select:
+    statement = (
+        select(Rsvp)
+        .where(Rsvp.event_id == bindparam("event_id"), Rsvp.status == RsvpStatus.WAITLISTED)
+        .order_by(Rsvp.queue_number)
+        .options(selectinload(Rsvp.user))
+    )
+    return statement.limit(bindparam("free")) if limited else statement
 
 
 def waitlist_position(event: Event, entry: Rsvp) -> int:
