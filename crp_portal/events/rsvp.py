@@ -58,15 +58,19 @@ def _count_going() -> Select:
     )
 
 
-def next_queue_number(event_id: int) -> int:
-    """The next place in this event's queue; call only with the event row locked."""
-    highest = db.session.scalar(_highest_queue_number(), {"event_id": event_id})
-    return (highest or 0) + 1
+def going_and_last_place(event_id: int) -> tuple[int, int]:
+    """How many are going and the highest place given in this event's queue (0 for none),
+    in one query; call only with the event row locked."""
+    db.session.flush()
+    going, highest = db.session.execute(_going_and_last_place(), {"event_id": event_id}).one()
+    return going, highest or 0
 
 
 @kept_statement
-def _highest_queue_number() -> Select:
-    return select(func.max(Rsvp.queue_number)).where(Rsvp.event_id == bindparam("event_id"))
+def _going_and_last_place() -> Select:
+    return select(
+        func.count().filter(Rsvp.status == RsvpStatus.GOING), func.max(Rsvp.queue_number)
+    ).where(Rsvp.event_id == bindparam("event_id"))
 
 
 def check_open_for_rsvp(event: Event, now: datetime) -> None:
@@ -93,13 +97,13 @@ def rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
     existing = rsvp_of(event.id, user.id)
     if existing is not None and existing.status in (RsvpStatus.GOING, RsvpStatus.WAITLISTED):
         return existing
-    going = count_going(event.id)
+    going, last_place = going_and_last_place(event.id)
     status = (
         RsvpStatus.GOING
         if event.capacity is None or going < event.capacity
         else RsvpStatus.WAITLISTED
     )
-    number = next_queue_number(event.id)
+    number = last_place + 1
     if existing is None:
         existing = Rsvp(event_id=event.id, user_id=user.id, status=status)
         db.session.add(existing)
