@@ -1,7 +1,10 @@
 """Event, RSVP, check-in and attendance forms."""
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
+from flask import render_template
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     RadioField,
@@ -164,3 +167,16 @@ class EventFilterForm(PortalForm):
         validate_choice=False,
     )
     week = BooleanField("This week only")
+
+
+@lru_cache(maxsize=256)
+def filter_bar(kind: str, mode: str, week: bool, show_week: bool, kept: tuple) -> Markup:
+    """The events filter bar showing these choices, `kept` ((name, value) pairs) carried
+    along as hidden fields.
+
+    The bar is the same for everyone who chose the same filters, and rendering its fields
+    through WTForms was a tenth of the events page, so each variant is rendered once per
+    process (a few dozen exist; the bound keeps odd query strings from growing it)."""
+    form = EventFilterForm(formdata=None, data={"kind": kind, "mode": mode, "week": week})
+    html = render_template("events/_filters.html", form=form, show_week=show_week, kept=kept)
+    return Markup(html)  # noqa: S704 - an autoescaping template's output  # nosec B704

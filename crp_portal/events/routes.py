@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from crp_portal.access import (
     ADVISOR,
@@ -14,7 +15,7 @@ from crp_portal.access import (
     scope_required,
 )
 from crp_portal.events import attendance, bp, calendars, queries, rsvp, services, subscribe
-from crp_portal.events.forms import CheckInForm, EventFilterForm
+from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
 from crp_portal.search import page_number
@@ -23,25 +24,32 @@ from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
 KEPT_FILTERS = ("kind", "mode", "week")  # EventFilterForm's fields
+MONTH_ARGS = ("year", "month")
 
 
-def _filters() -> tuple[EventFilterForm, queries.EventFilter]:
+def _filters() -> queries.EventFilter:
     form = EventFilterForm(request.args)
-    return form, queries.EventFilter(
+    return queries.EventFilter(
         kind=form.kind.data or "", mode=form.mode.data or "", this_week=bool(form.week.data)
     )
+
+
+def _filter_bar(filters: queries.EventFilter, show_week: bool) -> Markup:
+    """The filter bar for these filters; the month view keeps its year and month."""
+    kept = tuple((name, value) for name, value in request.args.items() if name in MONTH_ARGS)
+    return filter_bar(filters.kind, filters.mode, filters.this_week, show_week, kept)
 
 
 @bp.get("/events/")
 @scope_required(EVENTS, HOUSING, also=(STUDENT,))
 def upcoming():
-    form, filters = _filters()
+    filters = _filters()
     page = queries.upcoming_page(
         current_user, utcnow(), local_today(), filters, page_number(request.args)
     )
     return render_template(
         "events/upcoming.html",
-        form=form,
+        filter_bar=_filter_bar(filters, show_week=True),
         page=page,
         rsvps=queries.my_rsvps(current_user, page.events),
         kept_filters=_kept_filters(),
@@ -61,9 +69,14 @@ def month():
     month_number = request.args.get("month", type=int) or today.month
     if not (EARLIEST_DATE.year <= year <= LATEST_DATE.year and 1 <= month_number <= 12):
         year, month_number = today.year, today.month
-    form, filters = _filters()
+    filters = _filters()
     shown = queries.month(current_user, today, year, month_number, filters)
-    return render_template("events/month.html", month=shown, form=form, today=today)
+    return render_template(
+        "events/month.html",
+        month=shown,
+        filter_bar=_filter_bar(filters, show_week=False),
+        today=today,
+    )
 
 
 @bp.get("/events/mine")
