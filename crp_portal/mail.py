@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import render_template
 
 from crp_portal.outbox.worker import announce
-from crp_portal.outbox.writer import new_message
+from crp_portal.outbox.writer import insert_message
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def render_mail(
 
 def queue_rendered(mail: RenderedMail) -> None:
     """Write a rendered message into a transactional outbox row."""
-    new_message(
+    insert_message(
         mail.recipient,
         mail.subject,
         mail.body_text,

@@ -1,11 +1,12 @@
 """The one writer of outbox rows: every email, transactional or nudge, is shaped here.
 
 `message_values` decides a row's fields (defaults, lengths, when it is due); the rest
-only put those values into the caller's transaction: `new_message` as one ORM row (with
-attachments) on the session, `insert_new` as one statement for many rows (planning's
-thousands of nudges). Nothing here commits: the change that causes the email owns it.
+only put those values into the caller's transaction: `insert_message` as statements run
+at once (every queued email), `new_message` as an ORM row (with attachments) on the
+session, `insert_new` as one statement for many rows (planning's thousands of nudges). Nothing here commits: the change that causes the email owns it.
 """
 
+import functools
 from collections import Counter
 from datetime import datetime
 from typing import cast
@@ -13,6 +14,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import CursorResult
 
 from crp_portal.extensions import db
 from crp_portal.outbox.models import OutboxAttachment, OutboxKind, OutboxMessage, OutboxStatus
@@ -76,6 +78,35 @@ def new_message(
         )
     db.session.add(message)
     return message
+
+
+def insert_message(
+    recipient: str, subject: str, body_text: str, *, attachments=(), **options
+) -> None:
+    """`new_message` written by statements run now, in the caller's transaction, rather
+    than as ORM rows for the session to flush: a confirmation queued while its change
+    holds a lock (an RSVP's turn on its event) takes a fraction of the time there."""
+    values = message_values(recipient, subject, body_text, **options)
+    inserted = cast(CursorResult, db.session.execute(_insert_message(), values))
+    if attachments:
+        (message_id,) = cast(tuple, inserted.inserted_primary_key)
+        db.session.execute(
+            _insert_attachment(),
+            [
+                {"message_id": message_id, "filename": name, "content_type": kind, "data": data}
+                for name, kind, data in attachments
+            ],
+        )
+
+
+@functools.cache
+def _insert_message():
+    return cast(Table, OutboxMessage.__table__).insert()
+
+
+@functools.cache
+def _insert_attachment():
+    return cast(Table, OutboxAttachment.__table__).insert()
 
 
 def add_message(recipient: str, subject: str, body_text: str, **options) -> OutboxMessage:
