@@ -43,7 +43,11 @@ from crp_portal.terms.services import current_term
 from crp_portal.timeutil import local_today
 
 ROOT = Path(__file__).resolve().parent.parent
-WARM_UP, DURATION = 2, 10
+WARM_UP, DURATION = 2, 5
+# Each target is measured ROUNDS times, each time right after the bare route, and its
+# share is the median of those pairs: on a shared VM the machine's speed drifts by a fifth
+# within minutes, which one bare run before and one after every page did not cancel out.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 DASHBOARD_SAMPLES = 7
 TENTH_YEARS = 0.3  # a tenth of the three years, at the same weekly density
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
@@ -124,6 +128,7 @@ class Result:
     p99_ms: float = 0.0
     errors: int = 0
     skipped: str = ""
+    share: float = 0.0  # of the bare route's requests/s, the median over rounds
 
 
 class Client:
@@ -310,7 +315,64 @@ def check(client: Client, method: str, path: str, expect: int, form=None) -> int
     raise RuntimeError(f"{method} {path} answered {status} {location}, expected {expect}")
 
 
-def drive(port: int, directory: str, events: list[int]) -> list[Result]:
+class Yardstick:
+    """bench.bare's one route, served by the same gunicorn command as the portal and kept
+    running beside it (idle while a page is driven), measured just before each page."""
+
+    def __init__(self, directory: str, log):
+        self.directory, self.port = directory, free_port()
+        self.server = start_server("", self.port, log, BARE)
+        self.runs: list[Result] = []
+
+    def __enter__(self) -> "Yardstick":
+        wait_healthy(self.port, self.server, "/")
+        return self
+
+    def __exit__(self, *_exception) -> None:
+        stop_server(self.server)
+
+    def measure(self) -> Result:
+        run = measure(self.port, self.directory, "bare", "GET", ["/"], Client(self.port))
+        self.runs.append(run)
+        return run
+
+    def summary(self) -> Result:
+        return Result(
+            name="bare",
+            path=f"bare Flask GET / (median of {len(self.runs)})",
+            rate=statistics.median(run.rate for run in self.runs),
+            p50_ms=statistics.median(run.p50_ms for run in self.runs),
+            p99_ms=max(run.p99_ms for run in self.runs),
+            errors=sum(run.errors for run in self.runs),
+            share=1.0,
+        )
+
+
+def paired(yardstick: Yardstick, *target) -> Result:
+    """`measure(*target)` ROUNDS times, each right after the bare route: the median rate
+    and share, the worst p99, every error."""
+    runs, shares = [], []
+    for _ in range(ROUNDS):
+        bare = yardstick.measure()
+        run = measure(*target)
+        runs.append(run)
+        shares.append(run.rate / (bare.rate or 1.0))
+    first = runs[0]
+    return Result(
+        name=first.name,
+        path=first.path,
+        rate=statistics.median(run.rate for run in runs),
+        p50_ms=statistics.median(run.p50_ms for run in runs),
+        p99_ms=max(run.p99_ms for run in runs),
+        errors=sum(run.errors for run in runs),
+        share=statistics.median(shares),
+    )
+
+
+def drive(port: int, directory: str, events: list[int], yardstick: Yardstick) -> list[Result]:
+    """Each target in turn, paired with the yardstick. A connection's RSVP target is its own
+    event, which it says "going" to first in every round: whatever a request abandoned at
+    the end of a round did, "going" is right to send next."""
     student, advisor, staff = Client(port), Client(port), Client(port)
     student.sign_in(STUDENT_EMAIL)
     advisor.sign_in(ADVISOR_EMAIL)
@@ -321,58 +383,51 @@ def drive(port: int, directory: str, events: list[int]) -> list[Result]:
     form = {"csrf_token": token}
     check(student, "POST", f"/events/{spare}/rsvp", 302, form)
     check(student, "POST", f"/events/{spare}/rsvp/cancel", 302, form)
-    results = [measure(port, directory, "healthz", "GET", ["/healthz"], student)]
+    results = [paired(yardstick, port, directory, "healthz", "GET", ["/healthz"], student)]
     check(student, "GET", "/events/", 200)
-    results.append(measure(port, directory, "events", "GET", ["/events/"], student))
+    results.append(paired(yardstick, port, directory, "events", "GET", ["/events/"], student))
     check(student, "GET", f"/events/{page}", 200)
-    results.append(measure(port, directory, "event", "GET", [f"/events/{page}"], student))
+    results.append(paired(yardstick, port, directory, "event", "GET", [f"/events/{page}"], student))
     paths = [f"/events/{event}/rsvp" for event in rsvp_events]
     warm_up = [f"/events/{event}/rsvp" for event in warm_up_events]
     body = urlencode(form)
-    results.append(measure(port, directory, "rsvp", "POST", paths, student, body, 302, warm_up))
+    results.append(
+        paired(yardstick, port, directory, "rsvp", "POST", paths, student, body, 302, warm_up)
+    )
     check(advisor, "GET", "/advising/agenda", 200)
-    results.append(measure(port, directory, "agenda", "GET", ["/advising/agenda"], advisor))
+    results.append(
+        paired(yardstick, port, directory, "agenda", "GET", ["/advising/agenda"], advisor)
+    )
     if check(staff, "GET", "/dashboard/", 200) == 404:
         results.append(Result("dashboard", "/dashboard/", skipped="skipped: not built yet"))
     else:
-        results.append(measure(port, directory, "dashboard", "GET", ["/dashboard/"], staff))
+        results.append(
+            paired(yardstick, port, directory, "dashboard", "GET", ["/dashboard/"], staff)
+        )
     return results
 
 
-def measure_bare(directory: str, log, when: str) -> Result:
-    """The yardstick: bench.bare's one route, served and driven exactly as the portal is."""
-    port = free_port()
-    server = start_server("", port, log, BARE)
-    try:
-        wait_healthy(port, server, "/")
-        result = measure(port, directory, "bare", "GET", ["/"], Client(port))
-    finally:
-        stop_server(server)
-    result.path = f"bare Flask GET / ({when})"
-    return result
-
-
-def report(bare: list[Result], results: list[Result]) -> None:
-    """Each target's requests/s as a share of the bare route's (the mean of its runs before
-    and after the portal's), then the pages' share of /healthz's, as before issue #19."""
-    base = statistics.mean(r.rate for r in bare) or 1.0
+def report(bare: Result, results: list[Result]) -> None:
+    """Each target's requests/s and its share of the bare route's (the median over its
+    rounds, each against the bare run just before it), then the pages' share of /healthz's,
+    as before issue #19."""
     print()
     print(f"{'path':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'÷bare':>6}")
-    for result in [*bare, *results]:
+    for result in [bare, *results]:
         if result.skipped:
             print(f"{result.path:<42} {result.skipped}")
             continue
         print(
             f"{result.path:<42} {result.rate:>8,.0f} {result.p50_ms:>8.1f} "
-            f"{result.p99_ms:>8.1f} {result.errors:>7} {result.rate / base:>6.3f}"
+            f"{result.p99_ms:>8.1f} {result.errors:>7} {result.share:>6.3f}"
         )
     measured = [r for r in results if not r.skipped]
-    healthz = results[0].rate or 1.0
+    healthz = results[0].share or 1.0
     print(
         "ratio to /healthz: "
-        + " ".join(f"{r.name}={r.rate / healthz:.2f}" for r in measured if r.name != "healthz")
+        + " ".join(f"{r.name}={r.share / healthz:.2f}" for r in measured if r.name != "healthz")
     )
-    ratio = {r.name: ("n/a" if r.skipped else f"{r.rate / base:.3f}") for r in results}
+    ratio = {r.name: ("n/a" if r.skipped else f"{r.share:.3f}") for r in results}
     errors = sum(r.errors for r in results)
     worst = max((r.p99_ms for r in measured), default=0.0)
     print(
@@ -429,14 +484,14 @@ def main() -> None:
         log_path = Path(directory) / "gunicorn.log"
         with open(log_path, "w") as log:
             try:
-                bare = [measure_bare(directory, log, "before")]
-                server = start_server(url, port, log)
-                try:
-                    wait_healthy(port, server)
-                    results = drive(port, directory, events)
-                finally:
-                    stop_server(server)
-                bare.append(measure_bare(directory, log, "after"))
+                with Yardstick(directory, log) as yardstick:
+                    server = start_server(url, port, log)
+                    try:
+                        wait_healthy(port, server)
+                        results = drive(port, directory, events, yardstick)
+                    finally:
+                        stop_server(server)
+                bare = yardstick.summary()
             except Exception:
                 log.flush()
                 print(log_path.read_text()[-4000:])
