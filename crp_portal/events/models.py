@@ -84,7 +84,37 @@ class EventSeries(Model):
     )
 
 
-class Event(Model):
+class EventFacts:
+    """What pages say of an event from its columns: shared by the model and by the plain
+    rows lists read (`queries.ListedEvent`)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        kind: str
+        status: str
+        online_link: str | None
+        capacity: int | None
+        going_count: int
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == EventStatus.CANCELLED
+
+    @property
+    def is_online(self) -> bool:
+        return bool(self.online_link)
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.going_count, 0)
+
+
+class Event(EventFacts, Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -134,22 +164,6 @@ class Event(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     series: Mapped["EventSeries | None"] = relationship(back_populates="events")
-
-    @property
-    def kind_label(self) -> str:
-        return KINDS[self.kind]
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status == EventStatus.CANCELLED
-
-    @property
-    def is_online(self) -> bool:
-        return bool(self.online_link)
-
-    @property
-    def seats_left(self) -> int | None:
-        return None if self.capacity is None else max(self.capacity - self.going_count, 0)
 
 
 class Rsvp(Model):
