@@ -167,7 +167,7 @@ def listen_on_sqlite(engine: Engine) -> None:
 
 def _sqlite_connection_setup(dbapi_connection, _record) -> None:
     """Let SQLAlchemy (not pysqlite) begin transactions; a file database uses WAL, so
-    readers never wait for the writer."""
+    readers never wait for the writer, and syncs every commit to disk."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None
@@ -176,6 +176,9 @@ def _sqlite_connection_setup(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
         cursor.execute("PRAGMA journal_mode=WAL")
+    # Every commit waits for the disk (SQLite's usual default, which a build may change):
+    # an answered change survives a power cut, not only a crash of the portal.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
