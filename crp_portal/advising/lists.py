@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, bindparam, func, select
 
 from crp_portal.access import STUDENT
-from crp_portal.advising.models import STATUS_LABELS, TOPICS, Appointment, AppointmentStatus
+from crp_portal.advising.models import Appointment, AppointmentLabels, AppointmentStatus
 from crp_portal.auth.models import User
 from crp_portal.database import kept_statement
 from crp_portal.extensions import db
@@ -18,7 +18,7 @@ LONGEST_APPOINTMENT = timedelta(days=1)  # slots are at most 240 minutes (Adviso
 
 
 @dataclass(frozen=True, slots=True)
-class Listed:
+class Listed(AppointmentLabels):
     """One line of a list of appointments (advising/_list.html): when, the topic, the
     status and the other person's name, and nothing else (no notes, no summary).
 
@@ -30,14 +30,6 @@ class Listed:
     topic: str
     status: str
     with_name: str  # the other side's name
-
-    @property
-    def topic_label(self) -> str:
-        return TOPICS[self.topic]
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
 
 
 def _lines(other_side_id) -> Select:

@@ -108,7 +108,26 @@ class DayOff(Model):
     note: Mapped[str | None] = mapped_column(String(120))
 
 
-class Appointment(Model):
+class AppointmentLabels:
+    """How pages name an appointment's topic and status: shared by the model and by the
+    plain rows lists read (`lists.Listed`)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        topic: str
+        status: str
+
+    @property
+    def topic_label(self) -> str:
+        return TOPICS[self.topic]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+class Appointment(AppointmentLabels, Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -146,14 +165,6 @@ class Appointment(Model):
     advisor: Mapped["User"] = relationship(foreign_keys=[advisor_id])
     student: Mapped["User"] = relationship(foreign_keys=[student_id])
     cancelled_by: Mapped["User | None"] = relationship(foreign_keys=[cancelled_by_id])
-
-    @property
-    def topic_label(self) -> str:
-        return TOPICS[self.topic]
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
 
     @property
     def is_booked(self) -> bool:
