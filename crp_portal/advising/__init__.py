@@ -2,15 +2,20 @@
 
 from flask import Blueprint
 
+from crp_portal.fragments import kept_rows
+
 bp = Blueprint("advising", __name__, url_prefix="/advising")
+APPOINTMENT_LINE = kept_rows("advising/_line.html", "appointment_line")
 
 
 def init_app(app) -> None:
     """What advising adds to other areas: appointments in each person's calendar feed, in
-    their data download, and blanked on erasure."""
+    their data download, and blanked on erasure; and the appointment lines every list of
+    appointments (advising/_list.html) shows, each rendered once (crp_portal.fragments)."""
     from crp_portal.advising import personal_data
     from crp_portal.advising.calendar import feed_entries
     from crp_portal.events.calendars import register_feed_source
 
     register_feed_source(app, feed_entries)
     personal_data.init_app(app)
+    app.jinja_env.globals["appointment_line"] = APPOINTMENT_LINE

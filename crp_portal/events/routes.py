@@ -18,6 +18,7 @@ from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
 from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
+from crp_portal.fragments import kept_rows
 from crp_portal.search import page_number
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
 from crp_portal.unit_of_work import unit_of_work
@@ -51,9 +52,18 @@ def upcoming():
         "events/upcoming.html",
         filter_bar=_filter_bar(filters, show_week=True),
         page=page,
-        rsvps=queries.my_rsvps(current_user, page.events),
+        rows=_event_rows(page.events, queries.my_rsvps(current_user, page.events)),
         kept_filters=_kept_filters(),
     )
+
+
+EVENT_ROW = kept_rows("events/_event_row.html", "event_row")
+
+
+def _event_rows(
+    events: list[queries.ListedEvent], answers: dict[int, queries.MyAnswer]
+) -> list[Markup]:
+    return [EVENT_ROW(event, answers.get(event.id)) for event in events]
 
 
 def _kept_filters() -> dict[str, str]:
