@@ -74,17 +74,22 @@ class Formatter:
         return f"{numerator / denominator:.1f}"
 
 
+Row = tuple[str, ...]  # a table row as shown: its heading cell, then the other cells
+
+
 @dataclass(frozen=True)
 class Shown:
-    """The dashboard page's tables, each cell a string as the `Formatter` shows it, so the
-    template lays the rows out without a call per cell. (The CSV files are `table`.)"""
+    """The dashboard page's tables, each cell a string as the `Formatter` shows it and
+    each row a tuple: the page lays them out without a call per cell, and a table body
+    is kept once rendered (crp_portal.fragments) under its rows. (The CSV files are
+    `table`.)"""
 
-    status: list[tuple[str, str]]  # label, members (not "joined": the page adds that row)
-    events_by_kind: list[tuple[str, str, str, str, str]]  # label, held, and `Parts`
-    weekly: list[tuple[str, str, str, str]]  # first day, last day, attendance, unique
-    advising: list[tuple[str, str]]  # label, appointments
-    housing: list[tuple[str, str, str, str]]  # house, beds taken, active beds, occupancy
-    tiers: list[tuple[str, str]]  # tier, active members
+    status: tuple[Row, ...]  # label, members (not "joined": the page adds that row)
+    events_by_kind: tuple[Row, ...]  # label, held, and `Parts`
+    weekly: tuple[Row, ...]  # "first day – last day", attendance, unique
+    advising: tuple[Row, ...]  # label, appointments
+    housing: tuple[Row, ...]  # house, beds taken, active beds, occupancy
+    tiers: tuple[Row, ...]  # tier, active members
 
 
 def shown(figures: Figures, fmt: Formatter) -> Shown:
@@ -97,23 +102,22 @@ def shown(figures: Figures, fmt: Formatter) -> Shown:
             (row.label, fmt.exact(row.events), people.total, people.named, people.headcount)
         )
     return Shown(
-        status=[(row.label, count(row.count)) for row in figures.members.by_status],
-        events_by_kind=kinds,
-        weekly=[
+        status=tuple((row.label, count(row.count)) for row in figures.members.by_status),
+        events_by_kind=tuple(kinds),
+        weekly=tuple(
             (
-                format_date(week.start),
-                format_date(week.end),
+                f"{format_date(week.start)} – {format_date(week.end)}",
                 count(week.attendance),
                 count(week.unique_attendees),
             )
             for week in figures.weekly
-        ],
-        advising=[(row.label, count(row.count)) for row in figures.advising],
-        housing=[
+        ),
+        advising=tuple((row.label, count(row.count)) for row in figures.advising),
+        housing=tuple(
             (row.name, count(row.occupied), fmt.exact(row.beds), fmt.rate(row.occupied, row.beds))
             for row in figures.housing.houses
-        ],
-        tiers=[(row.tier, count(row.members)) for row in figures.engagement.tiers],
+        ),
+        tiers=tuple((row.tier, count(row.members)) for row in figures.engagement.tiers),
     )
 
 

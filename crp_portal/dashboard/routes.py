@@ -1,10 +1,9 @@
 """Staff dashboard: the figures on screen, a printable report, and CSV exports."""
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from flask import (
     Response,
@@ -25,6 +24,7 @@ from crp_portal.dashboard import bp, exports, queries
 from crp_portal.dashboard.engagement import Falling
 from crp_portal.dashboard.forms import DashboardFilterForm
 from crp_portal.extensions import db
+from crp_portal.fragments import kept_rows
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import (
     EARLIEST_DATE,
@@ -35,7 +35,6 @@ from crp_portal.timeutil import (
     local_today,
 )
 from crp_portal.unit_of_work import audited_read, refreshing_read
-from crp_portal.views import MAX_RECORD_ID
 
 DEFAULT_DAYS = 91  # with no term at all: the last 13 weeks
 TERMS = select(Term).order_by(Term.starts_on.desc(), Term.id)  # built once, run per request
@@ -140,41 +139,19 @@ def _tiers_chart(items: tuple) -> Markup:
     return get_template_attribute("_charts.html", "bar_chart")(chart)
 
 
-PLAIN = re.compile(r"[A-Za-z0-9_]+")  # written as itself in a link (an id, a table's name)
+FALLING_ROW = kept_rows("dashboard/_falling_row.html", "falling_row")
+TABLE_BODY = kept_rows("dashboard/_table_body.html", "table_body", maxsize=256)
 
 
-def _links(endpoint: str, key: str, values: list[int] | list[str], stand_in, **args) -> list[str]:
-    """`url_for(endpoint, key=value, **args)` for each value, at the cost of one link: it is
-    built for `stand_in` and each value takes its place. (The falling list has fifty rows
-    and two links a row; building each took a seventh of a visit to the dashboard.) Each
-    link is built in full when a value is not plain or the stand-in shows up twice in it."""
-
-    def link_for(value) -> str:
-        return url_for(endpoint, **args, **{key: value})
-
-    marker = str(stand_in)
-    link = link_for(stand_in)
-    plain = all(isinstance(value, int) or PLAIN.fullmatch(value) for value in values)
-    if link.count(marker) != 1 or not plain:
-        return [link_for(value) for value in values]
-    before, after = link.split(marker)
-    return [f"{before}{value}{after}" for value in values]
-
-
-def _falling_rows(falling: Falling | None) -> list[tuple[str, int, str, str]]:
-    """Name, touches before, the member's record and where to open a follow-up."""
+def _falling_rows(falling: Falling | None) -> list[Markup]:
+    """Each member's row: name, touches before, a link to their record and a button that
+    opens a follow-up."""
     if not falling:
         return []
-    ids = [member.user_id for member in falling.members]
-    return list(
-        zip(
-            [member.name for member in falling.members],
-            [member.earlier_touches for member in falling.members],
-            _links("members.member_record", "user_id", ids, MAX_RECORD_ID),
-            _links("recovery.open_follow_up", "user_id", ids, MAX_RECORD_ID),
-            strict=True,
-        )
-    )
+    return [
+        FALLING_ROW(member.user_id, member.name, member.earlier_touches)
+        for member in falling.members
+    ]
 
 
 def _page(template: str, *, suppress: bool, with_falling: bool):
@@ -194,16 +171,20 @@ def _page(template: str, *, suppress: bool, with_falling: bool):
         figures=figures,
         charts=_charts(figures) if figures else None,
         fmt=fmt,
+        table_body=TABLE_BODY,
         shown=exports.shown(figures, fmt) if figures else None,
         falling_rows=_falling_rows(figures.falling) if figures else [],
-        export_links=dict(
-            zip(
-                exports.TABLES,
-                _links("dashboard.export", "table", list(exports.TABLES), "table", **chosen.args),
-                strict=True,
-            )
-        ),
+        export_links=_export_links(chosen.args),
     )
+
+
+def _export_links(args: dict[str, str]) -> dict[str, str]:
+    """Each table's CSV download, for the same filter."""
+    links = {}
+    for table in exports.TABLES:
+        values: dict[str, Any] = {**args, "table": table}
+        links[table] = url_for("dashboard.export", **values)
+    return links
 
 
 @bp.get("/")

@@ -193,3 +193,9 @@ def test_staff_read_the_dashboard_export_a_csv_and_open_a_falling_member(app, pa
 
     expect(heading(page)).to_have_text(FALLING_NAME)
     assert_accessible(page)
+
+    # Each row's button posts the one form around the list to that member's address.
+    page.go_back()
+    falling.first.get_by_role("button", name=f"Open a follow-up for {FALLING_NAME}").click()
+    expect(page.get_by_role("status")).to_contain_text("Follow-up opened.")
+    expect(page.get_by_role("main")).to_contain_text(FALLING_NAME)
