@@ -10,7 +10,7 @@ While templates reload on change (the development server), rows are rendered afr
 so an edited row template shows at once.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable, Iterable
 from functools import lru_cache
 
 from flask import current_app, get_template_attribute, request
@@ -19,21 +19,27 @@ from markupsafe import Markup
 from crp_portal.timeutil import program_zone
 
 
-def kept_rows(template: str, macro: str, maxsize: int = 4096) -> Callable[..., Markup]:
+class KeptMacro:
     """`macro` from `template`, called with hashable arguments, its output kept in a
     bounded cache (the least recently used row goes first)."""
 
-    def render(*args: Hashable) -> Markup:
-        return get_template_attribute(template, macro)(*args)
+    def __init__(self, template: str, macro: str, maxsize: int = 4096):
+        self.template, self.macro = template, macro
+        self._kept = lru_cache(maxsize=maxsize)(self._render_in)
 
-    @lru_cache(maxsize=maxsize)
-    def kept(root: str, zone: str, *args: Hashable) -> Markup:
-        return render(*args)
+    def __call__(self, *args: Hashable) -> Markup:
+        return self.each([args])[0]
 
-    def row(*args: Hashable) -> Markup:
+    def each(self, calls: Iterable[tuple[Hashable, ...]]) -> list[Markup]:
+        """The macro's output for each tuple of arguments: a whole list's rows, with the
+        request looked at once rather than once a row."""
         if current_app.jinja_env.auto_reload:
-            return render(*args)
-        return kept(request.script_root, program_zone().key, *args)
+            return [self._render(*args) for args in calls]
+        root, zone, kept = request.script_root, program_zone().key, self._kept
+        return [kept(root, zone, *args) for args in calls]
 
-    row.cache_clear = kept.cache_clear  # type: ignore[attr-defined]
-    return row
+    def _render(self, *args: Hashable) -> Markup:
+        return get_template_attribute(self.template, self.macro)(*args)
+
+    def _render_in(self, _root: str, _zone: str, *args: Hashable) -> Markup:
+        return self._render(*args)

@@ -2,10 +2,10 @@
 
 from flask import Blueprint
 
-from crp_portal.fragments import kept_rows
+from crp_portal.fragments import KeptMacro
 
 bp = Blueprint("advising", __name__, url_prefix="/advising")
-APPOINTMENT_LINE = kept_rows("advising/_line.html", "appointment_line")
+APPOINTMENT_LINE = KeptMacro("advising/_line.html", "appointment_line")
 
 
 def init_app(app) -> None:
@@ -18,4 +18,9 @@ def init_app(app) -> None:
 
     register_feed_source(app, feed_entries)
     personal_data.init_app(app)
-    app.jinja_env.globals["appointment_line"] = APPOINTMENT_LINE
+    app.jinja_env.globals["appointment_lines"] = appointment_lines
+
+
+def appointment_lines(appointments) -> list:
+    """Each listed appointment's line (lists.Listed), as advising/_list.html shows it."""
+    return APPOINTMENT_LINE.each((appointment,) for appointment in appointments)

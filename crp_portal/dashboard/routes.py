@@ -24,7 +24,7 @@ from crp_portal.dashboard import bp, exports, queries
 from crp_portal.dashboard.engagement import Falling
 from crp_portal.dashboard.forms import DashboardFilterForm
 from crp_portal.extensions import db
-from crp_portal.fragments import kept_rows
+from crp_portal.fragments import KeptMacro
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import (
     EARLIEST_DATE,
@@ -139,8 +139,8 @@ def _tiers_chart(items: tuple) -> Markup:
     return get_template_attribute("_charts.html", "bar_chart")(chart)
 
 
-FALLING_ROW = kept_rows("dashboard/_falling_row.html", "falling_row")
-TABLE_BODY = kept_rows("dashboard/_table_body.html", "table_body", maxsize=256)
+FALLING_ROW = KeptMacro("dashboard/_falling_row.html", "falling_row")
+TABLE_BODY = KeptMacro("dashboard/_table_body.html", "table_body", maxsize=256)
 
 
 def _falling_rows(falling: Falling | None) -> list[Markup]:
@@ -148,10 +148,9 @@ def _falling_rows(falling: Falling | None) -> list[Markup]:
     opens a follow-up."""
     if not falling:
         return []
-    return [
-        FALLING_ROW(member.user_id, member.name, member.earlier_touches)
-        for member in falling.members
-    ]
+    return FALLING_ROW.each(
+        (member.user_id, member.name, member.earlier_touches) for member in falling.members
+    )
 
 
 def _page(template: str, *, suppress: bool, with_falling: bool):

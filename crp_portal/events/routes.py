@@ -18,7 +18,7 @@ from crp_portal.events import attendance, bp, calendars, queries, rsvp, services
 from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
-from crp_portal.fragments import kept_rows
+from crp_portal.fragments import KeptMacro
 from crp_portal.search import page_number
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
 from crp_portal.unit_of_work import unit_of_work
@@ -57,13 +57,13 @@ def upcoming():
     )
 
 
-EVENT_ROW = kept_rows("events/_event_row.html", "event_row")
+EVENT_ROW = KeptMacro("events/_event_row.html", "event_row")
 
 
 def _event_rows(
     events: list[queries.ListedEvent], answers: dict[int, queries.MyAnswer]
 ) -> list[Markup]:
-    return [EVENT_ROW(event, answers.get(event.id)) for event in events]
+    return EVENT_ROW.each((event, answers.get(event.id)) for event in events)
 
 
 def _kept_filters() -> dict[str, str]:
