@@ -47,7 +47,7 @@ WARM_UP, DURATION = 2, 5
 # Each target is measured ROUNDS times, each time right after the bare route, and its
 # share is the median of those pairs: on a shared VM the machine's speed drifts by a fifth
 # within minutes, which one bare run before and one after every page did not cancel out.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 DASHBOARD_SAMPLES = 7
 TENTH_YEARS = 0.3  # a tenth of the three years, at the same weekly density
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
