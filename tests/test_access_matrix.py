@@ -185,6 +185,7 @@ ACCESS = {
     "advising.reschedule": APPOINTMENT_PARTIES,
     "advising.record_outcome": ADVISOR_ONLY,
     "advising.agenda": ADVISOR_ONLY,
+    "advising.awaiting": ADVISOR_ONLY,
     "advising.availability": ADVISOR_ONLY,
     "advising.add_window": ADVISOR_ONLY,
     "advising.delete_window": ADVISOR_ONLY,

@@ -112,3 +112,59 @@ def test_the_agenda_costs_the_same_however_long_its_lists(ctx, login, count_quer
         make_appointment(advisor, student, days_ahead=-day)
         make_appointment(advisor, student, days_ahead=first_later + day)
     assert count_queries(client, "/advising/agenda") == few
+
+
+WAITING_LINK = re.compile(
+    r'<a href="(/advising/agenda/waiting)">All (\d+) waiting for an outcome</a>'
+)
+PAGE_LINK = re.compile(r'<a href="/advising/agenda/waiting\?page=(\d+)" rel="(prev|next)">')
+
+
+def listed_ids(response) -> list[int]:
+    return [int(found) for found in APPOINTMENT.findall(text(response))]
+
+
+def test_every_appointment_waiting_for_an_outcome_is_a_page_away(ctx, login):
+    advisor, student, colleague = make_user("advisor"), make_user("student"), make_user("advisor")
+    waiting = [make_appointment(advisor, student, days_ahead=-day).id for day in range(1, 31)]
+    make_appointment(advisor, student, days_ahead=-40, status="completed")
+    make_appointment(advisor, student, days_ahead=-41, status="cancelled")
+    make_appointment(colleague, student, days_ahead=-2, hour=14)
+    make_appointment(advisor, student, days_ahead=0, hour=0)  # today's stays under today
+    client = login(advisor)
+
+    [(href, total)] = WAITING_LINK.findall(text(client.get("/advising/agenda")))
+    assert (href, total) == ("/advising/agenda/waiting", "30")
+
+    first = client.get(href)
+    assert first.status_code == 200
+    assert "<title>Waiting for an outcome" in text(first)
+    assert listed_ids(first) == waiting[:25], "the newest first"
+    assert PAGE_LINK.findall(text(first)) == [("2", "next")]
+
+    second = client.get(f"{href}?page=2")
+    assert listed_ids(second) == waiting[25:]
+    assert PAGE_LINK.findall(text(second)) == [("1", "prev")]
+
+    past_the_end = client.get(f"{href}?page=3")
+    assert listed_ids(past_the_end) == []
+    assert "There are no more: the list ends before page 3." in text(past_the_end)
+    assert listed_ids(client.get(f"{href}?page=junk")) == waiting[:25]
+
+
+def test_with_nothing_waiting_the_agenda_has_no_link_and_the_page_says_so(ctx, login):
+    client = login(make_user("advisor"))
+    assert not WAITING_LINK.findall(text(client.get("/advising/agenda")))
+    page = text(client.get("/advising/agenda/waiting"))
+    assert "Every appointment before today has an outcome." in page
+
+
+def test_the_waiting_list_costs_the_same_however_long(ctx, login, count_queries):
+    advisor, student = make_user("advisor"), make_user("student")
+    client = login(advisor)
+    make_appointment(advisor, student, days_ahead=-1)
+    client.get("/advising/agenda/waiting")
+    few = count_queries(client, "/advising/agenda/waiting")
+    for day in range(2, 40):
+        make_appointment(advisor, student, days_ahead=-day)
+    assert count_queries(client, "/advising/agenda/waiting") == few

@@ -9,6 +9,7 @@ from crp_portal.advising import bp, lists, services
 from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
 from crp_portal.advising.routes import by_day, slot_time
 from crp_portal.forms import filled
+from crp_portal.search import page_number
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import audited_read, unit_of_work
 from crp_portal.views import id_from_form
@@ -21,6 +22,15 @@ def agenda():
     return render_template(
         "advising/agenda.html", today=today, agenda=lists.agenda(current_user, today)
     )
+
+
+@bp.get("/agenda/waiting")
+@role_required(ADVISOR)
+def awaiting():
+    """Every appointment of the advisor's still waiting for an outcome, newest first: the
+    agenda lists only the newest few."""
+    page = lists.awaiting_page(current_user, local_today(), page_number(request.args))
+    return render_template("advising/awaiting.html", page=page)
 
 
 def _availability_page(settings_form=None, window_form=None, day_off_form=None):

@@ -124,15 +124,47 @@ def _not_cancelled(until: bool) -> Select:
 
 
 def awaiting_outcome(
-    advisor: User, before: datetime, limit: int = AGENDA_LISTED
+    advisor: User, before: datetime, limit: int = AGENDA_LISTED, offset: int = 0
 ) -> tuple[list[Listed], int]:
     """Booked appointments that started before `before` and have no outcome yet, newest
-    first: the first `limit` of them, and how many there are in all. One statement: the
-    count is a window over the same rows, taken before the limit."""
-    rows = db.session.execute(
-        _awaiting_outcome(), {"advisor_id": advisor.id, "before": before, "limit": limit}
-    ).all()
+    first: `limit` of them after the first `offset`, and how many there are in all (0 when
+    `offset` is past the last). One statement: the count is a window over the same rows,
+    taken before the limit."""
+    values = {"advisor_id": advisor.id, "before": before, "limit": limit, "offset": offset}
+    rows = db.session.execute(_awaiting_outcome(), values).all()
     return [Listed(*row[:-1]) for row in rows], rows[0][-1] if rows else 0
+
+
+@dataclass(frozen=True)
+class AwaitingPage:
+    """One page of an advisor's appointments waiting for an outcome; `number` counts
+    from 1."""
+
+    appointments: list[Listed]
+    number: int
+    total: int
+    size: int
+
+    @property
+    def has_newer(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_older(self) -> bool:
+        return self.number * self.size < self.total
+
+
+AWAITING_PAGE = 25
+
+
+def awaiting_page(advisor: User, today: date, number: int) -> AwaitingPage:
+    """Page `number` of the appointments before `today` (a local date) still waiting
+    for an outcome; a number below 1 means the first page."""
+    number = max(number, 1)
+    found, total = awaiting_outcome(
+        advisor, local_midnight(today), limit=AWAITING_PAGE, offset=(number - 1) * AWAITING_PAGE
+    )
+    return AwaitingPage(found, number, total, AWAITING_PAGE)
 
 
 @kept_statement
@@ -147,6 +179,7 @@ def _awaiting_outcome() -> Select:
         )
         .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
         .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
 
 
