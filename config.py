@@ -105,10 +105,25 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("CRP_SESSION_HOURS", 12))
     CRP_HSTS_SECONDS = 0  # Strict-Transport-Security; production sets it
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # With campus sign-on, passwords can be turned off for all but named admin accounts
+    # kept for emergencies (the provider down); each of their password sign-ins is audited.
+    CRP_PASSWORD_SIGN_IN = _env_bool("CRP_PASSWORD_SIGN_IN", True)
+    CRP_BREAK_GLASS_ADMINS = _env_list("CRP_BREAK_GLASS_ADMINS")
+    # Campus sign-on (docs/campus-sign-on.md). OpenID Connect is on when an issuer is set.
+    CRP_OIDC_ISSUER = os.environ.get("CRP_OIDC_ISSUER", "")
+    CRP_OIDC_CLIENT_ID = os.environ.get("CRP_OIDC_CLIENT_ID", "")
+    CRP_OIDC_CLIENT_SECRET = os.environ.get("CRP_OIDC_CLIENT_SECRET", "")
+    CRP_OIDC_SCOPES = os.environ.get("CRP_OIDC_SCOPES", "openid email profile")
+    CRP_OIDC_STUDENT_ID_CLAIM = os.environ.get("CRP_OIDC_STUDENT_ID_CLAIM", "")
+    CRP_SSO_TIMEOUT_SECONDS = _env_int("CRP_SSO_TIMEOUT_SECONDS", 5)  # each call to a provider
+    # Someone the provider knows and the program does not becomes an applicant (else a
+    # page says the program has not added them).
+    CRP_SSO_STUDENTS_MAY_APPLY = _env_bool("CRP_SSO_STUDENTS_MAY_APPLY", False)
 
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    CRP_SSO_STUDENTS_MAY_APPLY = _env_bool("CRP_SSO_STUDENTS_MAY_APPLY", True)  # the demo's
     CRP_ARGON2_TIME_COST = _env_int("CRP_ARGON2_TIME_COST", 2)
     CRP_ARGON2_MEMORY_KIB = _env_int("CRP_ARGON2_MEMORY_KIB", 19456)
     CRP_ARGON2_PARALLELISM = _env_int("CRP_ARGON2_PARALLELISM", 1)

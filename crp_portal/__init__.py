@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.recovery.follow_up_routes
     import crp_portal.recovery.network_routes
     import crp_portal.recovery.plan_routes
+    import crp_portal.sso.routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.import_routes
     import crp_portal.terms.routes  # noqa: F401
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         nudges,
         privacy,
         recovery,
+        sso,
         support_meetings,
         terms,
     )
@@ -147,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     areas = (
         home,
         auth,
+        sso,
         members,
         recovery,
         mentoring,
@@ -169,9 +172,19 @@ def _init_areas(app: Flask) -> None:
     download and part of an erasure, the dashboard's rollup marking, advising's calendar
     feed entries): registered here, by each area's init_app, not as a side effect of
     importing a module. The order is the order of the download's sections."""
-    from crp_portal import advising, auth, dashboard, events, housing, members, mentoring, recovery
+    from crp_portal import (
+        advising,
+        auth,
+        dashboard,
+        events,
+        housing,
+        members,
+        mentoring,
+        recovery,
+        sso,
+    )
 
-    for area in (auth, members, recovery, events, advising, housing, mentoring, dashboard):
+    for area in (auth, sso, members, recovery, events, advising, housing, mentoring, dashboard):
         area.init_app(app)
 
 

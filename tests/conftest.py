@@ -423,10 +423,10 @@ class LiveServer:
 
     POLL_SECONDS = 0.02
 
-    def __init__(self, application):
+    def __init__(self, application, port: int | None = None):
         from werkzeug.serving import make_server
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = make_server("127.0.0.1", self.port, application, threaded=True)
         self._thread = threading.Thread(

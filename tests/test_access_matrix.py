@@ -94,6 +94,11 @@ ACCESS = {
     "home.healthz": EVERYONE,
     "auth.sign_in": EVERYONE,
     "auth.request_reset": EVERYONE,
+    # Campus sign-in (answers 404 where no provider is configured, as in this suite).
+    "sso.oidc_start": EVERYONE,
+    "sso.oidc_callback": EVERYONE,
+    "sso.signed_out": EVERYONE,
+    "sso.oidc_sign_out": EVERYONE,
     "auth.reset_password": EVERYONE,
     "auth.accept_invitation": EVERYONE,
     "auth.sign_out": SIGNED_IN,

@@ -15,6 +15,7 @@ from tests.factories import make_user
 DOWNLOAD_SECTIONS = [
     "generated_at",
     "account",
+    "campus_sign_on",
     "profile",
     "status_history",
     "intake_applications",

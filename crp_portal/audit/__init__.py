@@ -53,6 +53,7 @@ EXPORTED = "dashboard table exported as CSV"
 OUTCOMES_EXPORTED = "registrar outcomes exported as CSV"
 RECORDS_UPLOADED = "registrar records uploaded"
 ERASED = "erased on request"
+SIGN_IN = "sign-in"
 
 # The parts of a person's data a view opens, and how the person's own log names them.
 MEMBER_RECORD = "member record"
@@ -165,6 +166,15 @@ def record_action(
         detail = relation_to(actor, subject_id)
     actor_id = actor.id if actor is not None else None
     entry = AuditEntry(**_values(actor_id, subject_id, action, detail, at or utcnow()))
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def record_security_event(subject_id: int | None, action: str) -> AuditEntry:
+    """A refused sign-in: by no one signed in, and often about no account anyone knows
+    (`subject_id` None), so unlike an action it may name neither."""
+    entry = AuditEntry(**_values(None, subject_id, action, SIGN_IN, utcnow()))
     db.session.add(entry)
     db.session.flush()
     return entry

@@ -18,6 +18,7 @@ from crp_portal.auth.forms import (
 from crp_portal.auth.models import AccountMailKind
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
+from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, oidc
 from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_SIGN_INS = (
@@ -112,7 +113,12 @@ def sign_in():
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         g.sign_in_failed = True
         form.password.errors.append("That email and password do not match an active account.")  # type: ignore[attr-defined]  # a list once validated; the stubs say Sequence
-    return render_template("auth/sign_in.html", form=form)
+    return render_template(
+        "auth/sign_in.html",
+        form=form,
+        campus_sign_in=oidc.enabled(),
+        password_sign_in=services.password_sign_in_on(),
+    )
 
 
 @bp.post("/sign-out")
@@ -120,9 +126,13 @@ def sign_in():
 def sign_out():
     with unit_of_work():
         services.end_all_sessions(current_user)
+    provider = session.get(SIGNED_IN_WITH)
     session.clear()
     logout_user()  # after clear(): it leaves the note that deletes the remember cookie
     flash("You are signed out.", "success")
+    if provider:  # signed in by a campus provider, which may still know this browser
+        session[SIGNED_OUT_OF] = provider
+        return redirect(url_for("sso.signed_out"))
     return redirect(url_for("auth.sign_in"))
 
 
@@ -148,7 +158,9 @@ def request_reset():
             "info",
         )
         return redirect(url_for("auth.sign_in"))
-    return render_template("auth/request_reset.html", form=form)
+    return render_template(
+        "auth/request_reset.html", form=form, password_sign_in=services.password_sign_in_on()
+    )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

@@ -1,0 +1,186 @@
+"""Who a campus sign-on identity is, in the portal.
+
+The first time an identity provider vouches for someone, the identity is linked to an
+existing account by student id (from an invitation or the roster) or by an email address
+the provider says is verified. From then on only the provider's stable subject counts:
+addresses change and get reassigned to other people, subjects do not. An identity that
+matches no account becomes an applicant's account where the program lets students apply
+by signing in, and is otherwise turned away with a page saying whom to ask.
+
+Roles and staff areas never come from the provider: a new account is a student applicant,
+and a linked account keeps what the program gave it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from crp_portal import audit
+from crp_portal.access import STUDENT
+from crp_portal.auth.models import User
+from crp_portal.auth.services import create_user, find_user_by_email
+from crp_portal.errors import DomainError, Forbidden
+from crp_portal.extensions import db
+from crp_portal.members.models import MemberProfile, MemberStatus
+from crp_portal.sso.models import Protocol, SsoIdentity
+
+LINKED = "campus sign-on linked ({protocol})"
+APPLIED = "account created by campus sign-on ({protocol})"
+REFUSED = "campus sign-on refused ({protocol}): {reason}"
+
+STUDENT_AFFILIATIONS = frozenset({"student", "member"})
+
+
+@dataclass(frozen=True)
+class Asserted:
+    """What an identity provider vouched for, after its signature and claims were checked.
+
+    `email` is set only where the provider says the address is verified."""
+
+    protocol: Protocol
+    issuer: str
+    subject: str
+    email: str | None = None
+    name: str = ""
+    student_id: str | None = None
+    affiliations: frozenset[str] = field(default_factory=frozenset)
+
+
+class SignInRefused(Forbidden):
+    """A sign-in that must not go on: `reason` goes to the audit trail (never a name or an
+    address, nor anything the provider sent), `message` to the person."""
+
+    title = "Campus sign-in did not work"
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class SignInUnavailable(DomainError):
+    """The identity provider did not answer, or not in time."""
+
+    status_code = 503
+    title = "Campus sign-in is not answering"
+
+
+class NotAdded(Forbidden):
+    """The provider knows this person and the program does not."""
+
+    title = "The program has not added you yet"
+
+
+NOT_ACTIVE = "This account is not active. Ask the program staff if you think it should be."
+OTHER_IDENTITY = (
+    "Your portal account is already linked to a different campus identity. Ask the program "
+    "staff to check which campus account belongs to you."
+)
+
+
+def sign_in(asserted: Asserted, now: datetime, students_may_apply: bool) -> User:
+    """The account this identity signs in as, linking or creating it the first time.
+
+    Raises SignInRefused (an inactive account, an account linked to someone else's
+    identity) or NotAdded (nobody the program knows, and no applying by signing in)."""
+    identity = _identity(asserted)
+    if identity is not None:
+        user = identity.user
+        _check_active(user, asserted)
+        identity.last_used_at = now
+    else:
+        user = _first_sign_in(asserted, now, students_may_apply)
+    user.last_sign_in_at = now
+    db.session.flush()
+    return user
+
+
+def record_refusal(protocol: str, reason: str, user_id: int | None = None) -> None:
+    """A refused campus sign-in, on the trail: who tried is often unknown, and the reason
+    is a short phrase of ours, never what the provider sent."""
+    audit.record_security_event(user_id, REFUSED.format(protocol=protocol, reason=reason))
+
+
+def _identity(asserted: Asserted) -> SsoIdentity | None:
+    return db.session.scalar(
+        select(SsoIdentity).where(
+            SsoIdentity.protocol == asserted.protocol,
+            SsoIdentity.issuer == asserted.issuer,
+            SsoIdentity.subject == asserted.subject,
+        )
+    )
+
+
+def _check_active(user: User, asserted: Asserted) -> None:
+    if not user.active:
+        raise SignInRefused(NOT_ACTIVE, f"account {user.id} is not active")
+
+
+def _first_sign_in(asserted: Asserted, now: datetime, students_may_apply: bool) -> User:
+    user = _known_account(asserted)
+    if user is None:
+        if not (students_may_apply and _may_apply(asserted)):
+            raise NotAdded("The program has not added you yet.")
+        user = _new_applicant(asserted)
+        action = APPLIED
+    else:
+        _check_active(user, asserted)
+        action = LINKED
+    _link(user, asserted, now)
+    audit.record_action(None, user.id, action.format(protocol=asserted.protocol))
+    return user
+
+
+def _known_account(asserted: Asserted) -> User | None:
+    """By student id first (the registrar's number does not change), then by the verified
+    address."""
+    if asserted.student_id:
+        user = db.session.scalar(
+            select(User)
+            .join(MemberProfile, MemberProfile.user_id == User.id)
+            .where(MemberProfile.student_id == asserted.student_id)
+        )
+        if user is not None:
+            return user
+    if asserted.email:
+        return find_user_by_email(asserted.email)
+    return None
+
+
+def _may_apply(asserted: Asserted) -> bool:
+    """Someone the provider says is a student (or says nothing about), with an address
+    the program can write to."""
+    if asserted.email is None:
+        return False
+    return not asserted.affiliations or bool(asserted.affiliations & STUDENT_AFFILIATIONS)
+
+
+def _new_applicant(asserted: Asserted) -> User:
+    name = asserted.name.strip() or "New student"
+    return create_user(
+        asserted.email or "",
+        name[:120],
+        STUDENT,
+        student_id=asserted.student_id,
+        member_status=MemberStatus.APPLICANT,
+    )
+
+
+def _link(user: User, asserted: Asserted, now: datetime) -> None:
+    """Link the identity; a unique key refuses a second identity from the same provider
+    for the account, and the same subject for a second account (two first sign-ins at
+    once: the second waits for the first and is refused, and signs in the next time)."""
+    identity = SsoIdentity(
+        user_id=user.id,
+        protocol=asserted.protocol,
+        issuer=asserted.issuer,
+        subject=asserted.subject,
+        linked_at=now,
+        last_used_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(identity)
+    except IntegrityError as error:
+        raise SignInRefused(OTHER_IDENTITY, f"account {user.id} has another identity") from error

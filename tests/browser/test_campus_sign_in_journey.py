@@ -1,0 +1,111 @@
+"""Campus sign-in in Chromium, through a real OpenID Connect provider (panva's
+oidc-provider, OpenID Certified) running on loopback: a roster student signs in, an
+unknown student lands on the application, and signing out ends both sessions."""
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from crp_portal.extensions import db
+from crp_portal.links import ADAPTER_KEY
+from crp_portal.sso.models import SsoIdentity
+from tests.browser.axe import assert_accessible
+from tests.conftest import BROWSER_TIMEOUT_MS, LiveServer, missing_service
+from tests.factories import make_user
+from tests.idp.oidc import OidcAccount, OidcProvider, oidc_provider_available
+from tests.pg import free_port
+
+pytestmark = pytest.mark.browser
+
+ROSTER_STUDENT = OidcAccount(
+    login="jrivera",
+    password="campus-password-1",
+    sub="248289761001",
+    email="jordan.rivera@example.edu",
+    name="Jordan Rivera",
+)
+NEWCOMER = OidcAccount(
+    login="skim",
+    password="campus-password-2",
+    sub="248289761002",
+    email="sam.kim@example.edu",
+    name="Sam Kim",
+)
+
+
+@pytest.fixture(scope="module")
+def portal_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory, portal_port):
+    reason = oidc_provider_available()
+    if reason is not None:
+        missing_service(reason)
+    portal = f"http://127.0.0.1:{portal_port}"
+    with OidcProvider(
+        tmp_path_factory.mktemp("oidc"),
+        redirect_uris=[f"{portal}/sign-in/oidc/callback"],
+        post_logout_redirect_uris=[f"{portal}/sign-in"],
+        accounts=[ROSTER_STUDENT, NEWCOMER],
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def app_config(provider):
+    return {
+        "CRP_OIDC_ISSUER": provider.issuer,
+        "CRP_OIDC_CLIENT_ID": provider.client_id,
+        "CRP_OIDC_CLIENT_SECRET": provider.client_secret,
+        "CRP_SSO_STUDENTS_MAY_APPLY": True,
+    }
+
+
+@pytest.fixture
+def page(app, browser, portal_port):
+    server = LiveServer(app, port=portal_port)
+    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True, CRP_BASE_URL=server.url)
+    app.extensions.pop(ADAPTER_KEY, None)
+    with server:
+        context = browser.new_context(base_url=server.url, bypass_csp=True)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
+        yield context.new_page()
+        context.close()
+
+
+def sign_in_at_the_provider(page, account: OidcAccount) -> None:
+    page.goto("/sign-in")
+    page.get_by_role("link", name="Sign in with your campus account").click()
+    page.get_by_label("Username").fill(account.login)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_roster_student_signs_in_and_out_through_the_campus_provider(page, ctx):
+    make_user("student", email=ROSTER_STUDENT.email, name="Jordan Rivera", password=None)
+    page.goto("/sign-in")
+    assert_accessible(page)
+    sign_in_at_the_provider(page, ROSTER_STUDENT)
+    expect(page.get_by_text("Welcome, Jordan Rivera")).to_be_visible()
+    subject = db.session.scalar(select(SsoIdentity.subject))
+    db.session.rollback()  # outside a request a transaction writes: let the server's run
+    assert subject == ROSTER_STUDENT.sub
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="You are signed out of the portal")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Sign out of your campus account too").click()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+
+    # Both sessions ended: the provider asks for the password again.
+    page.get_by_role("link", name="Sign in with your campus account").click()
+    expect(page.get_by_label("Password")).to_be_visible()
+
+
+def test_an_unknown_student_lands_on_the_application(page, ctx):
+    sign_in_at_the_provider(page, NEWCOMER)
+    expect(page).to_have_url(f"{page.url.split('/me/')[0]}/me/apply")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page)

@@ -1,0 +1,312 @@
+"""Campus sign-in with OpenID Connect, against a provider whose answers each test crafts:
+who an identity signs in as, and every bad answer turned away with a page and an audit
+row, never a session."""
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from joserfc.jwk import RSAKey
+from sqlalchemy import select
+
+from crp_portal.audit.models import AuditEntry
+from crp_portal.auth.models import User
+from crp_portal.extensions import db
+from crp_portal.members.models import MemberProfile, MemberStatus
+from crp_portal.privacy.erasure import erase_person
+from crp_portal.sso.models import SsoIdentity
+from crp_portal.sso.oidc import CLIENT_KEY
+from crp_portal.timeutil import utcnow
+from tests.factories import make_user
+from tests.idp.crafted_oidc import CLIENT_ID, CLIENT_SECRET, CraftedProvider
+
+REFUSED = b"The campus sign-in could not be completed."
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with CraftedProvider() as crafted:
+        yield crafted
+
+
+@pytest.fixture
+def app_config(provider):
+    return {
+        "CRP_OIDC_ISSUER": provider.issuer,
+        "CRP_OIDC_CLIENT_ID": CLIENT_ID,
+        "CRP_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "CRP_OIDC_STUDENT_ID_CLAIM": "student_number",
+        "CRP_SSO_TIMEOUT_SECONDS": 1,
+        "CRP_SSO_STUDENTS_MAY_APPLY": False,
+    }
+
+
+@pytest.fixture(autouse=True)
+def fresh_provider(provider, app):
+    """Each test starts from a provider that behaves and a client that has not read it."""
+    provider.reset()
+    app.extensions[CLIENT_KEY].server_metadata.pop("_loaded_at", None)
+    app.extensions[CLIENT_KEY].server_metadata.pop("jwks", None)
+    app.config["CRP_SSO_STUDENTS_MAY_APPLY"] = False
+    yield
+    app.config["CRP_SSO_STUDENTS_MAY_APPLY"] = False
+
+
+def start(client) -> dict:
+    """Press "Sign in with your campus account": the query the provider was sent."""
+    response = client.get("/sign-in/campus")
+    assert response.status_code == 302
+    return {name: values[0] for name, values in parse_qs(urlsplit(response.location).query).items()}
+
+
+def come_back(client, provider, sent: dict, **changes):
+    """The provider signs the person in and sends the browser back with a code."""
+    provider.claims = provider.id_token_claims(sent["nonce"], **changes)
+    return client.get(f"/sign-in/oidc/callback?code=code-1&state={sent['state']}")
+
+
+def sign_in_through(client, provider, **changes):
+    return come_back(client, provider, start(client), **changes)
+
+
+def signed_in_as(client) -> bytes:
+    return client.get("/").data
+
+
+def refusals() -> list[str]:
+    return list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.detail == "sign-in")))
+
+
+def test_the_redirect_asks_for_a_code_with_pkce_state_and_nonce(client, ctx, provider):
+    sent = start(client)
+    assert sent["response_type"] == "code"
+    assert sent["client_id"] == CLIENT_ID
+    assert sent["redirect_uri"] == "http://portal.test/sign-in/oidc/callback"
+    assert sent["code_challenge_method"] == "S256" and len(sent["code_challenge"]) >= 43
+    assert len(sent["state"]) >= 20 and len(sent["nonce"]) >= 20
+    assert set(sent["scope"].split()) >= {"openid", "email", "profile"}
+
+
+def test_first_sign_in_links_by_verified_email_then_by_subject_only(client, ctx, provider):
+    kai = make_user("student", email="kai@example.edu", name="Kai Nguyen")
+    response = sign_in_through(client, provider)
+    assert response.status_code == 302 and response.location == "/"
+    assert b"Welcome, Kai Nguyen" in signed_in_as(client)
+    form = provider.token_requests[-1]["form"]
+    assert form["code"] == ["code-1"] and len(form["code_verifier"][0]) >= 43
+    identity = db.session.scalar(select(SsoIdentity))
+    assert (identity.user_id, identity.subject, identity.issuer) == (
+        kai.id,
+        "subject-0001",
+        provider.issuer,
+    )
+
+    # The address is given to someone else; the subject still signs Kai in, and the
+    # new holder of the address is not signed in as Kai.
+    client.post("/sign-out")
+    make_user("student", email="new-holder@example.edu", name="Someone Else")
+    sign_in_through(client, provider, email="new-holder@example.edu")
+    assert b"Welcome, Kai Nguyen" in signed_in_as(client)
+
+
+def test_an_unverified_address_links_nobody(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    response = sign_in_through(client, provider, email_verified=False)
+    assert response.status_code == 403
+    assert b"The program has not added you yet" in response.data
+    assert db.session.scalar(select(SsoIdentity)) is None
+    assert refusals() == ["campus sign-on refused (oidc): not known to the program"]
+
+
+def test_the_student_id_claim_links_a_roster_student(client, ctx, provider):
+    make_user("student", email="registrar-address@example.edu", name="Ana Ruiz", student_id="S123")
+    sign_in_through(client, provider, email="ana@campus.example.edu", student_number="S123")
+    assert b"Welcome, Ana Ruiz" in signed_in_as(client)
+
+
+def test_an_unknown_student_becomes_an_applicant_where_the_program_allows(
+    client, ctx, provider, app
+):
+    app.config["CRP_SSO_STUDENTS_MAY_APPLY"] = True
+    response = sign_in_through(client, provider, email="newcomer@example.edu", name="Rae Kim")
+    assert response.status_code == 302 and response.location == "/me/apply"
+    user = db.session.scalar(select(User).where(User.email == "newcomer@example.edu"))
+    assert (user.role, user.is_admin, user.password_hash) == ("student", False, None)
+    profile = db.session.get(MemberProfile, user.id)
+    assert profile.status == MemberStatus.APPLICANT
+
+
+def test_a_deactivated_account_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu", active=False)
+    response = sign_in_through(client, provider)
+    assert response.status_code == 403 and b"not active" in response.data
+    assert b"Sign in" in signed_in_as(client)
+
+
+def test_an_account_linked_to_another_identity_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sign_in_through(client, provider)
+    client.post("/sign-out")
+    response = sign_in_through(client, provider, sub="subject-9999")
+    assert response.status_code == 403
+    assert b"already linked to a different campus identity" in response.data
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"exp": int(time.time()) - 600}, id="expired"),
+        pytest.param({"nbf": int(time.time()) + 600}, id="not-yet-valid"),
+        pytest.param({"aud": "someone-elses-client"}, id="wrong-audience"),
+        pytest.param({"iss": "http://127.0.0.1:1/other-issuer"}, id="wrong-issuer"),
+        pytest.param({"nonce": None}, id="missing-nonce"),
+        pytest.param({"nonce": "a-nonce-from-another-sign-in"}, id="wrong-nonce"),
+    ],
+)
+def test_bad_id_token_claims_are_refused(client, ctx, provider, changes):
+    make_user("student", email="kai@example.edu")
+    response = sign_in_through(client, provider, **changes)
+    assert response.status_code == 403 and REFUSED in response.data
+    assert b"Sign in" in signed_in_as(client)
+    assert len(refusals()) == 1 and "ID token rejected" in refusals()[0]
+
+
+def test_a_tampered_signature_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sent = start(client)
+    header, payload, signature = provider.sign(provider.id_token_claims(sent["nonce"])).split(".")
+    forged = provider.sign(provider.id_token_claims(sent["nonce"], sub="someone-else"))
+    provider.token_response = {
+        "access_token": "a",
+        "token_type": "Bearer",
+        "id_token": ".".join((header, forged.split(".")[1], signature)),
+    }
+    response = client.get(f"/sign-in/oidc/callback?code=c&state={sent['state']}")
+    assert response.status_code == 403 and REFUSED in response.data
+    assert db.session.scalar(select(SsoIdentity)) is None
+
+
+def test_a_token_signed_by_another_key_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sent = start(client)
+    stranger = RSAKey.generate_key(2048, {"kid": "k1"})
+    provider.token_response = {
+        "access_token": "a",
+        "token_type": "Bearer",
+        "id_token": provider.sign(provider.id_token_claims(sent["nonce"]), key=stranger),
+    }
+    response = client.get(f"/sign-in/oidc/callback?code=c&state={sent['state']}")
+    assert response.status_code == 403 and REFUSED in response.data
+
+
+def test_an_unsigned_token_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sent = start(client)
+    signed = provider.sign(provider.id_token_claims(sent["nonce"]))
+    unsigned_header = "eyJhbGciOiJub25lIn0"  # {"alg":"none"}
+    provider.token_response = {
+        "access_token": "a",
+        "token_type": "Bearer",
+        "id_token": f"{unsigned_header}.{signed.split('.')[1]}.",
+    }
+    response = client.get(f"/sign-in/oidc/callback?code=c&state={sent['state']}")
+    assert response.status_code == 403 and REFUSED in response.data
+
+
+def test_an_answer_without_an_id_token_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sent = start(client)
+    provider.token_response = {"access_token": "a", "token_type": "Bearer"}
+    response = client.get(f"/sign-in/oidc/callback?code=c&state={sent['state']}")
+    assert response.status_code == 403
+    assert refusals() == ["campus sign-on refused (oidc): the answer had no ID token"]
+
+
+def test_a_wrong_or_replayed_state_is_refused(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sent = start(client)
+    provider.claims = provider.id_token_claims(sent["nonce"])
+    wrong = client.get("/sign-in/oidc/callback?code=c&state=not-the-state")
+    assert wrong.status_code == 403 and REFUSED in wrong.data
+    assert client.get(f"/sign-in/oidc/callback?code=c&state={sent['state']}").status_code == 302
+    client.post("/sign-out")
+    replayed = client.get(f"/sign-in/oidc/callback?code=c&state={sent['state']}")
+    assert replayed.status_code == 403
+    assert b"Sign in" in signed_in_as(client)
+
+
+def test_a_discovery_document_for_another_issuer_is_refused(client, ctx, provider):
+    provider.discovery_issuer = "https://evil.example"
+    response = client.get("/sign-in/campus")
+    assert response.status_code == 403 and REFUSED in response.data
+
+
+def test_userinfo_completes_missing_claims_only_for_the_same_subject(client, ctx, provider):
+    make_user("student", email="kai@example.edu", name="Kai Nguyen")
+    provider.userinfo = {"sub": "subject-0001", "email": "kai@example.edu", "email_verified": True}
+    sign_in_through(client, provider, email=None, email_verified=None, name=None)
+    assert b"Welcome, Kai Nguyen" in signed_in_as(client)
+
+    client.post("/sign-out")
+    provider.userinfo = {"sub": "someone-else", "email": "kai@example.edu", "email_verified": True}
+    response = sign_in_through(client, provider, sub="subject-0002", email=None, name=None)
+    assert response.status_code == 403
+
+
+def test_a_provider_that_is_down_gets_a_clear_page(client, ctx, provider, app):
+    app.extensions[CLIENT_KEY]._server_metadata_url = "http://127.0.0.1:9/.well-known/x"
+    try:
+        response = client.get("/sign-in/campus")
+    finally:
+        app.extensions[
+            CLIENT_KEY
+        ]._server_metadata_url = f"{provider.issuer}/.well-known/openid-configuration"
+    assert response.status_code == 503
+    assert b"did not answer in time" in response.data
+
+
+def test_a_slow_token_endpoint_times_out_rather_than_hanging(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sent = start(client)
+    provider.delay_seconds = 3  # the app allows 1
+    began = time.monotonic()
+    response = come_back(client, provider, sent)
+    assert response.status_code == 503
+    assert time.monotonic() - began < 2.5
+    assert b"Sign in" in signed_in_as(client)
+
+
+def test_sign_out_offers_the_providers_sign_out(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sign_in_through(client, provider)
+    response = client.post("/sign-out")
+    assert response.location == "/signed-out"
+    page = client.get("/signed-out")
+    assert b"Sign out of your campus account too" in page.data
+    leave = client.get("/sign-out/campus")
+    target = urlsplit(leave.location)
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{provider.issuer}/logout"
+    query = parse_qs(target.query)
+    assert query["post_logout_redirect_uri"] == ["http://portal.test/sign-in"]
+    assert query["client_id"] == [CLIENT_ID]
+    assert b"Sign in" in signed_in_as(client)
+
+
+def test_the_sign_in_page_offers_campus_sign_in(client, ctx):
+    page = client.get("/sign-in").data
+    assert b'href="/sign-in/campus"' in page
+
+
+def test_a_linked_identity_is_in_the_data_download_and_gone_on_erasure(client, ctx, provider):
+    make_user("student", email="kai@example.edu")
+    sign_in_through(client, provider)
+    download = client.get("/me/data.json").get_json()
+    assert [(row["protocol"], row["subject"]) for row in download["campus_sign_on"]] == [
+        ("oidc", "subject-0001")
+    ]
+    client.post("/sign-out")
+    erase_person("kai@example.edu", utcnow())
+    db.session.commit()
+    assert db.session.scalar(select(SsoIdentity)) is None
+    response = sign_in_through(client, provider)
+    assert response.status_code == 403  # the erased account no longer signs in
