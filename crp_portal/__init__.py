@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.recovery.follow_up_routes
     import crp_portal.recovery.network_routes
     import crp_portal.recovery.plan_routes
+    import crp_portal.sso.admin_routes
     import crp_portal.sso.routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.import_routes

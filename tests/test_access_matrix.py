@@ -19,6 +19,7 @@ from crp_portal.extensions import db
 from crp_portal.members import intake
 from crp_portal.outbox import writer
 from crp_portal.recovery import follow_ups, plan
+from crp_portal.sso.models import SsoIdentity
 from crp_portal.timeutil import local_today
 from tests.conftest import sign_in_as
 from tests.factories import (
@@ -106,6 +107,7 @@ ACCESS = {
     "auth.accounts": ADMIN_ONLY,
     "auth.account": ADMIN_ONLY,
     "auth.deactivate": ADMIN_ONLY,
+    "sso.unlink": ADMIN_ONLY,
     "auth.reactivate": ADMIN_ONLY,
     "auth.invitations": ADMIN_ONLY,
     "auth.resend_invitation": ADMIN_ONLY,
@@ -428,6 +430,18 @@ class _World:
     @cached_property
     def intake_id(self):
         return _intake_application(self.admin).id
+
+    @cached_property
+    def identity_id(self):
+        identity = SsoIdentity(
+            user_id=self.subject.id,
+            protocol="oidc",
+            issuer="https://idp.test",
+            subject=f"s{self.subject.id}",
+        )
+        db.session.add(identity)
+        db.session.flush()
+        return identity.id
 
     @cached_property
     def mentee_id(self):

@@ -310,3 +310,21 @@ def test_a_linked_identity_is_in_the_data_download_and_gone_on_erasure(client, c
     assert db.session.scalar(select(SsoIdentity)) is None
     response = sign_in_through(client, provider)
     assert response.status_code == 403  # the erased account no longer signs in
+
+
+def test_an_admin_unlinks_an_identity_which_ends_its_sessions(client, ctx, provider, app, login):
+    kai = make_user("student", email="kai@example.edu", name="Kai Nguyen")
+    admin = make_user("staff", email="admin@example.edu", is_admin=True)
+    sign_in_through(client, provider)
+    identity_id = db.session.scalar(select(SsoIdentity.id))
+    admin_client = login(admin)
+    page = admin_client.get(f"/admin/accounts/{kai.id}").data
+    assert b"Linked through OpenID Connect" in page
+    response = admin_client.post(f"/admin/accounts/{kai.id}/campus-sign-in/{identity_id}/unlink")
+    assert response.status_code == 302
+    assert db.session.scalar(select(SsoIdentity)) is None
+    assert b"Sign in" in signed_in_as(client)  # Kai's session ended
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == kai.id))
+    assert "campus sign-on unlinked (oidc)" in list(actions)
+    again = admin_client.post(f"/admin/accounts/{kai.id}/campus-sign-in/{identity_id}/unlink")
+    assert again.status_code == 404

@@ -11,7 +11,9 @@ SIGNED_OUT_OF = "sso_signed_out"  # … and, once signed out, which one to offer
 
 def init_app(app: Flask) -> None:
     """The configured providers, and what sign-on adds to a person's data download."""
-    from crp_portal.sso import oidc, personal_data
+    from crp_portal.sso import accounts, oidc, personal_data
 
     oidc.init_app(app)
     personal_data.init_app(app)
+    app.jinja_env.globals["campus_identities"] = accounts.identities_of
+    app.jinja_env.globals["protocol_labels"] = accounts.PROTOCOL_LABELS

@@ -11,7 +11,7 @@ from crp_portal.links import ADAPTER_KEY
 from crp_portal.sso.models import SsoIdentity
 from tests.browser.axe import assert_accessible
 from tests.conftest import BROWSER_TIMEOUT_MS, LiveServer, missing_service
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.idp.oidc import OidcAccount, OidcProvider, oidc_provider_available
 from tests.pg import free_port
 
@@ -23,6 +23,14 @@ ROSTER_STUDENT = OidcAccount(
     sub="248289761001",
     email="jordan.rivera@example.edu",
     name="Jordan Rivera",
+)
+ROSTER_NEWCOMER = OidcAccount(
+    login="arivera",
+    password="campus-password-3",
+    sub="248289761003",
+    email="ari.rivera@campus.example.edu",  # not the address on the roster
+    name="Ari Rivera",
+    student_number="S7654321",
 )
 NEWCOMER = OidcAccount(
     login="skim",
@@ -48,7 +56,7 @@ def provider(tmp_path_factory, portal_port):
         tmp_path_factory.mktemp("oidc"),
         redirect_uris=[f"{portal}/sign-in/oidc/callback"],
         post_logout_redirect_uris=[f"{portal}/sign-in"],
-        accounts=[ROSTER_STUDENT, NEWCOMER],
+        accounts=[ROSTER_STUDENT, ROSTER_NEWCOMER, NEWCOMER],
     ) as running:
         yield running
 
@@ -59,6 +67,7 @@ def app_config(provider):
         "CRP_OIDC_ISSUER": provider.issuer,
         "CRP_OIDC_CLIENT_ID": provider.client_id,
         "CRP_OIDC_CLIENT_SECRET": provider.client_secret,
+        "CRP_OIDC_STUDENT_ID_CLAIM": "student_number",
         "CRP_SSO_STUDENTS_MAY_APPLY": True,
     }
 
@@ -109,3 +118,38 @@ def test_an_unknown_student_lands_on_the_application(page, ctx):
     expect(page).to_have_url(f"{page.url.split('/me/')[0]}/me/apply")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     assert_accessible(page)
+
+
+def test_an_admin_imports_a_student_who_signs_in_by_student_id_and_can_be_unlinked(
+    page, ctx, tmp_path
+):
+    make_user("staff", email="admin@example.edu", name="Ada Admin", is_admin=True)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "email,name,role,student_id\nari@registrar.example.edu,Ari Rivera,student,S7654321\n"
+    )
+    page.goto("/sign-in")
+    page.get_by_label("Email address", exact=True).fill("admin@example.edu")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.goto("/admin/import")
+    page.get_by_label("Roster file (CSV)").set_input_files(str(roster))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text("Imported 1 accounts.")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in_at_the_provider(page, ROSTER_NEWCOMER)
+    expect(page.get_by_text("Welcome, Ari Rivera")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Sign out of your campus account too").click()
+
+    page.get_by_label("Email address", exact=True).fill("admin@example.edu")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.goto("/admin/accounts?q=Ari")
+    page.get_by_role("link", name="Ari Rivera").click()
+    expect(page.get_by_text("Linked through OpenID Connect")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Unlink campus sign-in").click()
+    expect(page.get_by_text("campus sign-in is unlinked")).to_be_visible()
+    expect(page.get_by_text("Linked through OpenID Connect")).to_have_count(0)

@@ -40,10 +40,11 @@ class OidcAccount:
     name: str = ""
     given_name: str = ""
     family_name: str = ""
+    student_number: str = ""
 
     def claims(self) -> dict:
         claims = {"sub": self.sub, "email": self.email, "email_verified": self.email_verified}
-        for claim in ("name", "given_name", "family_name"):
+        for claim in ("name", "given_name", "family_name", "student_number"):
             if value := getattr(self, claim):
                 claims[claim] = value
         return claims

@@ -103,7 +103,8 @@ const provider = new Provider(config.issuer, {
     sid: null,
     openid: ["sub"],
     email: ["email", "email_verified"],
-    profile: ["name", "given_name", "family_name"],
+    // A campus's own claim: the registrar's student number, which the portal links by.
+    profile: ["name", "given_name", "family_name", "student_number"],
   },
   // Scope-requested claims in the ID token too, not only from userinfo.
   conformIdTokenClaims: false,
