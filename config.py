@@ -119,6 +119,9 @@ class Config:
     # Someone the provider knows and the program does not becomes an applicant (else a
     # page says the program has not added them).
     CRP_SSO_STUDENTS_MAY_APPLY = _env_bool("CRP_SSO_STUDENTS_MAY_APPLY", False)
+    CRP_SSO_CONTACT = os.environ.get(
+        "CRP_SSO_CONTACT", "the program coordinator"
+    )  # who adds people
 
 
 class DevelopmentConfig(Config):

@@ -114,6 +114,7 @@ def test_an_unverified_address_links_nobody(client, ctx, provider):
     response = sign_in_through(client, provider, email_verified=False)
     assert response.status_code == 403
     assert b"The program has not added you yet" in response.data
+    assert b"contact the program coordinator" in response.data
     assert db.session.scalar(select(SsoIdentity)) is None
     assert refusals() == ["campus sign-on refused (oidc): not known to the program"]
 

@@ -14,6 +14,7 @@ and a linked account keeps what the program gave it.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -121,7 +122,11 @@ def _first_sign_in(asserted: Asserted, now: datetime, students_may_apply: bool) 
     user = _known_account(asserted)
     if user is None:
         if not (students_may_apply and _may_apply(asserted)):
-            raise NotAdded("The program has not added you yet.")
+            raise NotAdded(
+                "You signed in with your campus account, but the program has not added you "
+                f"to this portal. To join, or if you think you are already a member, contact "
+                f"{current_app.config['CRP_SSO_CONTACT']}."
+            )
         user = _new_applicant(asserted)
         action = APPLIED
     else:
