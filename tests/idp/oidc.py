@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.idp.processes import stop
 from tests.pg import free_port
 
 JS_DIR = Path(__file__).parents[1] / "js"
@@ -196,11 +197,4 @@ class OidcProvider:
 
     def _stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_seconds=10)

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from tests.idp.processes import stop
 from tests.pg import free_port
 
 SIMPLESAMLPHP = Path("/usr/share/simplesamlphp")
@@ -309,14 +310,7 @@ class SamlIdp:
 
     def _stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_seconds=5)
 
     # The private SimpleSAMLphp directory.
 
