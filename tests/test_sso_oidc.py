@@ -10,7 +10,8 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from crp_portal.audit.models import AuditEntry
-from crp_portal.auth.models import User
+from crp_portal.auth.models import Invitation, User
+from crp_portal.auth.services import invite, revoke_invitation
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberProfile, MemberStatus
 from crp_portal.privacy.erasure import erase_person
@@ -329,3 +330,28 @@ def test_an_admin_unlinks_an_identity_which_ends_its_sessions(client, ctx, provi
     assert "campus sign-on unlinked (oidc)" in list(actions)
     again = admin_client.post(f"/admin/accounts/{kai.id}/campus-sign-in/{identity_id}/unlink")
     assert again.status_code == 404
+
+
+def test_an_invited_advisor_signs_in_with_the_invitations_role_not_the_providers(
+    client, ctx, provider
+):
+    admin = make_user("staff", email="admin@example.edu", is_admin=True)
+    invite("dr.okoye@example.edu", "advisor", False, admin)
+    db.session.commit()
+    response = sign_in_through(client, provider, email="dr.okoye@example.edu", name="Ada Okoye")
+    assert response.status_code == 302 and response.location == "/"
+    user = db.session.scalar(select(User).where(User.email == "dr.okoye@example.edu"))
+    assert (user.role, user.is_admin, user.password_hash) == ("advisor", False, None)
+    assert b"Welcome, Ada Okoye" in signed_in_as(client)
+    invitation = db.session.scalar(select(Invitation))
+    assert invitation.user_id == user.id and invitation.accepted_at is not None
+
+
+def test_a_withdrawn_invitation_makes_no_account(client, ctx, provider):
+    admin = make_user("staff", email="admin@example.edu", is_admin=True)
+    invitation = invite("dr.okoye@example.edu", "advisor", False, admin)
+    revoke_invitation(invitation.id, admin)
+    db.session.commit()
+    response = sign_in_through(client, provider, email="dr.okoye@example.edu")
+    assert response.status_code == 403
+    assert db.session.scalar(select(User).where(User.email == "dr.okoye@example.edu")) is None

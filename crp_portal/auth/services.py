@@ -15,6 +15,7 @@ import functools
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from limits import parse as parse_limit
@@ -355,6 +356,31 @@ def accept_invitation(token: str, name: str, password: str) -> User:
         raise LinkInvalid(
             "This invitation can no longer be used. Sign in, or ask the program for a new one."
         )
+    return _account_from(invitation, name, password)
+
+
+def accept_invitation_by_sign_on(email: str, name: str) -> User | None:
+    """The account a pending invitation to this address becomes when its invitee signs in
+    through the campus provider (which vouched for the address) instead of following the
+    emailed link; None without such an invitation. The invitation's row is locked, so of
+    two sign-ins at once one makes the account and the other finds it."""
+    max_age = timedelta(seconds=current_app.config["CRP_INVITATION_MAX_AGE"])
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(
+            Invitation.email == normalize_email(email),
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.sent_at >= utcnow() - max_age,
+        )
+        .with_for_update()
+    )
+    if invitation is None or find_user_by_email(invitation.email) is not None:
+        return None
+    return _account_from(invitation, name, None)
+
+
+def _account_from(invitation: Invitation, name: str, password: str | None) -> User:
     user = create_user(
         invitation.email,
         name,

@@ -1,8 +1,9 @@
 """Who a campus sign-on identity is, in the portal.
 
 The first time an identity provider vouches for someone, the identity is linked to an
-existing account by student id (from an invitation or the roster) or by an email address
-the provider says is verified. From then on only the provider's stable subject counts:
+existing account by student id (from the roster) or by an email address the provider says
+is verified, or makes the account a pending invitation to that address was waiting for
+(with the role and staff areas the invitation gave). From then on only the provider's stable subject counts:
 addresses change and get reassigned to other people, subjects do not. An identity that
 matches no account becomes an applicant's account where the program lets students apply
 by signing in, and is otherwise turned away with a page saying whom to ask.
@@ -21,7 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from crp_portal import audit
 from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
-from crp_portal.auth.services import create_user, find_user_by_email
+from crp_portal.auth.services import (
+    accept_invitation_by_sign_on,
+    create_user,
+    find_user_by_email,
+)
 from crp_portal.errors import DomainError, Forbidden
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberProfile, MemberStatus
@@ -29,6 +34,7 @@ from crp_portal.sso.models import Protocol, SsoIdentity
 
 LINKED = "campus sign-on linked ({protocol})"
 APPLIED = "account created by campus sign-on ({protocol})"
+INVITED = "invitation accepted by campus sign-on ({protocol})"
 REFUSED = "campus sign-on refused ({protocol}): {reason}"
 
 STUDENT_AFFILIATIONS = frozenset({"student", "member"})
@@ -120,6 +126,12 @@ def _check_active(user: User, asserted: Asserted) -> None:
 
 def _first_sign_in(asserted: Asserted, now: datetime, students_may_apply: bool) -> User:
     user = _known_account(asserted)
+    if user is None and asserted.email:
+        user = accept_invitation_by_sign_on(asserted.email, asserted.name or "New member")
+        if user is not None:
+            _link(user, asserted, now)
+            audit.record_action(None, user.id, INVITED.format(protocol=asserted.protocol))
+            return user
     if user is None:
         if not (students_may_apply and _may_apply(asserted)):
             raise NotAdded(
