@@ -13,6 +13,7 @@ from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import Invitation, User
 from crp_portal.auth.services import accept_invitation, invitation_token
 from crp_portal.extensions import db
+from crp_portal.sso.models import SsoIdentity
 from tests.factories import make_term, make_user
 
 
@@ -250,6 +251,19 @@ def test_a_refused_export_is_not_audited(admin, login):
     assert entries() == []
 
 
+def test_unlinking_a_campus_identity_is_audited_in_words(admin, login):
+    person = make_user("student", name="Sam Rivera")
+    identity = SsoIdentity(
+        user_id=person.id, protocol="oidc", issuer="https://login.example.edu", subject="x1"
+    )
+    db.session.add(identity)
+    db.session.commit()
+    client = login(admin)
+    client.post(f"/admin/accounts/{person.id}/campus-sign-in/{identity.id}/unlink")
+    assert entries()[-1] == (admin.id, person.id, "campus sign-on unlinked (oidc)")
+    assert "Campus sign-on unlinked (oidc)" in audit_rows(client)[0]
+
+
 def test_every_admin_action_route_is_covered_here(app):
     """A new admin POST route must be audited and added to this file's tests."""
     covered = {
@@ -260,6 +274,7 @@ def test_every_admin_action_route_is_covered_here(app):
         "auth.resend_invitation",
         "auth.revoke_invitation",
         "auth.import_roster",
+        "sso.unlink",
     }
     admin_posts = {
         rule.endpoint

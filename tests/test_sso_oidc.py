@@ -355,3 +355,10 @@ def test_a_withdrawn_invitation_makes_no_account(client, ctx, provider):
     response = sign_in_through(client, provider, email="dr.okoye@example.edu")
     assert response.status_code == 403
     assert db.session.scalar(select(User).where(User.email == "dr.okoye@example.edu")) is None
+
+
+def test_refusals_are_on_the_admins_audit_page(client, ctx, provider, login):
+    admin = make_user("staff", email="admin@example.edu", is_admin=True)
+    sign_in_through(client, provider, aud="someone-elses-client")
+    page = login(admin).get("/admin/audit").get_data(as_text=True)
+    assert "Campus sign-on refused (oidc): ID token rejected" in page
