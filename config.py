@@ -119,6 +119,20 @@ class Config:
     # Someone the provider knows and the program does not becomes an applicant (else a
     # page says the program has not added them).
     CRP_SSO_STUDENTS_MAY_APPLY = _env_bool("CRP_SSO_STUDENTS_MAY_APPLY", False)
+    # SAML 2.0 is on when the IdP's metadata is given, by address or as a file.
+    CRP_SAML_IDP_METADATA_URL = os.environ.get("CRP_SAML_IDP_METADATA_URL", "")
+    CRP_SAML_IDP_METADATA_FILE = os.environ.get("CRP_SAML_IDP_METADATA_FILE", "")
+    # The portal's own signing key and certificate (PEM files); without them its requests
+    # go unsigned and its metadata names no key.
+    CRP_SAML_SP_CERT_FILE = os.environ.get("CRP_SAML_SP_CERT_FILE", "")
+    CRP_SAML_SP_KEY_FILE = os.environ.get("CRP_SAML_SP_KEY_FILE", "")
+    CRP_SAML_SP_ENTITY_ID = os.environ.get("CRP_SAML_SP_ENTITY_ID", "")  # empty: metadata URL
+    # The attribute holding the registrar's student number (OID or friendly name, e.g.
+    # urn:oid:2.16.840.1.113730.3.1.3 for employeeNumber); empty: none, link by mail.
+    CRP_SAML_STUDENT_ID_ATTRIBUTE = os.environ.get("CRP_SAML_STUDENT_ID_ATTRIBUTE", "")
+    # Who someone is: empty for the persistent NameID, else an attribute such as
+    # urn:oasis:names:tc:SAML:attribute:pairwise-id or eduPersonTargetedID's OID.
+    CRP_SAML_SUBJECT_ATTRIBUTE = os.environ.get("CRP_SAML_SUBJECT_ATTRIBUTE", "")
     CRP_SSO_CONTACT = os.environ.get(
         "CRP_SSO_CONTACT", "the program coordinator"
     )  # who adds people

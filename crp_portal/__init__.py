@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.recovery.plan_routes
     import crp_portal.sso.admin_routes
     import crp_portal.sso.routes
+    import crp_portal.sso.saml_routes
     import crp_portal.support_meetings.routes
     import crp_portal.terms.import_routes
     import crp_portal.terms.routes  # noqa: F401

@@ -18,7 +18,7 @@ from crp_portal.auth.forms import (
 from crp_portal.auth.models import AccountMailKind
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
-from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, oidc
+from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, campus_sign_ins
 from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_SIGN_INS = (
@@ -116,7 +116,7 @@ def sign_in():
     return render_template(
         "auth/sign_in.html",
         form=form,
-        campus_sign_in=oidc.enabled(),
+        campus_sign_in=campus_sign_ins(),
         password_sign_in=services.password_sign_in_on(),
     )
 

@@ -44,3 +44,15 @@ class SsoIdentity(Model):
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped["User"] = relationship()
+
+
+class SamlAssertionSeen(Model):
+    """A SAML assertion that has signed someone in, kept until it expires: an assertion
+    signs in once, and a copy replayed from a browser's history or a proxy's log is
+    refused by this primary key (even when both copies arrive at the same moment)."""
+
+    __tablename__ = "saml_assertions_seen"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the assertion's ID
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user
 
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberStatus
-from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, bp, oidc, services
+from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, bp, oidc, protocol_of, saml, services
 from crp_portal.sso.models import Protocol
 from crp_portal.timeutil import utcnow
 from crp_portal.unit_of_work import unit_of_work
@@ -48,10 +48,10 @@ def oidc_callback():
 def signed_out():
     """After the portal's own sign-out: the provider may still have the person signed in
     on this device (a shared computer), so offer to end that too."""
-    protocol = session.get(SIGNED_OUT_OF)
-    if protocol != Protocol.OIDC or current_user.is_authenticated or not oidc.enabled():
+    leave = _campus_sign_out(protocol_of(session.get(SIGNED_OUT_OF)))
+    if leave is None or current_user.is_authenticated:
         return redirect(url_for("auth.sign_in"))
-    return render_template("sso/signed_out.html")
+    return render_template("sso/signed_out.html", campus_sign_out=leave)
 
 
 @bp.get("/sign-out/campus")
@@ -61,6 +61,16 @@ def oidc_sign_out():
     session.pop(SIGNED_OUT_OF, None)
     target = oidc.logout_url()
     return redirect(target or url_for("auth.sign_in"))
+
+
+def _campus_sign_out(protocol: str | None) -> str | None:
+    """The endpoint signing out of the provider that signed the person in, while it is
+    still configured."""
+    if protocol == Protocol.OIDC and oidc.enabled():
+        return "sso.oidc_sign_out"
+    if protocol == Protocol.SAML and saml.enabled():
+        return "sso.saml_sign_out"
+    return None
 
 
 @contextmanager
