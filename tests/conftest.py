@@ -4,6 +4,7 @@ SMTP server on loopback, and headless Chromium with axe-core for browser journey
 Under CI=true a missing PostgreSQL or Chromium fails the test; locally it skips.
 """
 
+import contextlib
 import contextvars
 import email
 import email.policy
@@ -442,22 +443,35 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
+@contextlib.contextmanager
+def serving(app, port: int | None = None):
+    """The app served on loopback (on `port` when an identity provider must know it
+    first), with CSRF on and every emailed link leading to this server."""
+    server = LiveServer(app, port)
+    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True, CRP_BASE_URL=server.url)
+    app.extensions.pop(ADAPTER_KEY, None)
+    with server:
+        yield server
+
+
+@contextlib.contextmanager
+def opened_page(browser, server: LiveServer):
+    context = browser.new_context(base_url=server.url, bypass_csp=True)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def live_server(app):
-    server = LiveServer(app)
-    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True, CRP_BASE_URL=server.url)
-    app.extensions.pop(ADAPTER_KEY, None)  # emailed links lead to this server
-    with server:
+    with serving(app) as server:
         yield server
 
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
-    context.set_default_timeout(BROWSER_TIMEOUT_MS)
-    browser_page = context.new_page()
-    yield browser_page
-    context.close()
+    with opened_page(browser, live_server) as browser_page:
+        yield browser_page
 
 
 @pytest.fixture

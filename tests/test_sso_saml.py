@@ -34,7 +34,7 @@ from tests.idp.crafted_saml import (
     Sp,
     new_id,
 )
-from tests.idp.saml import PERSISTENT, TRANSIENT, pem_body, self_signed_certificate
+from tests.idp.saml import PERSISTENT, TRANSIENT, pem_body, self_signed_certificate, sp_key_files
 
 SP = Sp(
     "http://portal.test/sso/saml/metadata",
@@ -61,11 +61,7 @@ def idp(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sp_keys(tmp_path_factory):
     """The portal's signing key and certificate, as files."""
-    folder = tmp_path_factory.mktemp("saml-sp")
-    key_pem, cert_pem = self_signed_certificate("CRP Portal SP")
-    (folder / "sp.key").write_text(key_pem)
-    (folder / "sp.crt").write_text(cert_pem)
-    return folder / "sp.key", folder / "sp.crt", cert_pem
+    return sp_key_files(tmp_path_factory.mktemp("saml-sp"))
 
 
 @pytest.fixture

@@ -8,17 +8,16 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from crp_portal.extensions import db
-from crp_portal.links import ADAPTER_KEY
 from crp_portal.sso.models import SsoIdentity
 from tests.browser.axe import assert_accessible
-from tests.conftest import BROWSER_TIMEOUT_MS, LiveServer, missing_service
+from tests.conftest import missing_service, opened_page, serving
 from tests.factories import make_user
 from tests.idp.saml import (
     ATTRIBUTE_OIDS,
     SamlIdp,
     SamlUser,
     saml_idp_available,
-    self_signed_certificate,
+    sp_key_files,
 )
 from tests.pg import free_port
 
@@ -46,11 +45,7 @@ def portal_port() -> int:
 
 @pytest.fixture(scope="module")
 def sp_keys(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("saml-sp")
-    key_pem, cert_pem = self_signed_certificate("CRP Portal SP")
-    (folder / "sp.key").write_text(key_pem)
-    (folder / "sp.crt").write_text(cert_pem)
-    return folder / "sp.key", folder / "sp.crt", cert_pem
+    return sp_key_files(tmp_path_factory.mktemp("saml-sp"))
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +78,8 @@ def app_config(idp, sp_keys):
 
 @pytest.fixture
 def page(app, browser, portal_port):
-    server = LiveServer(app, port=portal_port)
-    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True, CRP_BASE_URL=server.url)
-    app.extensions.pop(ADAPTER_KEY, None)
-    with server:
-        context = browser.new_context(base_url=server.url, bypass_csp=True)
-        context.set_default_timeout(BROWSER_TIMEOUT_MS)
-        yield context.new_page()
-        context.close()
+    with serving(app, portal_port) as server, opened_page(browser, server) as opened:
+        yield opened
 
 
 def sign_in_at_the_idp(page, user: SamlUser) -> None:

@@ -7,10 +7,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from crp_portal.extensions import db
-from crp_portal.links import ADAPTER_KEY
 from crp_portal.sso.models import SsoIdentity
 from tests.browser.axe import assert_accessible
-from tests.conftest import BROWSER_TIMEOUT_MS, LiveServer, missing_service
+from tests.conftest import missing_service, opened_page, serving
 from tests.factories import PASSWORD, make_user
 from tests.idp.oidc import OidcAccount, OidcProvider, oidc_provider_available
 from tests.pg import free_port
@@ -74,14 +73,8 @@ def app_config(provider):
 
 @pytest.fixture
 def page(app, browser, portal_port):
-    server = LiveServer(app, port=portal_port)
-    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True, CRP_BASE_URL=server.url)
-    app.extensions.pop(ADAPTER_KEY, None)
-    with server:
-        context = browser.new_context(base_url=server.url, bypass_csp=True)
-        context.set_default_timeout(BROWSER_TIMEOUT_MS)
-        yield context.new_page()
-        context.close()
+    with serving(app, portal_port) as server, opened_page(browser, server) as opened:
+        yield opened
 
 
 def sign_in_at_the_provider(page, account: OidcAccount) -> None:

@@ -161,6 +161,15 @@ def self_signed_certificate(common_name: str) -> tuple[str, str]:
     return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def sp_key_files(folder: Path) -> tuple[Path, Path, str]:
+    """A service provider's signing key and certificate written to `folder`: the key's
+    path, the certificate's path and the certificate's PEM."""
+    key_pem, cert_pem = self_signed_certificate("CRP Portal SP")
+    (folder / "sp.key").write_text(key_pem)
+    (folder / "sp.crt").write_text(cert_pem)
+    return folder / "sp.key", folder / "sp.crt", cert_pem
+
+
 def pem_body(cert_pem: str) -> str:
     """The base64 of a PEM certificate, as SAML metadata and SimpleSAMLphp's certData hold it."""
     return "".join(line for line in cert_pem.strip().splitlines() if "-----" not in line)
