@@ -2,12 +2,13 @@
 who an identity signs in as, and every bad answer turned away with a page and an audit
 row, never a session."""
 
+import functools
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from joserfc.jwk import RSAKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import Invitation, User
@@ -20,6 +21,7 @@ from crp_portal.sso.oidc import CLIENT_KEY
 from crp_portal.timeutil import utcnow
 from tests.factories import make_user
 from tests.idp.crafted_oidc import CLIENT_ID, CLIENT_SECRET, CraftedProvider
+from tests.test_concurrency import run_together
 
 REFUSED = b"The campus sign-in could not be completed."
 
@@ -362,3 +364,48 @@ def test_refusals_are_on_the_admins_audit_page(client, ctx, provider, login):
     sign_in_through(client, provider, aud="someone-elses-client")
     page = login(admin).get("/admin/audit").get_data(as_text=True)
     assert "Campus sign-on refused (oidc): ID token rejected" in page
+
+
+def _two_browsers_come_back_at_once(app, provider, **claims):
+    """Two browsers (two tabs, a double click) finish the same person's first sign-in at
+    the same moment."""
+    browsers = [app.test_client(), app.test_client()]
+    sent = [start(browser) for browser in browsers]
+    provider.claims_by_code = {
+        f"code-{i}": provider.id_token_claims(s["nonce"], **claims) for i, s in enumerate(sent)
+    }
+    responses = run_together(
+        *(
+            functools.partial(
+                browser.get, f"/sign-in/oidc/callback?code=code-{i}&state={sent[i]['state']}"
+            )
+            for i, browser in enumerate(browsers)
+        )
+    )
+    return browsers, responses
+
+
+@pytest.mark.parametrize("round_number", range(3))
+def test_two_first_sign_ins_at_once_link_once_and_both_sign_in(ctx, provider, app, round_number):
+    make_user("student", email="kai@example.edu", name="Kai Nguyen")
+    browsers, responses = _two_browsers_come_back_at_once(app, provider)
+    assert [r.status_code for r in responses] == [302, 302]
+    assert all(b"Welcome, Kai Nguyen" in signed_in_as(browser) for browser in browsers)
+    db.session.expire_all()
+    assert len(db.session.scalars(select(SsoIdentity)).all()) == 1
+    linked = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("%linked%")))
+    assert list(linked) == ["campus sign-on linked (oidc)"]
+
+
+@pytest.mark.parametrize("round_number", range(3))
+def test_two_first_sign_ins_of_a_newcomer_at_once_make_one_applicant(
+    ctx, provider, app, round_number
+):
+    app.config["CRP_SSO_STUDENTS_MAY_APPLY"] = True
+    browsers, responses = _two_browsers_come_back_at_once(
+        app, provider, email="newcomer@example.edu", name="Rae Kim"
+    )
+    assert sorted(r.location for r in responses) == ["/me/apply", "/me/apply"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert db.session.scalar(select(func.count()).select_from(SsoIdentity)) == 1

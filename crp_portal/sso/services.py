@@ -27,7 +27,7 @@ from crp_portal.auth.services import (
     create_user,
     find_user_by_email,
 )
-from crp_portal.errors import DomainError, Forbidden
+from crp_portal.errors import Conflict, DomainError, Forbidden
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberProfile, MemberStatus
 from crp_portal.sso.models import Protocol, SsoIdentity
@@ -125,13 +125,16 @@ def _check_active(user: User, asserted: Asserted) -> None:
 
 
 def _first_sign_in(asserted: Asserted, now: datetime, students_may_apply: bool) -> User:
-    user = _known_account(asserted)
+    """Link the identity to the account it names, or make one. Two first sign-ins of one
+    person at once (two tabs, a double click) end on the same account: the second one's
+    insert waits for the first's and fails on a unique key, and it signs in through the
+    link the first made (`_made_meanwhile`)."""
+    user, action = _known_account(asserted), LINKED
     if user is None and asserted.email:
-        user = accept_invitation_by_sign_on(asserted.email, asserted.name or "New member")
-        if user is not None:
-            _link(user, asserted, now)
-            audit.record_action(None, user.id, INVITED.format(protocol=asserted.protocol))
-            return user
+        name = asserted.name or "New member"
+        user, action = accept_invitation_by_sign_on(asserted.email, name), INVITED
+        if user is None:  # no invitation, or one another sign-in just accepted
+            user, action = _known_account(asserted), LINKED
     if user is None:
         if not (students_may_apply and _may_apply(asserted)):
             raise NotAdded(
@@ -139,12 +142,14 @@ def _first_sign_in(asserted: Asserted, now: datetime, students_may_apply: bool) 
                 f"to this portal. To join, or if you think you are already a member, contact "
                 f"{current_app.config['CRP_SSO_CONTACT']}."
             )
-        user = _new_applicant(asserted)
-        action = APPLIED
+        try:
+            user, action = _new_applicant(asserted), APPLIED
+        except Conflict:
+            return _made_meanwhile(asserted)
     else:
         _check_active(user, asserted)
-        action = LINKED
-    _link(user, asserted, now)
+    if not _link(user, asserted, now):
+        return _made_meanwhile(asserted, user)
     audit.record_action(None, user.id, action.format(protocol=asserted.protocol))
     return user
 
@@ -184,10 +189,10 @@ def _new_applicant(asserted: Asserted) -> User:
     )
 
 
-def _link(user: User, asserted: Asserted, now: datetime) -> None:
-    """Link the identity; a unique key refuses a second identity from the same provider
-    for the account, and the same subject for a second account (two first sign-ins at
-    once: the second waits for the first and is refused, and signs in the next time)."""
+def _link(user: User, asserted: Asserted, now: datetime) -> bool:
+    """Link the identity to `user`; False where a unique key refused it (the subject
+    linked meanwhile by another request, or the account linked to another identity from
+    this provider)."""
     identity = SsoIdentity(
         user_id=user.id,
         protocol=asserted.protocol,
@@ -199,5 +204,17 @@ def _link(user: User, asserted: Asserted, now: datetime) -> None:
     try:
         with db.session.begin_nested():
             db.session.add(identity)
-    except IntegrityError as error:
-        raise SignInRefused(OTHER_IDENTITY, f"account {user.id} has another identity") from error
+    except IntegrityError:
+        return False
+    return True
+
+
+def _made_meanwhile(asserted: Asserted, user: User | None = None) -> User:
+    """The account a concurrent first sign-in of this identity linked (committed while
+    this one waited on the unique key it then broke); otherwise `user` is linked to a
+    different identity from this provider."""
+    identity = _identity(asserted)
+    if identity is not None:
+        return identity.user
+    reason = f"account {user.id} has another identity" if user else "a sign-in raced this one"
+    raise SignInRefused(OTHER_IDENTITY, reason)

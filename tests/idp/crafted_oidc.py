@@ -27,6 +27,7 @@ class CraftedProvider:
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "k1"}))
     discovery_issuer: str | None = None  # None: the provider's own address
     claims: dict = field(default_factory=dict)
+    claims_by_code: dict[str, dict] = field(default_factory=dict)  # per browser, for races
     token_response: dict | None = None  # replaces the whole answer when set
     userinfo: dict = field(default_factory=dict)
     delay_seconds: float = 0.0
@@ -48,6 +49,7 @@ class CraftedProvider:
 
     def reset(self) -> None:
         self.discovery_issuer, self.claims, self.token_response = None, {}, None
+        self.claims_by_code = {}
         self.userinfo, self.delay_seconds = {}, 0.0
         self.token_requests.clear()
 
@@ -91,14 +93,14 @@ class CraftedProvider:
             "subject_types_supported": ["public"],
         }
 
-    def _token_answer(self) -> dict:
+    def _token_answer(self, code: str) -> dict:
         if self.token_response is not None:
             return self.token_response
         return {
             "access_token": "access-token",
             "token_type": "Bearer",
             "expires_in": 300,
-            "id_token": self.sign(self.claims),
+            "id_token": self.sign(self.claims_by_code.get(code, self.claims)),
         }
 
     def _handler(self):
@@ -135,7 +137,7 @@ class CraftedProvider:
                 if provider.delay_seconds:
                     time.sleep(provider.delay_seconds)
                 if self.path == "/token":
-                    self._json(provider._token_answer())
+                    self._json(provider._token_answer(form.get("code", [""])[0]))
                 else:
                     self.send_error(404)
 
