@@ -493,3 +493,42 @@ def test_the_portal_starts_without_saml_or_xmlsec1(monkeypatch, tmp_path):
                 "CRP_SAML_IDP_METADATA_URL": "https://idp.example.edu/metadata",
             },
         )
+
+
+def test_an_idp_on_another_site_posts_back_without_the_session_cookie(client, ctx, idp, app):
+    """The session cookie is SameSite=Lax, so a browser leaves it out of a POST from an IdP
+    on another site; the request IDs' own cookie (SameSite=None over HTTPS) goes with it."""
+    make_user("student", email="kai@example.edu", name="Kai Nguyen")
+    request_id = start(client)
+    kept = client.get_cookie("crp_saml_requests", domain="portal.test", path="/sso/saml/acs")
+    assert kept is not None and kept.http_only
+    client.delete_cookie("session", domain="portal.test")
+    response = post_back(client, idp.response(SP, request_id))
+    assert response.status_code == 302
+    assert b"Welcome, Kai Nguyen" in signed_in_as(client)
+    assert (
+        client.get_cookie("crp_saml_requests", domain="portal.test", path="/sso/saml/acs") is None
+    )
+
+
+def test_the_request_cookie_is_samesite_none_and_secure_over_https(client, ctx, idp, app):
+    app.config["CRP_BASE_URL"] = "https://portal.test"
+    try:
+        response = client.get("/sign-in/saml", base_url="https://portal.test")
+    finally:
+        app.config["CRP_BASE_URL"] = "http://portal.test"
+    cookie = next(
+        header
+        for header in response.headers.getlist("Set-Cookie")
+        if header.startswith("crp_saml_requests=")
+    )
+    assert "Secure" in cookie and "SameSite=None" in cookie and "HttpOnly" in cookie
+
+
+def test_a_forged_request_cookie_answers_nothing(client, ctx, idp):
+    make_user("student", email="kai@example.edu")
+    client.set_cookie(
+        "crp_saml_requests", '["_forged"]', domain="portal.test", path="/sso/saml/acs"
+    )
+    response = post_back(client, idp.response(SP, "_forged"))
+    assert_refused(client, response, "it answers no sign-in started in this browser")

@@ -9,6 +9,7 @@ one of them), each assertion used once (`SamlAssertionSeen`), the attributes rea
 services' errors, so a person reads a page and the trail gets a row.
 """
 
+import contextlib
 import shutil
 import time
 from datetime import datetime
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
-from flask import Flask, current_app, session
+from flask import Flask, after_this_request, current_app, request, session, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from crp_portal.sso import saml_sp
 
 OUTSTANDING = "saml_requests"  # the AuthnRequest IDs this browser sent, newest last
+REQUESTS_COOKIE = "crp_saml_requests"  # the same, for an IdP on another site
+REQUESTS_COOKIE_SECONDS = 15 * 60  # a sign-in at the IdP takes minutes, not hours
 KEEP_OUTSTANDING = 5  # sign-ins started in other tabs and not finished
 LOGOUT_OUTSTANDING = "saml_logout_request"
 METADATA_KEY = "crp_saml_idp_metadata"
@@ -81,11 +85,55 @@ def enabled() -> bool:
 
 
 def start() -> str:
-    """The IdP address to send the browser to, with an AuthnRequest this session keeps."""
+    """The IdP address to send the browser to, with an AuthnRequest this browser keeps."""
     sp, provider, settings, idp = _provider()
     request_id, url = sp.authn_request(provider, settings, idp)
-    session[OUTSTANDING] = [*session.get(OUTSTANDING, []), request_id][-KEEP_OUTSTANDING:]
+    kept = [*_outstanding(), request_id][-KEEP_OUTSTANDING:]
+    session[OUTSTANDING] = kept
+    after_this_request(lambda response: _keep_outstanding(response, kept))
     return url
+
+
+def _outstanding() -> list[str]:
+    """The AuthnRequests this browser sent and has not used: those its session keeps, and
+    those in the cookie kept for an IdP on another site (see `_keep_outstanding`)."""
+    ids = list(session.get(OUTSTANDING, []))
+    signed = request.cookies.get(REQUESTS_COOKIE)
+    if signed:
+        with contextlib.suppress(BadData):  # tampered or too old: it answers nothing
+            ids += _requests_serializer().loads(signed, max_age=REQUESTS_COOKIE_SECONDS)
+    return list(dict.fromkeys(str(request_id) for request_id in ids))
+
+
+def _keep_outstanding(response, ids: list[str]):
+    """The request IDs again, in a signed cookie sent only to the assertion consumer
+    service. The session cookie is SameSite=Lax, so a browser leaves it out of the POST
+    an IdP on another site (a Microsoft or Okta domain) sends back; this cookie is
+    SameSite=None where the portal is served over HTTPS, so that POST carries it. It holds
+    nothing but unguessable request IDs, which only the IdP's answer to this browser's
+    own sign-in can match."""
+    secure = current_app.config["CRP_BASE_URL"].startswith("https://")
+    response.set_cookie(
+        REQUESTS_COOKIE,
+        _requests_serializer().dumps(ids),
+        max_age=REQUESTS_COOKIE_SECONDS,
+        path=url_for("sso.saml_acs"),
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+    )
+    return response
+
+
+def _forget_outstanding(response):
+    response.delete_cookie(REQUESTS_COOKIE, path=url_for("sso.saml_acs"))
+    return response
+
+
+def _requests_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt="crp-saml-outstanding-requests"
+    )
 
 
 def finish(form, now: datetime) -> tuple[Asserted, dict]:
@@ -95,7 +143,8 @@ def finish(form, now: datetime) -> tuple[Asserted, dict]:
     if not encoded:
         raise _refused("the post holds no SAMLResponse")
     sp, provider, settings, idp = _provider()
-    outstanding = dict.fromkeys(session.get(OUTSTANDING, []), "/")
+    outstanding = dict.fromkeys(_outstanding(), "/")
+    after_this_request(_forget_outstanding)  # answered or refused, the sign-in is over
     try:
         assertion = sp.read_response(provider, settings, idp, encoded, outstanding)
     except sp.Rejected as error:
