@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from crp_portal.audit.models import AuditEntry
-from crp_portal.auth.services import BREAK_GLASS_SIGN_IN
+from crp_portal.auth.models import User
+from crp_portal.auth.services import BREAK_GLASS_SIGN_IN, invitation_token, invite
 from crp_portal.extensions import db
 from tests.factories import PASSWORD, make_user
 
@@ -17,6 +18,10 @@ def app_config():
     return {
         "CRP_PASSWORD_SIGN_IN": False,
         "CRP_BREAK_GLASS_ADMINS": ["Emergency@Example.edu"],
+        # Campus sign-in configured (never reached here: discovery waits for a sign-in).
+        "CRP_OIDC_ISSUER": "http://127.0.0.1:9",
+        "CRP_OIDC_CLIENT_ID": "portal",
+        "CRP_OIDC_CLIENT_SECRET": "secret",
     }
 
 
@@ -73,3 +78,15 @@ def test_reset_links_go_only_to_break_glass_accounts(client, ctx, smtp):
         client.post("/reset-password", data={"email": email})
     assert smtp.to("kai@example.edu") == []
     assert len(smtp.to("emergency@example.edu")) == 1
+
+
+def test_an_invitation_without_passwords_is_accepted_by_signing_in_on_campus(client, ctx):
+    admin = make_user("staff", email="admin@example.edu", is_admin=True)
+    invitation = invite("dr.okoye@example.edu", "advisor", False, admin)
+    db.session.commit()
+    link = f"/invitations/{invitation_token(invitation)}"
+    page = client.get(link).get_data(as_text=True)
+    assert "uses dr.okoye@example.edu" in page and 'name="password"' not in page
+    response = client.post(link, data={"name": "Ada", "password": "x" * 20, "confirm": "x" * 20})
+    assert response.status_code == 200
+    assert db.session.scalar(select(User).where(User.email == "dr.okoye@example.edu")) is None

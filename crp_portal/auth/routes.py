@@ -191,12 +191,19 @@ def reset_password(token: str):
 def accept_invitation(token: str):
     invitation = services.invitation_for_token(token)
     form = AcceptInvitationForm(personal=(invitation.email,))
-    if form.validate_on_submit():
+    password_sign_in = services.password_sign_in_on()
+    if password_sign_in and form.validate_on_submit():
         with unit_of_work():
             services.accept_invitation(token, filled(form.name.data), filled(form.password.data))
         flash("Your account is ready. Sign in with your email and new password.", "success")
         return redirect(url_for("auth.sign_in"))
-    return render_template("auth/accept_invitation.html", form=form, invitation=invitation)
+    return render_template(
+        "auth/accept_invitation.html",
+        form=form,
+        invitation=invitation,
+        campus_sign_in=campus_sign_ins(),
+        password_sign_in=password_sign_in,
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
