@@ -116,6 +116,8 @@ class Config:
     CRP_OIDC_SCOPES = os.environ.get("CRP_OIDC_SCOPES", "openid email profile")
     CRP_OIDC_STUDENT_ID_CLAIM = os.environ.get("CRP_OIDC_STUDENT_ID_CLAIM", "")
     CRP_SSO_TIMEOUT_SECONDS = _env_int("CRP_SSO_TIMEOUT_SECONDS", 5)  # each call to a provider
+    # Refused campus sign-ins per network address (each writes an audit row).
+    CRP_SSO_REFUSAL_LIMIT = os.environ.get("CRP_SSO_REFUSAL_LIMIT", "20 per 15 minutes")
     # Someone the provider knows and the program does not becomes an applicant (else a
     # page says the program has not added them).
     CRP_SSO_STUDENTS_MAY_APPLY = _env_bool("CRP_SSO_STUDENTS_MAY_APPLY", False)

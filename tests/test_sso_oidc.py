@@ -409,3 +409,18 @@ def test_two_first_sign_ins_of_a_newcomer_at_once_make_one_applicant(
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
     assert db.session.scalar(select(func.count()).select_from(SsoIdentity)) == 1
+
+
+def test_refusals_are_limited_per_address_and_successes_are_not_counted(client, ctx, provider, app):
+    app.config["CRP_SSO_REFUSAL_LIMIT"] = "2 per 15 minutes"
+    try:
+        make_user("student", email="kai@example.edu", name="Kai Nguyen")
+        for _ in range(3):  # successes leave the budget alone
+            assert sign_in_through(client, provider).status_code == 302
+            client.post("/sign-out")
+        wrong = [client.get("/sign-in/oidc/callback?code=c&state=forged") for _ in range(3)]
+    finally:
+        app.config["CRP_SSO_REFUSAL_LIMIT"] = "20 per 15 minutes"
+    assert [r.status_code for r in wrong] == [403, 403, 429]
+    assert b"Too many campus sign-ins from this network were refused" in wrong[2].data
+    assert len(refusals()) == 2

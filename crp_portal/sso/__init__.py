@@ -12,6 +12,27 @@ SIGNED_IN_WITH = "sso"
 SIGNED_OUT_OF = "sso_signed_out"
 
 
+TOO_MANY_REFUSALS = (
+    "Too many campus sign-ins from this network were refused. Wait a while and try again, "
+    "or ask the program staff for help."
+)
+
+
+def refusals_limited(view):
+    """Refused campus sign-ins are limited per network address (successes do not count,
+    so a campus behind one address signs in freely): each refusal writes an audit row, and
+    nobody signed out may write the trail without end."""
+    from flask import current_app
+
+    from crp_portal.extensions import limiter
+
+    return limiter.limit(
+        lambda: current_app.config["CRP_SSO_REFUSAL_LIMIT"],
+        deduct_when=lambda response: response.status_code >= 400,
+        error_message=TOO_MANY_REFUSALS,
+    )(view)
+
+
 def init_app(app: Flask) -> None:
     """The configured providers, and what sign-on adds to a person's data download."""
     from crp_portal.sso import accounts, oidc, personal_data, saml

@@ -8,7 +8,16 @@ from flask_login import current_user, login_user
 
 from crp_portal.extensions import db
 from crp_portal.members.models import MemberStatus
-from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, bp, oidc, protocol_of, saml, services
+from crp_portal.sso import (
+    SIGNED_IN_WITH,
+    SIGNED_OUT_OF,
+    bp,
+    oidc,
+    protocol_of,
+    refusals_limited,
+    saml,
+    services,
+)
 from crp_portal.sso.models import Protocol
 from crp_portal.timeutil import utcnow
 from crp_portal.unit_of_work import unit_of_work
@@ -27,6 +36,7 @@ def oidc_start():
 
 
 @bp.get("/sign-in/oidc/callback")
+@refusals_limited
 def oidc_callback():
     if not oidc.enabled():
         abort(404)

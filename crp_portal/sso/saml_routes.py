@@ -7,7 +7,15 @@ from flask_login import current_user, login_user, logout_user
 from crp_portal.auth.services import end_all_sessions
 from crp_portal.extensions import csrf
 from crp_portal.members.models import MemberStatus
-from crp_portal.sso import SIGNED_IN_WITH, SIGNED_OUT_OF, bp, protocol_of, saml, services
+from crp_portal.sso import (
+    SIGNED_IN_WITH,
+    SIGNED_OUT_OF,
+    bp,
+    protocol_of,
+    refusals_limited,
+    saml,
+    services,
+)
 from crp_portal.sso.models import Protocol
 from crp_portal.sso.routes import _refusals_recorded
 from crp_portal.timeutil import utcnow
@@ -36,6 +44,7 @@ def saml_start():
 
 @bp.post("/sso/saml/acs")
 @csrf.exempt
+@refusals_limited
 def saml_acs():
     """The IdP's Response, posted by the browser from the IdP's page (HTTP-POST binding).
 

@@ -20,6 +20,11 @@ CLIENT_ID = "portal-client"
 CLIENT_SECRET = "portal-secret-for-tests"  # noqa: S105 - a test provider's
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (the portal's timeout, on purpose) is no error here."""
+
+
 @dataclass
 class CraftedProvider:
     """Set `claims` (or `token_response`) before the callback; read `token_requests`."""
@@ -34,7 +39,7 @@ class CraftedProvider:
     token_requests: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
