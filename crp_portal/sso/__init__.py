@@ -1,7 +1,9 @@
-"""Campus single sign-on: OpenID Connect now, SAML 2.0 beside it. The blueprint; its views
-are imported by create_app (see _register_blueprints)."""
+"""Campus single sign-on: OpenID Connect and SAML 2.0. The blueprint; its views are imported
+by create_app (see _register_blueprints)."""
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
+
+from crp_portal.extensions import limiter
 
 bp = Blueprint("sso", __name__)
 
@@ -19,16 +21,13 @@ TOO_MANY_REFUSALS = (
 
 
 def refusals_limited(view):
-    """Refused campus sign-ins are limited per network address (successes do not count,
-    so a campus behind one address signs in freely): each refusal writes an audit row, and
-    nobody signed out may write the trail without end."""
-    from flask import current_app
-
-    from crp_portal.extensions import limiter
-
+    """Refused campus sign-ins (403s) are limited per network address: each writes an
+    audit row, and nobody signed out may write the trail without end. Successes do not
+    count, so a campus behind one address signs in freely, nor do 503s from a provider
+    that is down, which write nothing and would only lock out people trying again."""
     return limiter.limit(
         lambda: current_app.config["CRP_SSO_REFUSAL_LIMIT"],
-        deduct_when=lambda response: response.status_code >= 400,
+        deduct_when=lambda response: response.status_code == 403,
         error_message=TOO_MANY_REFUSALS,
     )(view)
 

@@ -26,6 +26,7 @@ NOT_KNOWN = "not known to the program"
 
 
 @bp.get("/sign-in/campus")
+@refusals_limited
 def oidc_start():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))

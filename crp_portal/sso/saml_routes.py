@@ -33,6 +33,7 @@ def saml_metadata():
 
 
 @bp.get("/sign-in/saml")
+@refusals_limited
 def saml_start():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
