@@ -32,7 +32,7 @@ def oidc_start():
         return redirect(url_for("home.index"))
     if not oidc.enabled():
         abort(404)
-    with _refusals_recorded(Protocol.OIDC):
+    with refusals_recorded(Protocol.OIDC):
         return oidc.start()
 
 
@@ -41,15 +41,21 @@ def oidc_start():
 def oidc_callback():
     if not oidc.enabled():
         abort(404)
-    with _refusals_recorded(Protocol.OIDC):
+    with refusals_recorded(Protocol.OIDC):
         asserted = oidc.finish()
-        with unit_of_work():
-            user = services.sign_in(
-                asserted, utcnow(), current_app.config["CRP_SSO_STUDENTS_MAY_APPLY"]
-            )
+        return sign_in_as_asserted(asserted, Protocol.OIDC)
+
+
+def sign_in_as_asserted(asserted: services.Asserted, signed_in_with: str | dict):
+    """The account the provider vouched for, signed in with a fresh session that remembers
+    the provider (for signing out of it later); an applicant lands on the application."""
+    with unit_of_work():
+        user = services.sign_in(
+            asserted, utcnow(), current_app.config["CRP_SSO_STUDENTS_MAY_APPLY"]
+        )
     session.clear()
     login_user(user)
-    session[SIGNED_IN_WITH] = Protocol.OIDC
+    session[SIGNED_IN_WITH] = signed_in_with
     if user.is_student and user.profile and user.profile.status == MemberStatus.APPLICANT:
         return redirect(url_for("members.apply"))
     return redirect(url_for("home.index"))
@@ -85,7 +91,7 @@ def _campus_sign_out(protocol: str | None) -> str | None:
 
 
 @contextmanager
-def _refusals_recorded(protocol: str):
+def refusals_recorded(protocol: str):
     """A refused sign-in is written to the trail in a transaction of its own (the one it
     broke is rolled back), then its page is shown by the usual error handler."""
     try:

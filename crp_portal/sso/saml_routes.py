@@ -1,12 +1,11 @@
 """SAML sign-in's addresses: the portal's metadata, off to the IdP, the assertion
 consumer service the IdP posts back to, and single logout both ways."""
 
-from flask import Response, abort, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Response, abort, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
 
 from crp_portal.auth.services import end_all_sessions
 from crp_portal.extensions import csrf
-from crp_portal.members.models import MemberStatus
 from crp_portal.sso import (
     SIGNED_IN_WITH,
     SIGNED_OUT_OF,
@@ -14,10 +13,9 @@ from crp_portal.sso import (
     protocol_of,
     refusals_limited,
     saml,
-    services,
 )
 from crp_portal.sso.models import Protocol
-from crp_portal.sso.routes import _refusals_recorded
+from crp_portal.sso.routes import refusals_recorded, sign_in_as_asserted
 from crp_portal.timeutil import utcnow
 from crp_portal.unit_of_work import unit_of_work
 
@@ -39,7 +37,7 @@ def saml_start():
         return redirect(url_for("home.index"))
     if not saml.enabled():
         abort(404)
-    with _refusals_recorded(Protocol.SAML):
+    with refusals_recorded(Protocol.SAML):
         return redirect(saml.start())
 
 
@@ -55,19 +53,10 @@ def saml_acs():
     posted here by another site, signs no one in."""
     if not saml.enabled():
         abort(404)
-    with _refusals_recorded(Protocol.SAML):
+    with refusals_recorded(Protocol.SAML):
         with unit_of_work():  # the assertion is used up, whatever comes of it
             asserted, signed_in_with = saml.finish(request.form, utcnow())
-        with unit_of_work():
-            user = services.sign_in(
-                asserted, utcnow(), current_app.config["CRP_SSO_STUDENTS_MAY_APPLY"]
-            )
-    session.clear()
-    login_user(user)
-    session[SIGNED_IN_WITH] = signed_in_with
-    if user.is_student and user.profile and user.profile.status == MemberStatus.APPLICANT:
-        return redirect(url_for("members.apply"))
-    return redirect(url_for("home.index"))
+        return sign_in_as_asserted(asserted, signed_in_with)
 
 
 @bp.get("/sign-out/saml")
