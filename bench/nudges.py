@@ -92,6 +92,7 @@ def add_campaigns(today) -> None:
                 subject_template="{{ program_name }}: this week",
                 body_template=BODY,
                 active_from=today - timedelta(days=30),
+                live_since=utcnow(),
             )
         )
     db.session.commit()

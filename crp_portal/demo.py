@@ -241,7 +241,7 @@ def seed(today: date) -> dict[str, int]:
     application_count = seed_members(today, staff_user, student_users)
     seed_mentoring(today, student_users)
     seed_recovery(today, staff_user, student_users)
-    campaign_count = seed_campaigns(today, staff_user)
+    campaign_count = seed_campaigns(today, staff_user, utcnow())
     return {
         "campaigns": campaign_count,
         "applications": application_count,

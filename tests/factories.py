@@ -2,7 +2,7 @@
 
 import itertools
 from collections.abc import Iterable
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from crp_portal.access import GRANTED_SCOPES
 from crp_portal.auth.services import create_user
@@ -298,6 +298,7 @@ def make_campaign(name: str = "Finals week", **fields) -> Campaign:
             "subject_template": "Finals are coming, {{ first_name }}",
             "body_template": "Hi {{ first_name }}",
             "active_from": date(2026, 1, 1),
+            "live_since": datetime(2026, 1, 1, tzinfo=UTC),
             **fields,
         }
     )

@@ -160,6 +160,7 @@ ACCESS = {
     "nudges.campaigns": NUDGES_STAFF,
     "nudges.new_campaign": NUDGES_STAFF,
     "nudges.campaign": NUDGES_STAFF,
+    "nudges.go_live": NUDGES_STAFF,
     "nudges.pause_campaign": NUDGES_STAFF,
     "nudges.resume_campaign": NUDGES_STAFF,
     "nudges.preview": NUDGES_STAFF,

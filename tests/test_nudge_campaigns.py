@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from crp_portal.audit.models import AuditEntry
 from crp_portal.errors import DomainError
 from crp_portal.extensions import db
-from crp_portal.nudges import campaigns
+from crp_portal.nudges import campaigns, lifecycle
 from crp_portal.nudges.campaigns import CampaignDetails, InvalidCampaign
 from crp_portal.nudges.models import Campaign
 from crp_portal.outbox.models import OutboxMessage
-from crp_portal.timeutil import local_today
+from crp_portal.timeutil import local_today, utcnow
 from tests.factories import make_event, make_user
 
 FORM = {
@@ -55,8 +55,11 @@ def details(**overrides) -> CampaignDetails:
     return CampaignDetails(**values)
 
 
-def make_campaign(**overrides) -> Campaign:
+def make_campaign(live: bool = True, **overrides) -> Campaign:
+    """A campaign saved as staff save one, and made live unless `live` is False."""
     campaign = campaigns.create_campaign(details(**overrides), None)
+    if live:
+        lifecycle.go_live(campaign, make_user("staff"), utcnow())
     db.session.commit()
     return campaign
 
@@ -325,11 +328,11 @@ def test_triggers_are_described_in_words(ctx, overrides, words):
 
 def test_state_follows_pause_and_active_dates(ctx):
     campaign = make_campaign(active_from=date(2026, 8, 1), active_to=date(2026, 12, 31))
-    assert campaigns.state_of(campaign, date(2026, 7, 31)) == "Not started"
-    assert campaigns.state_of(campaign, date(2026, 9, 1)) == "Active"
-    assert campaigns.state_of(campaign, date(2027, 1, 1)) == "Ended"
-    campaigns.pause_campaign(campaign)
-    assert campaigns.state_of(campaign, date(2026, 9, 1)) == "Paused"
+    assert lifecycle.state_of(campaign, date(2026, 7, 31)) == "Not started"
+    assert lifecycle.state_of(campaign, date(2026, 9, 1)) == "Active"
+    assert lifecycle.state_of(campaign, date(2027, 1, 1)) == "Ended"
+    lifecycle.pause_campaign(campaign)
+    assert lifecycle.state_of(campaign, date(2026, 9, 1)) == "Paused"
 
 
 # Preview

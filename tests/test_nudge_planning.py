@@ -57,6 +57,7 @@ def make_campaign(**fields) -> Campaign:
         "subject_template": "Finals are coming, {{ first_name }}",
         "body_template": "Hi {{ first_name }},\n\nThis week:\n{{ this_week }}\n\n{{ events_link }}",
         "active_from": date(2027, 1, 1),
+        "live_since": datetime(2026, 12, 1, tzinfo=UTC),
     }
     values.update(fields)
     campaign = Campaign(**values)
@@ -300,9 +301,10 @@ def test_planning_again_adds_nothing(ctx):
     assert len(rows(campaign)) == 2
 
 
-def test_paused_and_out_of_date_campaigns_plan_nothing(ctx):
+def test_draft_paused_and_out_of_date_campaigns_plan_nothing(ctx):
     spring()
     make_member()
+    make_campaign(live_since=None)
     make_campaign(paused=True)
     make_campaign(active_from=FINALS_MINUS_3 + timedelta(days=1))
     make_campaign(active_from=date(2027, 1, 1), active_to=FINALS_MINUS_3 - timedelta(days=1))

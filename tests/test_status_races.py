@@ -21,10 +21,11 @@ from crp_portal.auth.models import User
 from crp_portal.extensions import db
 from crp_portal.members import intake
 from crp_portal.members.models import IntakeApplication, MemberProfile, StatusChange
-from crp_portal.nudges import campaigns
+from crp_portal.nudges import campaigns, lifecycle
 from crp_portal.nudges.models import Campaign
 from crp_portal.recovery import follow_ups
 from crp_portal.recovery.models import FollowUp, FollowUpNote
+from crp_portal.timeutil import utcnow
 from tests.factories import make_user
 from tests.test_concurrency import run_together
 
@@ -303,6 +304,7 @@ def a_campaign(name: str) -> Campaign:
     from tests.test_nudge_campaigns import details
 
     campaign = campaigns.create_campaign(details(name=name), None)
+    lifecycle.go_live(campaign, make_user("staff"), utcnow())
     db.session.commit()
     return campaign
 
@@ -318,7 +320,7 @@ def test_two_staff_pausing_or_resuming_one_campaign_at_once_do_it_once(ctx, logi
     for number in range(ROUNDS):
         campaign = a_campaign(f"Finals week {number}")
         if action == "resume":
-            campaigns.pause_campaign(campaign)
+            lifecycle.pause_campaign(campaign)
             db.session.commit()
         path = f"/nudges/campaigns/{campaign.id}/{action}"
 
@@ -329,6 +331,31 @@ def test_two_staff_pausing_or_resuming_one_campaign_at_once_do_it_once(ctx, logi
             next(r for r in responses if r.status_code == 409)
         )
         assert is_paused(campaign.id) is (action == "pause")
+
+
+def test_two_staff_making_one_draft_live_at_once_make_it_live_once(ctx, login):
+    first, second = make_user("staff"), make_user("staff")
+    clients = [login(first), login(second)]
+    for number in range(ROUNDS):
+        campaign = campaigns.create_campaign(details_named(f"Finals week {number}"), None)
+        db.session.commit()
+        path = f"/nudges/campaigns/{campaign.id}/go-live"
+
+        responses = run_together(*(post(client, path) for client in clients))
+        assert statuses(responses) == [302, 409]
+        assert f"{campaign.name} is already live." in text(
+            next(r for r in responses if r.status_code == 409)
+        )
+        db.session.expire_all()
+        made_live = db.session.get(Campaign, campaign.id)
+        assert made_live.live_since is not None
+        assert made_live.made_live_by_id in (first.id, second.id)
+
+
+def details_named(name: str):
+    from tests.test_nudge_campaigns import details
+
+    return details(name=name)
 
 
 def test_pausing_a_campaign_while_it_is_edited_keeps_both(ctx, login):

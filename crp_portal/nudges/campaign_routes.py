@@ -1,11 +1,12 @@
-"""Staff pages for nudge campaigns: the list, the editor, pause/resume and the preview."""
+"""Staff pages for nudge campaigns: the list, the editor, going live, pause/resume and the
+preview."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import NotFound
-from crp_portal.nudges import bp, campaigns, templating
+from crp_portal.nudges import bp, campaigns, lifecycle, templating
 from crp_portal.nudges.campaign_forms import CampaignForm, PreviewForm
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import unit_of_work
@@ -24,13 +25,20 @@ def _saving(form: CampaignForm):
     return unit_of_work(form, field)
 
 
+def _warn_of_overlaps(campaign) -> None:
+    for overlap in lifecycle.overlapping(campaign, local_today()):
+        flash(overlap.describe(), "warning")
+
+
 def _editor(form: CampaignForm, campaign):
+    today = local_today()
     return render_template(
         "nudges/campaign_form.html",
         form=form,
         campaign=campaign,
         trigger=campaigns.describe_trigger(campaign) if campaign else None,
-        state=campaigns.state_of(campaign, local_today()) if campaign else None,
+        state=lifecycle.state_of(campaign, today) if campaign else None,
+        overlaps=lifecycle.overlapping(campaign, today) if campaign else [],
         placeholders=templating.PLACEHOLDERS,
         filters=templating.FILTERS,
         budget=templating.BUDGET,
@@ -49,7 +57,7 @@ def campaign_list():
         {
             "campaign": campaign,
             "trigger": campaigns.describe_trigger(campaign),
-            "state": campaigns.state_of(campaign, today),
+            "state": lifecycle.state_of(campaign, today),
             "counts": counts.get(campaign.id, {}),
         }
         for campaign in campaigns.list_campaigns()
@@ -66,7 +74,12 @@ def new_campaign():
         with work:
             campaign = campaigns.create_campaign(form.details(), current_user)
         if work.saved:
-            flash(f"{campaign.name} is saved. Preview it for a member before it sends.", "success")
+            flash(
+                f"{campaign.name} is saved as a draft: it sends nothing until you make it live. "
+                "Preview it for a member and try a dry run first.",
+                "success",
+            )
+            _warn_of_overlaps(campaign)
             return redirect(url_for("nudges.campaign", campaign_id=campaign.id))
     return _editor(form, None), work.status
 
@@ -84,15 +97,29 @@ def campaign(campaign_id: int):
             saved = campaigns.update_campaign(campaign, form.details())
         if work.saved:
             flash(f"{saved.name} is saved.", "success")
+            _warn_of_overlaps(saved)
             return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
     return _editor(form, campaign), work.status
+
+
+@bp.post("/nudges/campaigns/<int:campaign_id>/go-live")
+@scope_required(NUDGES)
+def go_live(campaign_id: int):
+    with unit_of_work():
+        campaign = lifecycle.go_live(campaigns.get_campaign(campaign_id), current_user, utcnow())
+    flash(
+        f"{campaign.name} is live: the next planning run sends it to whoever it is due for.",
+        "success",
+    )
+    _warn_of_overlaps(campaign)
+    return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
 
 
 @bp.post("/nudges/campaigns/<int:campaign_id>/pause")
 @scope_required(NUDGES)
 def pause_campaign(campaign_id: int):
     with unit_of_work():
-        campaign = campaigns.pause_campaign(campaigns.get_campaign(campaign_id))
+        campaign = lifecycle.pause_campaign(campaigns.get_campaign(campaign_id))
     flash(f"{campaign.name} is paused: it plans no new messages until you resume it.", "success")
     return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
 
@@ -101,7 +128,7 @@ def pause_campaign(campaign_id: int):
 @scope_required(NUDGES)
 def resume_campaign(campaign_id: int):
     with unit_of_work():
-        campaign = campaigns.resume_campaign(campaigns.get_campaign(campaign_id))
+        campaign = lifecycle.resume_campaign(campaigns.get_campaign(campaign_id))
     flash(f"{campaign.name} is running again.", "success")
     return redirect(url_for("nudges.campaign", campaign_id=campaign_id))
 

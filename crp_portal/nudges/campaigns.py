@@ -5,9 +5,7 @@ email category a student can opt out of, and the subject and body templates. Eac
 trigger needs its own settings and no others, so the planner never meets a campaign
 it cannot read.
 
-Pausing and resuming lock the campaign's row (`SELECT … FOR UPDATE`; on SQLite the
-database's write lock, `crp_portal.database`) and check it after the wait: of two staff
-pausing at once one pauses it and the other gets the 409 a second later would give.
+A saved campaign is a draft until staff make it live (`lifecycle`).
 """
 
 from dataclasses import dataclass
@@ -40,7 +38,6 @@ from crp_portal.outbox.sender import unsubscribe_line
 from crp_portal.search import like_pattern
 from crp_portal.terms.models import PERIOD_KINDS, PeriodKind
 from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds
-from crp_portal.unit_of_work import lock
 
 NAME_MAX, SUBJECT_MAX, BODY_MAX = 120, 200, 5000
 OFFSET_MAX = 90
@@ -250,7 +247,8 @@ def _save(campaign: Campaign) -> Campaign:
 
 
 def create_campaign(details: CampaignDetails, staff: User) -> Campaign:
-    """A new campaign, active unless paused later. Names are unique, ignoring case."""
+    """A new campaign, saved as a draft (`lifecycle.go_live` makes it send). Names are
+    unique, ignoring case."""
     values = _validated(details)
     _check_name_free(values["name"], None)
     return _save(Campaign(**values, created_by_id=staff.id if staff else None, paused=False))
@@ -263,45 +261,6 @@ def update_campaign(campaign: Campaign, details: CampaignDetails) -> Campaign:
     for column, value in values.items():
         setattr(campaign, column, value)
     return _save(campaign)
-
-
-def pause_campaign(campaign: Campaign) -> Campaign:
-    """A paused campaign plans no new messages until it is resumed.
-
-    Locks the campaign's row and checks after the wait that it is still running; one
-    already paused (a moment ago, perhaps by someone else) is a Conflict.
-    """
-    lock(campaign)
-    if campaign.paused:
-        raise Conflict(f"{campaign.name} is already paused.")
-    campaign.paused = True
-    db.session.flush()
-    return campaign
-
-
-def resume_campaign(campaign: Campaign) -> Campaign:
-    """A resumed campaign plans messages again from the planner's next run.
-
-    Locks the campaign's row and checks after the wait that it is still paused; one
-    already running (resumed a moment ago, perhaps by someone else) is a Conflict.
-    """
-    lock(campaign)
-    if not campaign.paused:
-        raise Conflict(f"{campaign.name} is already running.")
-    campaign.paused = False
-    db.session.flush()
-    return campaign
-
-
-def state_of(campaign: Campaign, today: date) -> str:
-    """Paused, Active, Starts <date> or Ended, as the list page shows it."""
-    if campaign.paused:
-        return "Paused"
-    if campaign.active_from > today:
-        return "Not started"
-    if campaign.active_to is not None and campaign.active_to < today:
-        return "Ended"
-    return "Active"
 
 
 def preview_members(query: str = "", limit: int = PREVIEW_MEMBERS) -> list[User]:

@@ -1,6 +1,6 @@
 """The demo's campaigns: the moments a program reaches out, with plain, detail-free text."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from crp_portal.extensions import db
@@ -88,10 +88,33 @@ CAMPAIGNS: list[dict[str, Any]] = [
 ]
 
 
-def seed_campaigns(today: date, staff) -> int:
+DRAFT = {
+    "name": "Midterm study hall (draft)",
+    "trigger": Trigger.PERIOD,
+    "period_kind": PeriodKind.MIDTERMS,
+    "anchor": Anchor.START,
+    "offset_days": -2,
+    "audience": Audience.FIRST_TERM_MEMBERS,
+    "category": "academic",
+    "subject_template": "Study hall before midterms",
+    "body_template": "Hi {{ first_name }},\n\nMidterms start soon. Quiet study space and "
+    "good company: {{ events_link }}" + SIGN_OFF,
+}
+
+
+def seed_campaigns(today: date, staff, now: datetime) -> int:
+    """The campaigns a program runs, live since they were made, and one still a draft."""
+    made = today - timedelta(days=120)
     for values in CAMPAIGNS:
         db.session.add(
-            Campaign(active_from=today - timedelta(days=120), created_by_id=staff.id, **values)
+            Campaign(
+                active_from=made,
+                created_by_id=staff.id,
+                live_since=now,
+                made_live_by_id=staff.id,
+                **values,
+            )
         )
+    db.session.add(Campaign(active_from=today, created_by_id=staff.id, **DRAFT))
     db.session.flush()
-    return len(CAMPAIGNS)
+    return len(CAMPAIGNS) + 1

@@ -107,9 +107,16 @@ class Campaign(Model):
     active_to: Mapped[date | None] = mapped_column(Date)
     holdout_percent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # None while the campaign is a draft: staff preview and dry-run it, then make it live.
+    live_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    made_live_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.live_since is None
 
     @property
     def trigger_label(self) -> str:

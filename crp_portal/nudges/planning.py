@@ -157,6 +157,7 @@ def running_campaigns(today: date) -> list[Campaign]:
         db.session.scalars(
             select(Campaign)
             .where(
+                Campaign.live_since.is_not(None),
                 Campaign.paused.is_(False),
                 Campaign.active_from <= today,
                 or_(Campaign.active_to.is_(None), Campaign.active_to >= today),
@@ -343,7 +344,7 @@ def due_now(campaign: Campaign, now: datetime) -> list[Due]:
     """Who `campaign` is due for at `now`, and what planning would do — writing nothing.
 
     The same rules as `plan`, for this campaign alone (other campaigns due in the same
-    run are not counted against the cap), whether or not it is paused or in its dates.
+    run are not counted against the cap), whether or not it is live, paused or in its dates.
     """
     today = to_local(now).date()
     candidates = _candidates(campaign, today, now, audiences.term_window(today), recent_nudges(now))
@@ -357,7 +358,8 @@ def due_now(campaign: Campaign, now: datetime) -> list[Due]:
 
 def is_running(campaign: Campaign, today: date) -> bool:
     return (
-        not campaign.paused
+        not campaign.is_draft
+        and not campaign.paused
         and campaign.active_from <= today
         and (campaign.active_to is None or campaign.active_to >= today)
     )

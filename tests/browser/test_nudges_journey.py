@@ -243,12 +243,13 @@ def test_staff_import_finals_nudge_three_days_before_and_a_second_run_sends_noth
     page.get_by_role("button", name="Save campaign").click()
 
     expect(flash(page)).to_have_text(
-        f"{CAMPAIGN} is saved. Preview it for a member before it sends."
+        f"{CAMPAIGN} is saved as a draft: it sends nothing until you make it live. "
+        "Preview it for a member and try a dry run first."
     )
     expect(heading(page)).to_have_text(CAMPAIGN)
     expect(fact(page, "When it sends")).to_have_text("3 days before Finals starts")
     expect(fact(page, "Who gets it")).to_have_text("Active members")
-    expect(fact(page, "Status")).to_have_text("Active")
+    expect(fact(page, "Status")).to_have_text("Draft")
     assert_accessible(page)
 
     # The preview for one member.
@@ -308,6 +309,16 @@ def test_staff_import_finals_nudge_three_days_before_and_a_second_run_sends_noth
     expect(page.locator("main")).not_to_contain_text(DEE[1])
     assert_accessible(page)
     assert outbox_size(app) == 0
+
+    # While it is a draft, the planner sends nothing; staff then make it live.
+    assert "No campaign is running today." in run_nudges(app, days.nudge_day)
+    assert outbox_size(app) == 0
+    page.get_by_role("link", name=f"Back to {CAMPAIGN}").click()
+    page.get_by_role("button", name="Make it live").click()
+    expect(flash(page)).to_have_text(
+        f"{CAMPAIGN} is live: the next planning run sends it to whoever it is due for."
+    )
+    expect(fact(page, "Status")).to_have_text("Active")
 
     # Cron runs `flask nudges run` on that day: two emails go out.
     first = run_nudges(app, days.nudge_day)
