@@ -11,6 +11,7 @@ SUBJECTS = {
     "cancelled": "Advising appointment cancelled",
     "reminder": "Reminder: advising appointment tomorrow",
 }
+SUMMARY_SUBJECT = "Notes from your advising appointment"
 
 
 def notify(appointment, kind: str, **context) -> None:
@@ -32,3 +33,17 @@ def notify(appointment, kind: str, **context) -> None:
             link=portal_url("advising.appointment", appointment_id=appointment.id),
             **context,
         )
+
+
+def tell_summary_is_waiting(appointment) -> None:
+    """Tell the student the advisor has written up the appointment. The email says only
+    that it is there: the summary itself is read in the portal, behind sign-in."""
+    student = appointment.student
+    queue_mail(
+        student.email,
+        f"{SUMMARY_SUBJECT}: {format_datetime(appointment.starts_at)}",
+        "advising/summary",
+        person=student,
+        appointment=appointment,
+        link=portal_url("advising.appointment", appointment_id=appointment.id),
+    )

@@ -149,6 +149,12 @@ def reschedule(appointment_id: int):
             services.reschedule(found, current_user, starts_at, now, seen)
         flash("The appointment is moved; both of you have been emailed.", "success")
         return redirect(url_for("advising.appointment", appointment_id=found.id))
+    if "start" in request.args:
+        starts_at = slot_time(request.args.get("start"))
+        if starts_at is None:
+            raise DomainError("Choose one of the listed times.")
+        move = services.propose_move(found, current_user, starts_at, now)
+        return render_template("advising/reschedule_confirm.html", appointment=found, move=move)
     slots = [
         slot
         for slot in services.available_slots(found.advisor_id, found.student_id, now, found.id)

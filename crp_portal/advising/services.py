@@ -8,6 +8,7 @@ each acknowledged change sends its emails once. On SQLite the first row lock
 takes the database's write lock (`crp_portal.database`), which gives the same order.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -24,13 +25,14 @@ from crp_portal.advising.availability import (
 )
 from crp_portal.advising.models import (
     CELL_MINUTES,
+    MODES,
     TOPICS,
     AdvisorSettings,
     Appointment,
     AppointmentCell,
     AppointmentStatus,
 )
-from crp_portal.advising.notify import notify
+from crp_portal.advising.notify import notify, tell_summary_is_waiting
 from crp_portal.advising.slots import Busy, Slot, free_slots
 from crp_portal.auth.models import User, holding_scope
 from crp_portal.errors import Conflict, DomainError, Forbidden, NotFound
@@ -300,6 +302,31 @@ def _check_cut_off(appointment: Appointment, user: User, now: datetime) -> None:
             )
 
 
+@dataclass(frozen=True)
+class ProposedMove:
+    """What a move would change, shown before anything moves."""
+
+    slot: Slot
+    changes: list[str]
+
+
+def propose_move(appointment: Appointment, user: User, starts_at: datetime, now: datetime):
+    """The slot a move would take and, in words, what changes besides the time (a slot
+    can be a video call where the appointment was in person, or in another room). Reads
+    only: the move itself (`reschedule`) checks everything again under its lock."""
+    _check_cut_off(appointment, user, now)
+    slot = _slot_at(appointment.advisor_id, appointment.student_id, starts_at, now, appointment.id)
+    changes = []
+    if slot.mode != appointment.mode:
+        changes.append(
+            f"This changes how you meet: from {MODES[appointment.mode].lower()} "
+            f"to {MODES[slot.mode].lower()}."
+        )
+    if slot.place != appointment.place:
+        changes.append(f"This changes where: {slot.place}, not {appointment.place}.")
+    return ProposedMove(slot, changes)
+
+
 def reschedule(
     appointment: Appointment,
     user: User,
@@ -373,6 +400,9 @@ def record_outcome(
 ) -> Appointment:
     """The advisor marks what happened; notes stay private, the summary is the student's.
 
+    The first time a summary or action items are saved, the student is emailed that they
+    are waiting (later corrections send nothing more).
+
     Locks the appointment's row (a cancel at the same moment wins or loses whole); a
     new no-show also locks the student's user row before counting their no-shows, so
     two recorded at once count each other and staff are asked to reach out once.
@@ -398,11 +428,14 @@ def record_outcome(
     )
     if newly_missed:
         lock(appointment.student, key_share=True)
+    had_shared_notes = bool(appointment.summary or appointment.action_items)
     appointment.status = status
     appointment.private_notes = private_notes.strip()
     appointment.summary = summary.strip()
     appointment.action_items = action_items.strip()
     db.session.flush()
+    if not had_shared_notes and (appointment.summary or appointment.action_items):
+        tell_summary_is_waiting(appointment)
     if newly_missed and _reached_no_show_limit(appointment.student_id):
         ask_staff_to_reach_out(appointment.student)
     return appointment

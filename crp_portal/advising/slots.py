@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from crp_portal.advising.models import AdvisorSettings, AvailabilityWindow
+from crp_portal.advising.models import MODES, AdvisorSettings, AvailabilityWindow
 from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, program_zone
 
 
@@ -18,6 +18,10 @@ class Slot:
     ends_at: datetime
     mode: str
     place: str
+
+    @property
+    def mode_label(self) -> str:
+        return MODES[self.mode]
 
     @property
     def key(self) -> str:
