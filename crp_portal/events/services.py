@@ -77,7 +77,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.kind = details.kind
     event.title = details.title.strip()
     event.public_title = details.public_title.strip()
-    event.description = details.description.strip()
+    event.description = (details.description or "").strip()
     event.starts_at = _utc(local_start)
     event.ends_at = _utc(local_start + duration)
     event.location = (details.location or "").strip() or None
