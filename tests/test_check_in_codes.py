@@ -243,8 +243,11 @@ def test_a_student_not_going_checks_in_as_a_walk_in_where_walk_ins_are_allowed(c
     event = make_event(capacity=1)
     student = student_not_going(event, how)
     happening(event)
+    client = login(student)
+    scanned = text_of(client.get(f"/events/{event.id}/check-in?code={code_now(event)}"))
+    assert "you'll be checked in as a walk-in" in scanned
 
-    response = check_in(login(student), event, code_now(event))
+    response = check_in(client, event, code_now(event))
 
     assert WALKED_IN in text_of(response)
     assert attendance_of(event) == {student.id: "walk_in"}
@@ -257,8 +260,11 @@ def test_a_student_not_going_is_refused_where_the_event_takes_no_walk_ins(ctx, l
     event = make_event(capacity=1, allow_walk_ins=False)
     student = student_not_going(event, how)
     happening(event)
+    client = login(student)
+    scanned = text_of(client.get(f"/events/{event.id}/check-in?code={code_now(event)}"))
+    assert NO_WALK_INS in scanned and "Check in</button>" not in scanned  # told before a tap
 
-    response = check_in(login(student), event, code_now(event))
+    response = check_in(client, event, code_now(event))  # sent anyway: the rule holds
 
     assert response.status_code == 409
     assert NO_WALK_INS in text_of(response)

@@ -10,6 +10,7 @@ from crp_portal.access import EVENTS, STUDENT, role_required, scope_required
 from crp_portal.events import attendance, bp, door, notices, queries, services
 from crp_portal.events.calendars import title_for
 from crp_portal.events.forms import CheckInForm, NotifyAttendeesForm
+from crp_portal.events.rsvp import rsvp_of
 from crp_portal.forms import filled
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import audited_read, unit_of_work
@@ -30,6 +31,7 @@ def check_in_page(event_id: int):
         form=form,
         check_in_open=attendance.check_in_window_open(event, now),
         checked_in=attendance.has_attended(event, current_user),
+        going=(entry := rsvp_of(event.id, current_user.id)) is not None and entry.is_going,
         page_title=title_for(event, current_user),
     )
 
