@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.auth.routes
     import crp_portal.dashboard.outcome_routes
     import crp_portal.dashboard.routes
+    import crp_portal.events.door_routes
     import crp_portal.events.routes
     import crp_portal.events.staff_routes
     import crp_portal.home.routes

@@ -305,3 +305,12 @@ def make_campaign(name: str = "Finals week", **fields) -> Campaign:
     db.session.add(campaign)
     db.session.commit()
     return campaign
+
+
+def code_now(event) -> str:
+    """The event's self check-in code as the event shows it right now (it changes every
+    minute, and the last one is taken for a minute more)."""
+    from crp_portal.events.checkin_codes import current_code
+    from crp_portal.timeutil import utcnow
+
+    return current_code(event, utcnow())

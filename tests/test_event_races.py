@@ -28,7 +28,7 @@ from crp_portal.events.services import details_of
 from crp_portal.extensions import db
 from crp_portal.outbox.sender import send_pending
 from crp_portal.timeutil import utcnow
-from tests.factories import make_event, make_user
+from tests.factories import code_now, make_event, make_user
 from tests.test_concurrency import run_together
 
 ROUNDS = 3
@@ -301,14 +301,14 @@ def test_saving_the_roster_keeps_every_check_in_made_while_it_was_open(ctx, logi
         for student in everyone:
             login(student).post(f"/events/{event.id}/rsvp")
         begun(event.id)
-        login(came_early).post(f"/events/{event.id}/check-in", data={"code": event.checkin_code})
+        login(came_early).post(f"/events/{event.id}/check-in", data={"code": code_now(event)})
         db.session.add(Attendance(event_id=event.id, user_id=unticked.id, source="roster"))
         db.session.commit()
         page = roster_client.get(f"/events/{event.id}/attendance")
         form = roster_form(text_of(page))
         assert sorted(map(int, form["shown"])) == sorted(student.id for student in everyone)
         form["present"] = [str(came_early.id), str(ticked.id)]  # and unticks `unticked`
-        code = {"code": event.checkin_code}
+        code = {"code": code_now(event)}
 
         answers = run_together(
             post(roster_client, f"/events/{event.id}/attendance", form, follow=True),
@@ -341,7 +341,7 @@ def test_the_page_after_saving_names_who_checked_in_since_it_was_opened(ctx, log
     client = login(staff)
     form = roster_form(text_of(client.get(f"/events/{event.id}/attendance")))
 
-    login(robin).post(f"/events/{event.id}/check-in", data={"code": event.checkin_code})
+    login(robin).post(f"/events/{event.id}/check-in", data={"code": code_now(event)})
     saved = client.post(
         f"/events/{event.id}/attendance",
         data={**form, "present": [str(sam.id)]},

@@ -14,7 +14,7 @@ from crp_portal.events.rsvp import rsvp
 from crp_portal.events.services import cancel_event
 from crp_portal.extensions import db
 from crp_portal.timeutil import utcnow
-from tests.factories import make_event, make_user
+from tests.factories import code_now, make_event, make_user
 
 CHECKED_IN = "You're checked in. Welcome!"
 NO_MATCH = "That code does not match"
@@ -98,8 +98,10 @@ def ticked(page: str, user) -> bool:
 
 def test_student_checks_in_with_the_code_shown_at_the_event(ctx, login):
     student = make_user("student")
-    event = happening(make_event())
-    code = event.checkin_code
+    event = make_event()
+    going(event, student)
+    happening(event)
+    code = code_now(event)
 
     response = check_in(login(student), event, f"  {code.lower()} ")
 
@@ -115,19 +117,23 @@ def test_student_checks_in_with_the_code_shown_at_the_event(ctx, login):
 )
 def test_check_in_is_open_from_15_minutes_before_until_the_end(ctx, login, starts_in, lasts):
     student = make_user("student")
-    event = happening(make_event(), starts_in, lasts)
-    response = check_in(login(student), event, event.checkin_code)
+    event = make_event()
+    going(event, student)
+    happening(event, starts_in, lasts)
+    response = check_in(login(student), event, code_now(event))
     assert CHECKED_IN in text_of(response)
     assert attendance_of(event) == {student.id: "self"}
 
 
 def test_checking_in_twice_keeps_one_attendance(ctx, login):
     student = make_user("student")
-    event = happening(make_event())
+    event = make_event()
+    going(event, student)
+    happening(event)
     client = login(student)
 
-    check_in(client, event, event.checkin_code)
-    again = check_in(client, event, event.checkin_code)
+    check_in(client, event, code_now(event))
+    again = check_in(client, event, code_now(event))
 
     assert CHECKED_IN in text_of(again)
     assert attendance_of(event) == {student.id: "self"}
@@ -136,8 +142,10 @@ def test_checking_in_twice_keeps_one_attendance(ctx, login):
 def test_double_tapped_check_in_keeps_one_attendance_and_no_error(ctx, login):
     """Phones on campus Wi-Fi send the form twice; both taps must end "checked in"."""
     students = [make_user("student") for _ in range(4)]
-    event = happening(make_event())
-    path, code = f"/events/{event.id}/check-in", event.checkin_code
+    event = make_event()
+    going(event, *students)
+    happening(event)
+    path, code = f"/events/{event.id}/check-in", code_now(event)
     taps = [login(student) for student in students for _ in range(2)]
     db.session.commit()
     barrier = threading.Barrier(len(taps))
@@ -160,7 +168,7 @@ def test_double_tapped_check_in_keeps_one_attendance_and_no_error(ctx, login):
 def test_wrong_code_is_explained_and_records_nothing(ctx, login):
     student = make_user("student")
     event = happening(make_event())
-    wrong = "QQQQQQ" if event.checkin_code != "QQQQQQ" else "WWWWWW"
+    wrong = "QQQQQQ" if code_now(event) != "QQQQQQ" else "WWWWWW"
 
     response = check_in(login(student), event, wrong)
 
@@ -179,7 +187,7 @@ def test_check_in_outside_the_window_is_explained(ctx, login, starts_in, lasts):
     student = make_user("student")
     event = happening(make_event(), starts_in, lasts)
 
-    response = check_in(login(student), event, event.checkin_code)
+    response = check_in(login(student), event, code_now(event))
 
     assert WINDOW in text_of(response)
     assert CHECKED_IN not in text_of(response)
@@ -192,7 +200,7 @@ def test_cancelled_event_takes_no_check_in(ctx, login):
     cancel_event(event)
     db.session.commit()
 
-    response = check_in(login(student), event, event.checkin_code)
+    response = check_in(login(student), event, code_now(event))
 
     assert response.status_code == 409
     assert "This event is cancelled." in text_of(response)
@@ -203,7 +211,7 @@ def test_headcount_only_meeting_takes_no_check_in(ctx, login):
     student = make_user("student")
     event = happening(make_event(headcount_only=True))
 
-    response = check_in(login(student), event, event.checkin_code)
+    response = check_in(login(student), event, code_now(event))
 
     assert response.status_code == 409
     assert "This meeting keeps no names" in text_of(response)
@@ -212,8 +220,11 @@ def test_headcount_only_meeting_takes_no_check_in(ctx, login):
 
 def test_sixth_wrong_code_in_ten_minutes_is_refused_for_that_person_and_event(ctx, login):
     student, classmate = make_user("student"), make_user("student")
-    event, other_event = happening(make_event()), happening(make_event())
-    wrong = "QQQQQQ" if event.checkin_code != "QQQQQQ" else "WWWWWW"
+    event, other_event = make_event(), make_event()
+    going(event, student, classmate)
+    going(other_event, student)
+    happening(event), happening(other_event)
+    wrong = "QQQQQQ" if code_now(event) != "QQQQQQ" else "WWWWWW"
     client = login(student)
 
     for _ in range(5):
@@ -221,29 +232,31 @@ def test_sixth_wrong_code_in_ten_minutes_is_refused_for_that_person_and_event(ct
     sixth = check_in(client, event, wrong)
     assert sixth.status_code == 429
     assert THROTTLED in text_of(sixth)
-    right_code_now = check_in(client, event, event.checkin_code)
+    right_code_now = check_in(client, event, code_now(event))
     assert right_code_now.status_code == 429
     assert attendance_of(event) == {}
 
-    assert CHECKED_IN in text_of(check_in(login(classmate), event, event.checkin_code))
-    assert CHECKED_IN in text_of(check_in(client, other_event, other_event.checkin_code))
+    assert CHECKED_IN in text_of(check_in(login(classmate), event, code_now(event)))
+    assert CHECKED_IN in text_of(check_in(client, other_event, code_now(other_event)))
     assert attendance_of(event) == {classmate.id: "self"}
     assert attendance_of(other_event) == {student.id: "self"}
 
 
 def test_right_codes_are_never_throttled(ctx, login):
     student = make_user("student")
-    event = happening(make_event())
+    event = make_event()
+    going(event, student)
+    happening(event)
     client = login(student)
     for _ in range(7):
-        assert CHECKED_IN in text_of(check_in(client, event, event.checkin_code))
+        assert CHECKED_IN in text_of(check_in(client, event, code_now(event)))
     assert attendance_of(event) == {student.id: "self"}
 
 
 @pytest.mark.parametrize("role", ["staff", "advisor"])
 def test_staff_and_advisors_cannot_use_the_student_check_in(ctx, login, role):
     event = happening(make_event())
-    response = check_in(login(make_user(role)), event, event.checkin_code)
+    response = check_in(login(make_user(role)), event, code_now(event))
     assert response.status_code == 403
     assert attendance_of(event) == {}
 
@@ -279,7 +292,7 @@ def test_ticking_keeps_a_self_check_in_as_it_was(ctx, login):
     staff, student = make_user("staff"), make_user("student")
     event = happening(make_event(created_by=staff))
     going(event, student)
-    check_in(login(student), event, event.checkin_code)
+    check_in(login(student), event, code_now(event))
     started(event)
 
     save_roster(login(staff), event, [student.id])
@@ -438,7 +451,7 @@ def test_headcount_only_meeting_never_shows_or_keeps_names(ctx, login):
         assert "headcount only" in page
         assert "Robin Walker" not in page
         assert "robin@example.edu" not in page
-        assert event.checkin_code not in page
+        assert "Self check-in code" not in page
 
     ticked_anyway = client.post(f"/events/{event.id}/attendance", data={"present": [robin.id]})
     assert "Robin Walker" not in text_of(ticked_anyway)
@@ -462,7 +475,7 @@ def test_attendance_opens_when_the_event_starts_though_check_in_opens_earlier(ct
     assert NOT_YET in page
     assert "Save attendance" not in page
     assert "Walk-ins can be added once the event has started." in page
-    assert CHECKED_IN in text_of(check_in(login(ana), event, event.checkin_code))
+    assert CHECKED_IN in text_of(check_in(login(ana), event, code_now(event)))
 
     too_early = [
         client.post(

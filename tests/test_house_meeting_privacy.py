@@ -14,6 +14,7 @@ from crp_portal.housing.offers import accept_offer, end_residency
 from crp_portal.nudges.templating import week_ahead
 from crp_portal.timeutil import local_today, to_local, utcnow
 from tests.factories import (
+    code_now,
     make_application,
     make_event,
     make_house,
@@ -97,7 +98,7 @@ def test_other_students_cannot_rsvp_or_check_in_to_a_house_meeting(ctx, login):
     maple.meeting.ends_at = utcnow() + timedelta(hours=1)
     db.session.commit()
     check_in = client.post(
-        f"/events/{maple.meeting.id}/check-in", data={"code": maple.meeting.checkin_code}
+        f"/events/{maple.meeting.id}/check-in", data={"code": code_now(maple.meeting)}
     )
     assert check_in.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0

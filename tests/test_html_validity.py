@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from crp_portal.auth.models import User
 from crp_portal.auth.services import invitation_token, invite, reset_token_for
+from crp_portal.events.models import Event
 from crp_portal.extensions import db
 from crp_portal.nudges.unsubscribe import unsubscribe_token
 from crp_portal.terms.models import Term
@@ -185,6 +186,20 @@ def test_every_page_the_demo_reaches_is_valid_html(app, emailed_pages, tmp_path)
         assert home.status_code == 200, role
         for path, html in crawl(client, ["/", *navigation_of(home.get_data(True))]).items():
             pages[file_name(len(pages), role, path)] = (f"{role} {path}", html)
+
+    # The page a check-in QR code opens is reached from the code at the event, not a link.
+    with app.app_context():
+        student = user_with_email("student@example.edu")
+        event_id = db.session.scalar(
+            select(Event.id).where(Event.house_id.is_(None), Event.headcount_only.is_(False))
+        )
+        db.session.remove()
+    client = app.test_client()
+    sign_in_as(client, student)
+    path = f"/events/{event_id}/check-in?code=ACDEFG"
+    response = client.get(path)
+    assert response.status_code == 200
+    pages[file_name(len(pages), "student", path)] = (f"student {path}", response.get_data(True))
 
     assert len(pages) > 100, f"only {len(pages)} pages found: is the demo seeded?"
     for name, (_where, html) in pages.items():

@@ -18,7 +18,7 @@ from crp_portal.extensions import db, limiter
 from crp_portal.nudges.unsubscribe import unsubscribe_url
 from crp_portal.timeutil import utcnow
 from tests.conftest import Inbox, IsolatedClient, RedisServer
-from tests.factories import PASSWORD, make_event, make_user
+from tests.factories import PASSWORD, code_now, make_event, make_user
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NEW_PASSWORD = "maple lanterns drift east"
@@ -228,14 +228,14 @@ def test_wrong_check_in_codes_are_limited_per_person_and_event(ctx, login):
     event = make_event()
     event.starts_at = utcnow()
     db.session.commit()
-    wrong = "QQQQQQ" if event.checkin_code != "QQQQQQ" else "WWWWWW"
+    wrong = "QQQQQQ" if code_now(event) != "QQQQQQ" else "WWWWWW"
     client = login(student)
     for _ in range(2):
         assert client.post(f"/events/{event.id}/check-in", data={"code": wrong}).status_code == 302
-    refused = client.post(f"/events/{event.id}/check-in", data={"code": event.checkin_code})
+    refused = client.post(f"/events/{event.id}/check-in", data={"code": code_now(event)})
     assert refused.status_code == 429
     assert "Too many wrong codes." in text(refused)
-    right = login(classmate).post(f"/events/{event.id}/check-in", data={"code": event.checkin_code})
+    right = login(classmate).post(f"/events/{event.id}/check-in", data={"code": code_now(event)})
     assert right.status_code == 302
 
 

@@ -1,13 +1,14 @@
 """Who came: staff's roster, self check-in with a short code, walk-ins and headcounts.
 
-Students check themselves in from 15 minutes before the start; staff take attendance
+Students check themselves in with the code shown at the event (it changes every minute:
+`checkin_codes`) from 15 minutes before the start; a student who is not going checks in
+as a walk-in where the event takes walk-ins; staff take attendance
 (roster, walk-ins, headcount) once the event has started. Check-ins and walk-ins only add
 a row, so they lock the event row shared and run side by side; a roster save or a
 headcount locks it for update, so it sees every check-in committed before it and the ones
 after it wait (see `locks`).
 """
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -20,8 +21,17 @@ from crp_portal.access import STUDENT
 from crp_portal.auth.models import User
 from crp_portal.database import kept_statement
 from crp_portal.errors import Conflict, DomainError, NotFound
+from crp_portal.events.checkin_codes import CodeCheck, accepted_windows, check_code, normalized
+from crp_portal.events.checkin_codes import code_for as code_in_window
 from crp_portal.events.locks import locked_event
-from crp_portal.events.models import Attendance, AttendanceSource, Event, Rsvp, RsvpStatus
+from crp_portal.events.models import (
+    Attendance,
+    AttendanceSource,
+    Event,
+    EventStatus,
+    Rsvp,
+    RsvpStatus,
+)
 from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.search import like_pattern
@@ -29,6 +39,20 @@ from crp_portal.timeutil import format_datetime, to_local, utcnow
 
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
 NOT_ON_ROSTER = "Someone marked present is not on this event's roster."
+WRONG_CODE = "That code does not match. Check the code shown at the event."
+EXPIRED_CODE = (
+    "That code has expired: the code changes every minute. Scan the QR code at the event "
+    "again, or type the code it shows now."
+)
+OTHER_EVENTS_CODE = (
+    "That code is for another event happening now. Check you are checking in on the page "
+    "of the event you are at."
+)
+NO_WALK_INS = (
+    "You're not on the list for this event, and it does not take walk-ins. "
+    "Please speak to the staff at the door."
+)
+OTHER_EVENTS_CHECKED = 100  # events open for check-in at once, far more than any program runs
 
 
 class WrongCode(DomainError):
@@ -53,11 +77,16 @@ def _check_attendance_open(event: Event, now: datetime) -> None:
 
 
 def self_check_in(event: Event, user: User, code: str, now: datetime) -> Attendance:
-    """A student enters the code shown at the event, from 15 minutes before it starts.
+    """A student enters (or scans) the code shown at the event, from 15 minutes before it
+    starts until it ends.
 
-    An event the student may not see (`queries.visible_to`) is no event to them. Locks the
-    event row shared, then checks it again: a check-in never lands on an event cancelled a
-    moment earlier, and a roster save in progress finishes first.
+    The code must be the event's code of this minute, or of the last one within the grace
+    (`checkin_codes`); an older one has expired, and another event's is named as such. A
+    student who is going is recorded as checked in; one who is not (no RSVP, waitlisted,
+    cancelled) as a walk-in where the event takes walk-ins, and is refused otherwise.
+    An event the student may not see (`queries.visible_to`) is no event to them. Locks
+    the event row shared, then checks it again: a check-in never lands on an event
+    cancelled a moment earlier, and a roster save in progress finishes first.
     """
     if user.role != STUDENT:
         raise DomainError("Only students check in to events.")
@@ -69,10 +98,52 @@ def self_check_in(event: Event, user: User, code: str, now: datetime) -> Attenda
         raise Conflict("This meeting keeps no names; there is nothing to check in to.")
     if not check_in_window_open(event, now):
         raise WrongCode("Check-in is open from 15 minutes before the event starts until it ends.")
-    given = code.strip().upper().encode()
-    if not hmac.compare_digest(given, event.checkin_code.encode()):
-        raise WrongCode("That code does not match. Check the code shown at the event.")
-    return _record(event, user.id, AttendanceSource.SELF_CHECK_IN, recorded_by=None)
+    _check_code(event, code, now)
+    if has_attended(event, user):
+        return _record(event, user.id, AttendanceSource.SELF_CHECK_IN, recorded_by=None)
+    entry = db.session.scalar(
+        select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.user_id == user.id)
+    )
+    if entry is not None and entry.is_going:
+        return _record(event, user.id, AttendanceSource.SELF_CHECK_IN, recorded_by=None)
+    if not event.allow_walk_ins:
+        raise Conflict(NO_WALK_INS)
+    return _record(event, user.id, AttendanceSource.WALK_IN, recorded_by=None)
+
+
+def _check_code(event: Event, code: str, now: datetime) -> None:
+    """Raise `WrongCode` with the reason a person can act on, unless the code is good now."""
+    checked = check_code(event, code, now)
+    if checked == CodeCheck.VALID:
+        return
+    if checked == CodeCheck.EXPIRED:
+        raise WrongCode(EXPIRED_CODE)
+    if _another_events_code(event, code, now):
+        raise WrongCode(OTHER_EVENTS_CODE)
+    raise WrongCode(WRONG_CODE)
+
+
+def _another_events_code(event: Event, code: str, now: datetime) -> bool:
+    """Whether `code` is the code, right now, of another event open for check-in. It says
+    nothing of which event: the student may not be meant to see it."""
+    given = normalized(code)
+    others = db.session.execute(
+        select(Event.id, Event.checkin_secret)
+        .where(
+            Event.id != event.id,
+            Event.status == EventStatus.SCHEDULED,
+            Event.headcount_only.is_(False),
+            Event.starts_at <= now + CHECK_IN_OPENS_BEFORE,
+            Event.ends_at >= now,
+        )
+        .limit(OTHER_EVENTS_CHECKED)
+    ).all()
+    windows = list(accepted_windows(now))
+    return any(
+        code_in_window(other_id, secret, window) == given
+        for other_id, secret in others
+        for window in windows
+    )
 
 
 def _record(event: Event, user_id: int, source: str, recorded_by: User | None) -> Attendance:

@@ -83,6 +83,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
                 "Sorting donations at the community food bank. Transport from the Student Center.",
                 today + timedelta(days=9), time(9, 0), time(12, 0),
                 location="Community Food Bank, 12 Harbor St", capacity=4,
+                allow_walk_ins=False,  # the van seats four: no walk-ins by code
             ),
             None, None,
         ),

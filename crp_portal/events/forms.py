@@ -7,6 +7,7 @@ from flask import render_template
 from markupsafe import Markup
 from wtforms import (
     BooleanField,
+    HiddenField,
     RadioField,
     StringField,
     TextAreaField,
@@ -15,6 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crp_portal.events.models import KINDS
+from crp_portal.events.notices import MESSAGE_LENGTH as NOTICE_LENGTH
 from crp_portal.events.services import THIS_AND_FOLLOWING, THIS_ONE
 from crp_portal.forms import (
     BoundedDateField,
@@ -92,6 +94,13 @@ class EventForm(PortalForm):
         description="Students still waiting for their application to be accepted see and "
         "RSVP only to events marked open to them.",
     )
+    allow_walk_ins = BooleanField(
+        "Allow walk-ins",
+        default=True,
+        description="Students who are not going (no RSVP, or on the waitlist) may still check "
+        "in with the code at the event, and are recorded as walk-ins. Untick for events with "
+        "a fixed list, such as trips with transport.",
+    )
 
 
 class NewEventForm(EventForm):
@@ -140,6 +149,18 @@ class CheckInForm(PortalForm):
         filters=[strip_filter],
         render_kw={"autocomplete": "off", "autocapitalize": "characters"},
     )
+
+
+class NotifyAttendeesForm(PortalForm):
+    message = TextAreaField(
+        "Message",
+        validators=required_text("Write the message to send.", NOTICE_LENGTH),
+        filters=[strip_filter],
+        description=f"Plain text, at most {NOTICE_LENGTH} characters. Each person gets their "
+        "own email; the subject names the event by the title they see.",
+    )
+    include_waitlist = BooleanField("Send it to the waitlist too")
+    send_key = HiddenField()
 
 
 class HeadcountForm(PortalForm):

@@ -156,7 +156,11 @@ class Event(EventFacts, Model):
     open_to_applicants: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
-    checkin_code: Mapped[str] = mapped_column(String(8))
+    # The key of the rotating self check-in code (`checkin_codes`); never shown.
+    checkin_secret: Mapped[str] = mapped_column(String(64))
+    # Whether a student who is not going (no RSVP, waitlisted, cancelled) may check in with
+    # the code, recorded as a walk-in.
+    allow_walk_ins: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     going_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -232,3 +236,28 @@ class CalendarFeed(Model):
     )
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventNotice(Model):
+    """A message staff sent to everyone going (and perhaps the waitlist): who sent it, when,
+    and to how many people. The text lives only in the emails (the outbox), never here.
+
+    `send_key` comes with the form: the same form sent twice (a double click, a retried
+    request) is one send, so each person gets the message once.
+    """
+
+    __tablename__ = "event_notices"
+    __table_args__ = (
+        UniqueConstraint("event_id", "send_key", name="uq_event_notices_send_key"),
+        CheckConstraint("recipients >= 0", name="recipients_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    send_key: Mapped[str] = mapped_column(String(32))
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recipients: Mapped[int] = mapped_column(Integer)
+    included_waitlist: Mapped[bool] = mapped_column(Boolean)
+
+    sent_by: Mapped["User | None"] = relationship()

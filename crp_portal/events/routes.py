@@ -16,6 +16,7 @@ from crp_portal.access import (
 )
 from crp_portal.events import attendance, bp, calendars, queries, rsvp, services, subscribe
 from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
+from crp_portal.events.models import AttendanceSource
 from crp_portal.extensions import limiter
 from crp_portal.forms import filled
 from crp_portal.fragments import KeptMacro
@@ -181,12 +182,20 @@ def check_in(event_id: int):
     if form.validate_on_submit():
         try:
             with unit_of_work():
-                attendance.self_check_in(event, current_user, filled(form.code.data), utcnow())
+                recorded = attendance.self_check_in(
+                    event, current_user, filled(form.code.data), utcnow()
+                )
+                walked_in = recorded.source == AttendanceSource.WALK_IN
         except attendance.WrongCode as error:  # rolled back; counts toward the limit
             g.wrong_check_in_code = True
             flash(error.message, "error")
         else:
-            flash("You're checked in. Welcome!", "success")
+            flash(
+                "You're checked in as a walk-in. Welcome!"
+                if walked_in
+                else "You're checked in. Welcome!",
+                "success",
+            )
     else:
         flash("Enter the code shown at the event.", "error")
     return redirect(url_for("events.detail", event_id=event_id))

@@ -5,7 +5,6 @@ under the lock, so one that races an RSVP or another staff member's change sees 
 change saved, as it would a second later.
 """
 
-import secrets
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
@@ -13,20 +12,15 @@ from dateutil.rrule import WEEKLY, rrule
 from sqlalchemy import select
 
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
+from crp_portal.events.checkin_codes import new_checkin_secret
 from crp_portal.events.locks import locked_event, locked_from_here_on
 from crp_portal.events.models import KINDS, Event, EventSeries, EventStatus
 from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
 from crp_portal.extensions import db
 from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, to_wall_clock, utcnow
 
-CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 MAX_OCCURRENCES = 60
 THIS_ONE, THIS_AND_FOLLOWING = "this", "following"
-
-
-def new_checkin_code() -> str:
-    """Six characters that cannot be misread (no 0/O, 1/I/L, 5/S, 8/B, 2/Z)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
 @dataclass
@@ -48,6 +42,7 @@ class EventDetails:
     headcount_only: bool = False
     house_id: int | None = None
     open_to_applicants: bool = False
+    allow_walk_ins: bool = True
 
     def local_start(self) -> datetime:
         return datetime.combine(self.day, self.start_time)
@@ -82,7 +77,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.kind = details.kind
     event.title = details.title.strip()
     event.public_title = details.public_title.strip()
-    event.description = details.description.strip()
+    event.description = (details.description or "").strip()
     event.starts_at = _utc(local_start)
     event.ends_at = _utc(local_start + duration)
     event.location = (details.location or "").strip() or None
@@ -91,6 +86,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.headcount_only = details.headcount_only
     event.house_id = details.house_id or None
     event.open_to_applicants = details.open_to_applicants
+    event.allow_walk_ins = details.allow_walk_ins
     if details.rsvp_deadline_local is None:
         event.rsvp_deadline = None
     else:
@@ -141,7 +137,7 @@ def create_event(
         event = Event(
             series=series,
             capacity=details.capacity,
-            checkin_code=new_checkin_code(),
+            checkin_secret=new_checkin_secret(),
             created_by_id=created_by.id,
             status=EventStatus.SCHEDULED,
             going_count=0,
@@ -259,6 +255,7 @@ def details_of(event: Event) -> EventDetails:
         headcount_only=event.headcount_only,
         house_id=event.house_id,
         open_to_applicants=event.open_to_applicants,
+        allow_walk_ins=event.allow_walk_ins,
     )
 
 

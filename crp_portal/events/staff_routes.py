@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import EVENTS, scope_required
-from crp_portal.events import attendance, bp, services
+from crp_portal.events import attendance, bp, door, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
 from crp_portal.forms import choices, filled
 from crp_portal.housing.services import list_houses
@@ -125,10 +125,12 @@ def take_attendance(event_id: int):
         flash(message, "success")
         return redirect(url_for("events.take_attendance", event_id=event_id))
     query = request.args.get("q", "")[:100]
-    is_open = attendance.attendance_open(event, utcnow())
+    now = utcnow()
+    is_open = attendance.attendance_open(event, now)
     return render_template(
         "events/attendance.html",
         event=event,
+        shown=None if event.headcount_only else door.shown_code(event, now),
         attendance_open=is_open,
         rows=[] if event.headcount_only else attendance.roster(event),
         matches=attendance.find_students(query) if query and is_open else [],

@@ -9,8 +9,9 @@ never the program's: it is listed beside family calendars.
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-import segno
 from markupsafe import Markup
+
+from crp_portal.qr import qr_svg
 
 GOOGLE_ADD = "https://calendar.google.com/calendar/r"
 OUTLOOK_ADD = "https://outlook.live.com/calendar/0/addfromweb"
@@ -31,24 +32,6 @@ def webcal_url(feed_url: str) -> str:
     return "webcal://" + feed_url.removeprefix(f"{urlsplit(feed_url).scheme}://")
 
 
-def qr_svg(text: str) -> Markup:
-    """`text` as a QR code in inline SVG, drawn by segno, black on white (a scanner needs
-    the contrast and the quiet zone whatever the page's colours). Presentation attributes
-    only, no style attribute: the CSP allows no inline style."""
-    svg = segno.make(text, error="m").svg_inline(
-        scale=1,
-        border=4,
-        dark="#000",
-        light="#fff",
-        omitsize=True,
-        svgclass="qr-code",
-        lineclass=None,
-        title=QR_LABEL,
-    )
-    # role="img" so the title is read as the picture's name.
-    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704 - segno's own output  # nosec B704
-
-
 def subscription(feed_url: str, public_name: str) -> Subscription:
     webcal = webcal_url(feed_url)
     return Subscription(
@@ -56,5 +39,5 @@ def subscription(feed_url: str, public_name: str) -> Subscription:
         webcal_url=webcal,
         google_url=f"{GOOGLE_ADD}?{urlencode({'cid': webcal}, quote_via=quote)}",
         outlook_url=f"{OUTLOOK_ADD}?{urlencode({'url': feed_url, 'name': public_name}, quote_via=quote)}",
-        qr_svg=qr_svg(feed_url),
+        qr_svg=qr_svg(feed_url, QR_LABEL),
     )
