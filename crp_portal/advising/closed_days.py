@@ -22,6 +22,7 @@ from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
 from crp_portal.terms.closed_days import closed_days
 from crp_portal.terms.models import ADVISING_CLOSED
+from crp_portal.timeutil import format_date
 
 LISTED_DAYS = 180  # the longest booking horizon an advisor can set
 
@@ -55,7 +56,7 @@ def refuse_closed_day(advisor_id: int, day: date) -> None:
     reason = closed_reason(advisor_id, day)
     if reason is not None:
         raise Conflict(
-            f"The advisor is not taking appointments on {day:%a %d %b %Y} ({reason}). "
+            f"The advisor is not taking appointments on {format_date(day)} ({reason}). "
             "Choose a time on another day."
         )
 
@@ -96,13 +97,13 @@ def open_day(advisor: User, day: date, today: date) -> OpenedDay:
     locked_settings(advisor.id)
     reason = closed_days(day, day, ADVISING_CLOSED).get(day)
     if reason is None:
-        raise Conflict(f"{day:%a %d %b %Y} is not in a break or holiday, so it is open already.")
+        raise Conflict(f"{format_date(day)} is not in a break or holiday, so it is open already.")
     opened = OpenedDay(advisor_id=advisor.id, day=day)
     try:
         with db.session.begin_nested():
             db.session.add(opened)
     except IntegrityError as error:
-        raise Conflict(f"You opened {day:%a %d %b %Y} already.") from error
+        raise Conflict(f"You opened {format_date(day)} already.") from error
     return opened
 
 

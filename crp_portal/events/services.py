@@ -26,7 +26,13 @@ from crp_portal.events.series import (
 )
 from crp_portal.extensions import db
 from crp_portal.terms.closed_days import closed_reason
-from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, to_wall_clock, utcnow
+from crp_portal.timeutil import (
+    NonexistentLocalTime,
+    format_date,
+    local_to_utc,
+    to_wall_clock,
+    utcnow,
+)
 
 __all__ = ["MAX_OCCURRENCES", "occurrence_starts"]  # the series rules, for older callers
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -95,7 +101,7 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
     event.kind = details.kind
     event.title = details.title.strip()
     event.public_title = details.public_title.strip()
-    event.description = details.description.strip()
+    event.description = (details.description or "").strip()
     event.starts_at = _utc(local_start)
     event.ends_at = _utc(local_start + duration)
     event.location = (details.location or "").strip() or None
@@ -266,7 +272,7 @@ def _replan(event: Event, targets: list[Event], scope: str, shift: timedelta) ->
     reason = closed_reason(day)
     if reason is not None:
         raise DomainError(
-            f"{day:%a %d %b %Y} is closed ({reason}), and this series skips breaks and "
+            f"{format_date(day)} is closed ({reason}), and this series skips breaks and "
             "holidays. Choose another day, or change this event only."
         )
     return replan_following(
