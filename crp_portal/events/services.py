@@ -17,10 +17,8 @@ from crp_portal.events.locks import locked_event, locked_from_here_on
 from crp_portal.events.models import KINDS, Event, EventSeries, EventStatus
 from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
 from crp_portal.events.series import (
-    MAX_OCCURRENCES,
     Replanned,
     SeriesDates,
-    occurrence_starts,
     plan_series,
     replan_following,
 )
@@ -34,7 +32,6 @@ from crp_portal.timeutil import (
     utcnow,
 )
 
-__all__ = ["MAX_OCCURRENCES", "occurrence_starts"]  # the series rules, for older callers
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 ALL_SKIPPED = (
     "Every date of this series falls in a break, holiday or reading days ({reasons}), so "
