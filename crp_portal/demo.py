@@ -18,7 +18,7 @@ from crp_portal.mentoring.demo import seed_mentoring
 from crp_portal.nudges.demo import seed_campaigns
 from crp_portal.recovery.demo import seed_recovery
 from crp_portal.support_meetings.demo import seed_support_meetings
-from crp_portal.terms.models import CalendarPeriod, PeriodKind, Term
+from crp_portal.terms.demo import seed_terms
 from crp_portal.terms.services import current_term
 from crp_portal.timeutil import utcnow
 
@@ -116,74 +116,13 @@ def membership_status(number: int) -> str:
     }.get(number, MemberStatus.INACTIVE)
 
 
-def term_dates(today: date) -> list[tuple[str, str, date, date]]:
-    """The previous, current and next terms around `today`: (season, name, start, end)."""
-    terms = []
-    for year in (today.year - 1, today.year, today.year + 1):
-        terms += [
-            ("spring", f"Spring {year}", date(year, 1, 12), date(year, 5, 8)),
-            ("summer", f"Summer {year}", date(year, 5, 18), date(year, 8, 7)),
-            ("fall", f"Fall {year}", date(year, 8, 24), date(year, 12, 18)),
-        ]
-    current = next(i for i, t in enumerate(terms) if t[3] >= today)
-    return terms[max(current - 1, 0) : current + 2]
-
-
-def periods_for(season: str, start: date, end: date) -> list[tuple[str, str, date, date]]:
-    week = timedelta(weeks=1)
-    periods = [
-        (PeriodKind.MOVE_IN, "Residence move-in", start - timedelta(days=3), start),
-        (PeriodKind.CLASSES_START, "Classes start", start, start + timedelta(days=4)),
-        (PeriodKind.ADD_DROP, "Add/drop period", start, start + timedelta(days=11)),
-        (PeriodKind.MIDTERMS, "Midterms", start + 7 * week, start + 7 * week + timedelta(days=4)),
-        (PeriodKind.FINALS, "Final exams", end - timedelta(days=6), end),
-        (PeriodKind.MOVE_OUT, "Residence move-out", end, end + timedelta(days=1)),
-    ]
-    if season == "fall":
-        periods.append(
-            (
-                PeriodKind.BREAK,
-                "Thanksgiving break",
-                start + 13 * week,
-                start + 13 * week + timedelta(days=6),
-            )
-        )
-        periods.append((PeriodKind.GRADUATION, "Winter commencement", end, end))
-    elif season == "spring":
-        periods.append(
-            (
-                PeriodKind.BREAK,
-                "Spring break",
-                start + 9 * week,
-                start + 9 * week + timedelta(days=6),
-            )
-        )
-        periods.append(
-            (
-                PeriodKind.GRADUATION,
-                "Commencement",
-                end + timedelta(days=1),
-                end + timedelta(days=1),
-            )
-        )
-    return sorted(periods, key=lambda period: period[2])
-
-
 def database_has_accounts() -> bool:
     return db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0
 
 
 def seed(today: date) -> dict[str, int]:
     """Fill an empty database; returns what was made, by kind."""
-    for season, name, start, end in term_dates(today):
-        term = Term(name=name, starts_on=start, ends_on=end)
-        db.session.add(term)
-        for kind, label, period_start, period_end in periods_for(season, start, end):
-            db.session.add(
-                CalendarPeriod(
-                    term=term, kind=kind, name=label, starts_on=period_start, ends_on=period_end
-                )
-            )
+    term_count = seed_terms(today)
     for email, name, scopes in STAFF_PEOPLE:
         create_user(email, name, STAFF, password=DEMO_PASSWORD).scopes = scopes
     for email, name in ADVISOR_PEOPLE:
@@ -249,7 +188,7 @@ def seed(today: date) -> dict[str, int]:
         "support meetings": meeting_count,
         "advising appointments": appointment_count,
         "houses": house_count,
-        "terms": 3,
+        "terms": term_count,
         "staff": len(STAFF_PEOPLE),
         "advisors": len(ADVISOR_PEOPLE),
         "students": len(students),

@@ -314,3 +314,25 @@ def code_now(event) -> str:
     from crp_portal.timeutil import utcnow
 
     return current_code(event, utcnow())
+
+
+def make_academic_year():
+    """Fall 2026 and Spring 2027 with the days a calendar closes: Thanksgiving (a recess
+    around the holiday), reading days before finals, the winter break between the terms
+    with Christmas and New Year's Day inside it, MLK Day and spring break."""
+    fall = make_term("Fall 2026", date(2026, 8, 24), date(2026, 12, 18))
+    spring = make_term("Spring 2027", date(2027, 1, 12), date(2027, 5, 8))
+    for term, kind, name, starts_on, ends_on in [
+        (fall, "break", "Thanksgiving recess", date(2026, 11, 25), date(2026, 11, 29)),
+        (fall, "holiday", "Thanksgiving", date(2026, 11, 26), date(2026, 11, 27)),
+        (fall, "reading_days", "Reading days", date(2026, 12, 10), date(2026, 12, 11)),
+        (fall, "finals", "Final exams", date(2026, 12, 12), date(2026, 12, 18)),
+        (fall, "break", "Winter break", date(2026, 12, 19), date(2027, 1, 11)),
+        (fall, "holiday", "Christmas Day", date(2026, 12, 25), date(2026, 12, 25)),
+        (fall, "holiday", "New Year's Day", date(2027, 1, 1), date(2027, 1, 1)),
+        (spring, "holiday", "Martin Luther King Jr. Day", date(2027, 1, 18), date(2027, 1, 18)),
+        (spring, "break", "Spring break", date(2027, 3, 13), date(2027, 3, 21)),
+    ]:
+        add_period(term, kind, name, starts_on, ends_on)
+    db.session.commit()
+    return fall, spring

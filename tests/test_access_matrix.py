@@ -13,6 +13,7 @@ from flask import url_for
 from crp_portal import create_app
 from crp_portal.access import ADMIN as ADMIN_SCOPE
 from crp_portal.access import EVENTS, HOUSING, NUDGES, RECOVERY, REPORTS, SCOPES
+from crp_portal.advising.models import OpenedDay
 from crp_portal.auth.models import User
 from crp_portal.auth.services import invite
 from crp_portal.extensions import db
@@ -209,6 +210,8 @@ ACCESS = {
     "advising.delete_window": ADVISOR_ONLY,
     "advising.add_day_off": ADVISOR_ONLY,
     "advising.delete_day_off": ADVISOR_ONLY,
+    "advising.open_closed_day": ADVISOR_ONLY,
+    "advising.close_opened_day": ADVISOR_ONLY,
     "advising.find_student": ADVISOR_ONLY,
     "advising.student": ADVISOR_ONLY,
     "advising.book_for": ADVISOR_ONLY,
@@ -393,6 +396,13 @@ class _World:
     @cached_property
     def day_off_id(self):
         return make_day_off(self.advisor, local_today() + timedelta(days=self.ahead)).id
+
+    @cached_property
+    def opened_day_id(self):
+        opened = OpenedDay(advisor_id=self.advisor.id, day=local_today() + timedelta(self.ahead))
+        db.session.add(opened)
+        db.session.flush()
+        return opened.id
 
     @cached_property
     def house_id(self):

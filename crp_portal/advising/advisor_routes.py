@@ -5,12 +5,12 @@ from flask_login import current_user
 
 from crp_portal.access import ADVISOR, role_required
 from crp_portal.advising import availability as hours
-from crp_portal.advising import bp, lists, services
-from crp_portal.advising.forms import BookForm, DayOffForm, SettingsForm, WindowForm
+from crp_portal.advising import bp, closed_days, lists, services
+from crp_portal.advising.forms import BookForm, DayOffForm, OpenDayForm, SettingsForm, WindowForm
 from crp_portal.advising.routes import by_day, slot_time
 from crp_portal.forms import filled
 from crp_portal.search import page_number
-from crp_portal.timeutil import local_today, utcnow
+from crp_portal.timeutil import format_date, local_today, utcnow
 from crp_portal.unit_of_work import audited_read, unit_of_work
 from crp_portal.views import id_from_form
 
@@ -42,6 +42,7 @@ def _availability_page(settings_form=None, window_form=None, day_off_form=None):
         day_off_form=day_off_form or DayOffForm(),
         windows=hours.windows_of(current_user.id),
         days_off=hours.days_off_of(current_user.id, local_today()),
+        closed_days=closed_days.upcoming_closed_days(current_user.id, local_today()),
     )
 
 
@@ -111,6 +112,33 @@ def delete_day_off(day_off_id: int):
         hours.delete_day_off(current_user, day_off_id)
     flash("Day off removed.", "success")
     return redirect(url_for("advising.availability"))
+
+
+@bp.post("/availability/closed-days/open")
+@role_required(ADVISOR)
+def open_closed_day():
+    """Open one day of a break or holiday for booking."""
+    form = OpenDayForm()
+    if not form.validate_on_submit():
+        flash("Choose one of the listed days to open.", "error")
+        return redirect(url_for("advising.availability"))
+    day = filled(form.day.data)
+    with unit_of_work():
+        closed_days.open_day(current_user, day, local_today())
+    flash(f"{format_date(day)} is open: students can book your times that day.", "success")
+    return redirect(url_for("advising.availability", _anchor="closed-days"))
+
+
+@bp.post("/availability/opened-days/<int:opened_day_id>/close")
+@role_required(ADVISOR)
+def close_opened_day(opened_day_id: int):
+    with unit_of_work():
+        day = closed_days.close_day(current_user, opened_day_id)
+    flash(
+        f"{format_date(day)} is closed again. Booked appointments that day stay booked.",
+        "success",
+    )
+    return redirect(url_for("advising.availability", _anchor="closed-days"))
 
 
 @bp.get("/students")

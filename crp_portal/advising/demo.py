@@ -4,6 +4,7 @@ a few students staff assigned to each advisor (so "Book for a student" lists som
 from datetime import date, datetime, time, timedelta
 
 from crp_portal.advising.availability import add_window
+from crp_portal.advising.closed_days import open_day, upcoming_closed_days
 from crp_portal.advising.models import Appointment, AppointmentCell, AppointmentStatus
 from crp_portal.extensions import db
 from crp_portal.timeutil import local_to_utc
@@ -23,6 +24,14 @@ def _at(day: date, hour: int) -> datetime:
 
 
 ASSIGNED_PER_ADVISOR = 3
+
+
+def _open_one_break_day(advisor, today: date) -> None:
+    """The first advisor opened one break day for booking (the rest stay closed), so
+    their availability page shows both."""
+    closed = [day for day in upcoming_closed_days(advisor.id, today) if day.day > today]
+    if len(closed) > 1:
+        open_day(advisor, closed[0].day, today)
 
 
 def seed_advising(today: date, advisors, students) -> int:
@@ -60,6 +69,7 @@ def seed_advising(today: date, advisors, students) -> int:
                 )
             )  # fmt: skip
         made += 1
+    _open_one_break_day(advisors[0], today)
     assigned = students[len(plan) : len(plan) + ASSIGNED_PER_ADVISOR * len(advisors)]
     for index, student in enumerate(assigned):
         student.profile.advisor_id = advisors[index % len(advisors)].id

@@ -104,3 +104,9 @@ class DayOffForm(PortalForm):
         validators=[Optional(), Length(max=120, message="Use at most 120 characters.")],
         filters=[strip_filter],
     )
+
+
+class OpenDayForm(PortalForm):
+    """Open one break or holiday day for booking (the day comes from the listed row)."""
+
+    day = BoundedDateField("Day", validators=[InputRequired(message="Choose a day to open.")])

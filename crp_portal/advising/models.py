@@ -108,6 +108,19 @@ class DayOff(Model):
     note: Mapped[str | None] = mapped_column(String(120))
 
 
+class OpenedDay(Model):
+    """A day the academic calendar closes (a break or a holiday) that the advisor opened
+    for booking anyway; removing the row closes the day again."""
+
+    __tablename__ = "advisor_opened_days"
+    __table_args__ = (UniqueConstraint("advisor_id", "day", name="uq_advisor_opened_days_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class AppointmentLabels:
     """How pages name an appointment's topic and status: shared by the model and by the
     plain rows lists read (`lists.Listed`)."""

@@ -23,6 +23,7 @@ from crp_portal.advising.availability import (
     settings_for,
     windows_of,
 )
+from crp_portal.advising.closed_days import closed_for, refuse_closed_day
 from crp_portal.advising.models import (
     CELL_MINUTES,
     MODES,
@@ -98,10 +99,13 @@ def available_slots(
     """
     settings = settings_for(advisor_id)
     yesterday = now.date() - timedelta(days=1)
+    closed = closed_for(
+        advisor_id, yesterday, now.date() + timedelta(days=settings.horizon_days + 1)
+    )
     return free_slots(
         settings,
         windows_of(advisor_id),
-        {off.day for off in days_off_of(advisor_id, yesterday)},
+        {off.day for off in days_off_of(advisor_id, yesterday)} | closed.keys(),
         _busy(Appointment.advisor_id, advisor_id, now - timedelta(days=1), moving_id),
         _busy(Appointment.student_id, student_id, now, moving_id) if student_id else [],
         now,
@@ -113,6 +117,7 @@ def _slot_at(
 ) -> Slot:
     if starts_at <= now:
         raise DomainError(PASSED)
+    refuse_closed_day(advisor_id, starts_at.astimezone(program_zone()).date())
     for slot in available_slots(advisor_id, student_id, now, moving_id):
         if slot.starts_at == starts_at:
             return slot

@@ -2,6 +2,8 @@
 
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from crp_portal.events.models import (
     Attendance,
     AttendanceSource,
@@ -12,6 +14,7 @@ from crp_portal.events.models import (
 )
 from crp_portal.events.services import EventDetails, create_event
 from crp_portal.extensions import db
+from crp_portal.terms.models import CalendarPeriod, PeriodKind
 from crp_portal.timeutil import local_to_utc
 
 
@@ -19,9 +22,24 @@ def _next_weekday(today: date, weekday: int, weeks_ahead: int = 0) -> date:
     return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
 
 
+def _through_next_break(today: date, first: date) -> date:
+    """Ten weeks on, or a week past the next break, so the weekly meeting shows the
+    dates a series skips."""
+    next_break_ends = db.session.scalar(
+        select(CalendarPeriod.ends_on)
+        .where(CalendarPeriod.kind == PeriodKind.BREAK, CalendarPeriod.starts_on > today)
+        .order_by(CalendarPeriod.starts_on)
+        .limit(1)
+    )
+    until = first + timedelta(weeks=10)
+    if next_break_ends is not None:
+        until = max(until, next_break_ends + timedelta(weeks=1))
+    return min(until, first + timedelta(days=364))
+
+
 def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
     tuesday = _next_weekday(today, 1) - timedelta(weeks=4)
-    thursday = _next_weekday(today, 3) - timedelta(weeks=4)
+    thursday = _next_weekday(today, 3) - timedelta(weeks=3)
     return [
         (
             EventDetails(
@@ -30,7 +48,7 @@ def _plan(today: date) -> list[tuple[EventDetails, int | None, date | None]]:
                 tuesday, time(19, 0), time(20, 0), location="Wellness Center, Room 110",
                 headcount_only=True, open_to_applicants=True,
             ),
-            1, tuesday + timedelta(weeks=10),
+            1, _through_next_break(today, tuesday),
         ),
         (
             EventDetails(

@@ -110,6 +110,12 @@ class NewEventForm(EventForm):
         validators=[Optional()],
     )
     repeat_until = BoundedDateField("Last date of the series", validators=[Optional()])
+    skip_closed_days = BooleanField(
+        "Skip breaks and holidays",
+        default=True,
+        description="No meeting on a day inside a break, holiday or reading days of the "
+        "academic calendar. “Check dates” lists the dates left out before you save.",
+    )
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -77,6 +77,11 @@ class EventSeries(Model):
     interval_weeks: Mapped[int] = mapped_column(Integer)
     first_start_local: Mapped[datetime] = mapped_column(DateTime)
     until_local: Mapped[datetime] = mapped_column(DateTime)
+    # No meeting on a day inside a break, holiday or reading days (`events.series`); kept
+    # so "this and following" edits keep to the rule the series was made with.
+    skips_closed_days: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     events: Mapped[list["Event"]] = relationship(

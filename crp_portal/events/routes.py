@@ -14,7 +14,7 @@ from crp_portal.access import (
     role_required,
     scope_required,
 )
-from crp_portal.events import attendance, bp, calendars, queries, rsvp, services, subscribe
+from crp_portal.events import attendance, bp, calendars, queries, rsvp, series, services, subscribe
 from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
 from crp_portal.events.models import AttendanceSource
 from crp_portal.extensions import limiter
@@ -115,6 +115,7 @@ def detail(event_id: int):
         check_in_open=attendance.check_in_window_open(event, now),
         checked_in=attendance.has_attended(event, current_user),
         page_title=calendars.title_for(event, current_user),
+        skipped=series.skipped_from(event.series, local_today()),
     )
 
 

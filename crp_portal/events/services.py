@@ -5,10 +5,10 @@ under the lock, so one that races an RSVP or another staff member's change sees 
 change saved, as it would a second later.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
-from dateutil.rrule import WEEKLY, rrule
 from sqlalchemy import select
 
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
@@ -16,10 +16,26 @@ from crp_portal.events.checkin_codes import new_checkin_secret
 from crp_portal.events.locks import locked_event, locked_from_here_on
 from crp_portal.events.models import KINDS, Event, EventSeries, EventStatus
 from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
+from crp_portal.events.series import (
+    Replanned,
+    SeriesDates,
+    plan_series,
+    replan_following,
+)
 from crp_portal.extensions import db
-from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, to_wall_clock, utcnow
+from crp_portal.terms.closed_days import closed_reason
+from crp_portal.timeutil import (
+    NonexistentLocalTime,
+    format_date,
+    local_to_utc,
+    to_wall_clock,
+    utcnow,
+)
 
-MAX_OCCURRENCES = 60
+ALL_SKIPPED = (
+    "Every date of this series falls in a break, holiday or reading days ({reasons}), so "
+    "it would have no meetings. Choose other dates, or turn off “Skip breaks and holidays”."
+)
 THIS_ONE, THIS_AND_FOLLOWING = "this", "following"
 
 
@@ -94,12 +110,34 @@ def _apply(event: Event, details: EventDetails, local_start: datetime) -> None:
         event.rsvp_deadline = _utc(local_start - before_start)
 
 
-def occurrence_starts(first_local: datetime, interval_weeks: int, until: date) -> list[datetime]:
-    """Local wall-clock starts of a weekly or fortnightly series, at most MAX_OCCURRENCES."""
-    last = datetime.combine(until, time(23, 59))
-    return list(rrule(WEEKLY, interval=interval_weeks, dtstart=first_local, until=last))[
-        :MAX_OCCURRENCES
-    ]
+def plan_event_dates(
+    details: EventDetails,
+    repeat_weeks: int | None = None,
+    repeat_until: date | None = None,
+    skip_closed_days: bool = True,
+) -> SeriesDates:
+    """The local starts saving would create, and the dates a series skips and why.
+
+    Checks everything `create_event` checks, so "Check dates" refuses what saving would;
+    writes nothing.
+    """
+    _check(details)
+    if details.capacity is not None and details.capacity < 1:
+        raise DomainError("Capacity must be at least 1, or left empty for no limit.")
+    if not repeat_weeks:
+        return SeriesDates((details.local_start(),))
+    if repeat_weeks not in (1, 2):
+        raise DomainError("Repeat weekly or every other week.")
+    if repeat_until is None or repeat_until <= details.day:
+        raise DomainError("Choose the last date of the series, after the first meeting.")
+    check_date_bounds(repeat_until)
+    if repeat_until > details.day + timedelta(days=366):
+        raise DomainError("A series can run for at most a year; add another later.")
+    dates = plan_series(details.local_start(), repeat_weeks, repeat_until, skip_closed_days)
+    if not dates.starts:
+        reasons = ", ".join(dict.fromkeys(skipped.reason for skipped in dates.skipped))
+        raise DomainError(ALL_SKIPPED.format(reasons=reasons))
+    return dates
 
 
 def create_event(
@@ -107,47 +145,44 @@ def create_event(
     created_by,
     repeat_weeks: int | None = None,
     repeat_until: date | None = None,
+    skip_closed_days: bool = True,
 ) -> list[Event]:
-    """Create one event, or every occurrence of a weekly (1) or fortnightly (2) series.
+    """Create one event, or every occurrence of a weekly (1) or fortnightly (2) series;
+    a series that skips closed days (the default) has no meeting in a break, holiday
+    or reading days, and remembers that for later edits.
 
     Locks nothing: it only adds rows nobody else can see before the commit.
     """
-    _check(details)
-    if details.capacity is not None and details.capacity < 1:
-        raise DomainError("Capacity must be at least 1, or left empty for no limit.")
-    starts = [details.local_start()]
+    dates = plan_event_dates(details, repeat_weeks, repeat_until, skip_closed_days)
     series = None
     if repeat_weeks:
-        if repeat_weeks not in (1, 2):
-            raise DomainError("Repeat weekly or every other week.")
-        if repeat_until is None or repeat_until <= details.day:
-            raise DomainError("Choose the last date of the series, after the first meeting.")
-        check_date_bounds(repeat_until)
-        if repeat_until > details.day + timedelta(days=366):
-            raise DomainError("A series can run for at most a year; add another later.")
-        starts = occurrence_starts(details.local_start(), repeat_weeks, repeat_until)
         series = EventSeries(
             interval_weeks=repeat_weeks,
             first_start_local=details.local_start(),
-            until_local=datetime.combine(repeat_until, time(23, 59)),
+            until_local=datetime.combine(cast(date, repeat_until), time(23, 59)),
+            skips_closed_days=skip_closed_days,
         )
         db.session.add(series)
-    events = []
-    for local_start in starts:
-        event = Event(
-            series=series,
-            capacity=details.capacity,
-            checkin_secret=new_checkin_secret(),
-            created_by_id=created_by.id,
-            status=EventStatus.SCHEDULED,
-            going_count=0,
-            sequence=0,
-        )
-        _apply(event, details, local_start)
-        db.session.add(event)
-        events.append(event)
+    events = [
+        _new_occurrence(details, series, created_by.id, local_start) for local_start in dates.starts
+    ]
     db.session.flush()
     return events
+
+
+def _new_occurrence(details, series, created_by_id, local_start: datetime) -> Event:
+    event = Event(
+        series=series,
+        capacity=details.capacity,
+        checkin_secret=new_checkin_secret(),
+        created_by_id=created_by_id,
+        status=EventStatus.SCHEDULED,
+        going_count=0,
+        sequence=0,
+    )
+    _apply(event, details, local_start)
+    db.session.add(event)
+    return event
 
 
 def get_event(event_id: int, for_update: bool = False) -> Event:
@@ -165,28 +200,81 @@ def _locked_targets(event: Event, scope: str) -> tuple[Event, list[Event]]:
     return event, locked_from_here_on(event) if scope == THIS_AND_FOLLOWING else [event]
 
 
+@dataclass
+class EventEdit:
+    """What an edit changed: the events moved or edited, and for a series that skips
+    closed days, the later occurrences cancelled rather than moved onto one (with the
+    period's name) and the meetings added in weeks the move opens."""
+
+    changed: list[Event]
+    kept_off: list[tuple[Event, str]] = field(default_factory=list)
+    added: list[Event] = field(default_factory=list)
+
+
 def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> list[Event]:
+    """Edit this occurrence, or it and every later one in its series (see `edit_event`)."""
+    return edit_event(event, details, scope).changed
+
+
+def edit_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> EventEdit:
     """Edit this occurrence, or it and every later one in its series.
 
     For later occurrences the wall-clock shift is applied to each one's own local
     start, so moving a 7 pm meeting to 6 pm keeps it at 6 pm on both sides of DST.
+    A series that skips breaks and holidays keeps doing so when moved: an occurrence
+    the move would put on a closed day is cancelled instead (everyone going is told),
+    and a week it skipped gets a meeting if the move takes it to an open day.
     Locks the event row (and, for "this and following", each later occurrence's, in start
     order) before reading what it changes, so RSVPs and other edits queue behind it.
     """
     _check(details)
     event, targets = _locked_targets(event, scope)
     shift = details.local_start() - to_wall_clock(event.starts_at)
+    replanned = _replan(event, targets, scope, shift)
+    edit = EventEdit(changed=[])
     for target in targets:
+        if target.id in replanned.kept_off:
+            if target.status != EventStatus.CANCELLED:
+                _cancel(target)
+                edit.kept_off.append((target, replanned.kept_off[target.id]))
+            continue
         _set_capacity(target, details.capacity)
         local_start = (
             details.local_start() if target is event else to_wall_clock(target.starts_at) + shift
         )
         _apply(target, details, local_start)
         target.sequence += 1
+        edit.changed.append(target)
     if scope == THIS_ONE and event.series_id is not None and shift:
         event.series_id = None
+    edit.added = [
+        _new_occurrence(details, event.series, event.created_by_id, local_start)
+        for local_start in replanned.added
+    ]
     db.session.flush()
-    return targets
+    return edit
+
+
+def _replan(event: Event, targets: list[Event], scope: str, shift: timedelta) -> Replanned:
+    """Where a "this and following" move of a series that skips closed days may not go,
+    and where it adds meetings; nothing for any other edit."""
+    series = event.series
+    if scope != THIS_AND_FOLLOWING or not shift or series is None or not series.skips_closed_days:
+        return Replanned({}, ())
+    day = (to_wall_clock(event.starts_at) + shift).date()
+    reason = closed_reason(day)
+    if reason is not None:
+        raise DomainError(
+            f"{format_date(day)} is closed ({reason}), and this series skips breaks and "
+            "holidays. Choose another day, or change this event only."
+        )
+    return replan_following(
+        event.id,
+        {target.id: to_wall_clock(target.starts_at) for target in targets},
+        series.interval_weeks,
+        series.until_local.date(),
+        shift,
+    )
 
 
 def _set_capacity(event: Event, capacity: int | None) -> None:
@@ -221,10 +309,7 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
     for target in targets:
         if target.status == EventStatus.CANCELLED:
             continue
-        target.status = EventStatus.CANCELLED
-        target.cancelled_at = utcnow()
-        target.sequence += 1
-        notify_cancellation(target)
+        _cancel(target)
         cancelled.append(target)
     if not cancelled:
         raise Conflict(
@@ -234,6 +319,14 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
         )
     db.session.flush()
     return cancelled
+
+
+def _cancel(target: Event) -> None:
+    """Cancel a locked occurrence and tell everyone on its list, once."""
+    target.status = EventStatus.CANCELLED
+    target.cancelled_at = utcnow()
+    target.sequence += 1
+    notify_cancellation(target)
 
 
 def details_of(event: Event) -> EventDetails:

@@ -8,7 +8,7 @@ from crp_portal.events import attendance, bp, door, services
 from crp_portal.events.forms import CancelEventForm, EditEventForm, HeadcountForm, NewEventForm
 from crp_portal.forms import choices, filled
 from crp_portal.housing.services import list_houses
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import format_date, utcnow
 from crp_portal.unit_of_work import unit_of_work
 from crp_portal.views import id_from_form
 
@@ -42,21 +42,29 @@ def _fill(form, event) -> None:
 @bp.route("/events/new", methods=["GET", "POST"])
 @scope_required(EVENTS)
 def new_event():
+    """action=check shows the dates saving would create and those a series skips (and
+    why), saving nothing; any other submit saves."""
     form = _with_houses(NewEventForm())
     work = unit_of_work(form, "title")
+    dates = None
     if form.validate_on_submit():
-        with work:
-            created = services.create_event(
-                _details(form),
-                current_user,
-                repeat_weeks=int(form.repeats.data) if form.repeats.data else None,
-                repeat_until=form.repeat_until.data,
-            )
-        if work.saved:
-            count = len(created)
-            flash(f"{'Event' if count == 1 else f'{count} events'} added.", "success")
-            return redirect(url_for("events.detail", event_id=created[0].id))
-    return render_template("events/event_form.html", form=form, event=None), work.status
+        repeat = {
+            "repeat_weeks": int(form.repeats.data) if form.repeats.data else None,
+            "repeat_until": form.repeat_until.data,
+            "skip_closed_days": form.skip_closed_days.data,
+        }
+        if request.form.get("action") == "check":
+            with work:
+                dates = services.plan_event_dates(_details(form), **repeat)
+        else:
+            with work:
+                created = services.create_event(_details(form), current_user, **repeat)
+            if work.saved:
+                count = len(created)
+                flash(f"{'Event' if count == 1 else f'{count} events'} added.", "success")
+                return redirect(url_for("events.detail", event_id=created[0].id))
+    page = render_template("events/event_form.html", form=form, event=None, dates=dates)
+    return page, work.status
 
 
 @bp.get("/events/<int:event_id>/duplicate")
@@ -80,11 +88,26 @@ def edit_event(event_id: int):
     work = unit_of_work(form, "title")
     if form.validate_on_submit():
         with work:
-            changed = services.update_event(event, _details(form), form.scope.data)
+            edit = services.edit_event(event, _details(form), form.scope.data)
         if work.saved:
-            flash(f"Saved {len(changed)} event{'s' if len(changed) > 1 else ''}.", "success")
+            _flash_edit(edit)
             return redirect(url_for("events.detail", event_id=event_id))
     return render_template("events/event_form.html", form=form, event=event), work.status
+
+
+def _flash_edit(edit: services.EventEdit) -> None:
+    changed = len(edit.changed)
+    flash(f"Saved {changed} event{'s' if changed > 1 else ''}.", "success")
+    if edit.kept_off:
+        days = "; ".join(f"{format_date(e.starts_at)} ({why})" for e, why in edit.kept_off)
+        flash(
+            f"The series skips breaks and holidays, so these were cancelled instead of "
+            f"moved onto a closed day, and everyone going was told: {days}.",
+            "info",
+        )
+    if edit.added:
+        days = "; ".join(format_date(added.starts_at) for added in edit.added)
+        flash(f"Added in weeks the series had skipped, now open: {days}.", "info")
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])

@@ -23,7 +23,8 @@ from crp_portal.housing.models import AssignmentStatus, BedAssignment
 from crp_portal.nudges import audiences
 from crp_portal.nudges.models import Anchor, Campaign, Trigger
 from crp_portal.recovery.models import CheckIn
-from crp_portal.terms.models import CalendarPeriod, PeriodKind
+from crp_portal.terms.closed_days import closed_days
+from crp_portal.terms.models import ADVISING_CLOSED, CalendarPeriod, PeriodKind
 from crp_portal.timeutil import format_date, local_midnight, to_local
 
 FIRST_WEEK_DAYS = 7
@@ -113,13 +114,24 @@ def _move_in(campaign, members, today, now, window) -> list[Source]:
     return [Source(due, key, lambda key: key, lambda _key: "moves into recovery housing today")]
 
 
+BACK_LOOKS_BACK = 14  # days of holidays right after a break that can put off "back"
+
+
 def _back_from_break(campaign, members, today, now, window) -> list[Source]:
-    """Today is the day after a break ends."""
+    """Today is the first day after a break that is not itself a holiday or break day:
+    a break that ends the day before MLK Day has its first day back the day after."""
+    closed = closed_days(today - timedelta(days=BACK_LOOKS_BACK), today, ADVISING_CLOSED)
+    if today in closed:
+        return []
+    open_before = today - timedelta(days=1)
+    while open_before in closed:
+        open_before -= timedelta(days=1)
     breaks = db.session.scalars(
         select(CalendarPeriod)
         .where(
             CalendarPeriod.kind == PeriodKind.BREAK,
-            CalendarPeriod.ends_on == today - timedelta(days=1),
+            CalendarPeriod.ends_on >= open_before,
+            CalendarPeriod.ends_on < today,
         )
         .order_by(CalendarPeriod.id)
     ).all()

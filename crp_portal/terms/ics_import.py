@@ -35,9 +35,13 @@ LONGEST_EVENT = timedelta(days=366)
 DEFAULT_RULES = """\
 classes_start: classes begin, first day of classes
 add_drop: add/drop, drop deadline, last day to add, last day to drop
+reading_days: reading day, reading period, study day, study period
 midterms: midterm, mid-term
 finals: final exam, finals
-break: break, recess, holiday, no classes
+break: break, recess
+holiday: holiday, thanksgiving, labor day, memorial day, independence day, juneteenth, \
+martin luther king, mlk day, veterans day, christmas, new year's day, new year’s day, \
+presidents' day, presidents day, indigenous peoples, columbus day, university closed, no classes
 move_in: move-in, move in, residence halls open
 move_out: move-out, move out, residence halls close
 graduation: commencement, graduation"""
@@ -385,10 +389,9 @@ def _plan_line(event, rules, terms, existing) -> PlanLine:
     kind = next((rule.kind for rule in rules if rule.matches(event.title)), None)
     if kind is None:
         return PlanLine(event, SKIPPED, NO_RULE)
-    covering = [term for term in terms if term.starts_on <= event.starts_on <= term.ends_on]
-    if not covering:
+    term = _term_for(event, kind, terms)
+    if term is None:
         return PlanLine(event, SKIPPED, NO_TERM, kind=kind)
-    term = covering[-1]
     period = existing.get(event.uid)
     if period is None:
         return PlanLine(event, NEW, kind=kind, term=term)
@@ -404,6 +407,21 @@ def _plan_line(event, rules, terms, existing) -> PlanLine:
     )
     outcome = UPDATED if changes else UNCHANGED
     return PlanLine(event, outcome, kind=kind, term=term, period=period, changes=changes)
+
+
+def _term_for(event: FeedEvent, kind: str, terms: list[Term]) -> Term | None:
+    """The term containing the event's first day (the latest-starting one, if terms
+    overlap); for a break or holiday between two terms, the term it follows."""
+    day = cast(date, event.starts_on)  # an event without a problem has both dates
+    covering = [term for term in terms if term.starts_on <= day <= term.ends_on]
+    if covering:
+        return covering[-1]
+    before = [
+        term
+        for term in terms
+        if term.ends_on < day and term.holds_period(kind, day, cast(date, event.ends_on))
+    ]
+    return max(before, key=lambda term: (term.ends_on, term.id)) if before else None
 
 
 def save_import(plan: ImportPlan) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """Academic terms and the periods inside them (finals, breaks, move-in…)."""
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
@@ -16,6 +16,8 @@ class PeriodKind(StrEnum):
     MIDTERMS = "midterms"
     FINALS = "finals"
     BREAK = "break"
+    HOLIDAY = "holiday"
+    READING_DAYS = "reading_days"
     MOVE_IN = "move_in"
     MOVE_OUT = "move_out"
     GRADUATION = "graduation"
@@ -28,11 +30,22 @@ PERIOD_KINDS: dict[str, str] = {
     PeriodKind.MIDTERMS: "Midterms",
     PeriodKind.FINALS: "Finals",
     PeriodKind.BREAK: "Break",
+    PeriodKind.HOLIDAY: "Holiday",
+    PeriodKind.READING_DAYS: "Reading days",
     PeriodKind.MOVE_IN: "Move-in",
     PeriodKind.MOVE_OUT: "Move-out",
     PeriodKind.GRADUATION: "Graduation",
     PeriodKind.OTHER: "Other",
 }
+
+
+# Days no weekly series meets on (unless staff say otherwise) and, for breaks and
+# holidays, days advisors are closed unless they open one (`terms.closed_days`).
+SERIES_SKIPS = (PeriodKind.BREAK, PeriodKind.HOLIDAY, PeriodKind.READING_DAYS)
+ADVISING_CLOSED = (PeriodKind.BREAK, PeriodKind.HOLIDAY)
+# A winter break or a holiday in it often falls between two terms; such a period may
+# start up to this long after the term it is filed under ends.
+BETWEEN_TERMS = timedelta(weeks=8)
 
 
 class Term(Model):
@@ -52,6 +65,17 @@ class Term(Model):
 
     def __repr__(self) -> str:
         return f"<Term {self.name}>"
+
+    def holds_period(self, kind: str, starts_on: date, ends_on: date) -> bool:
+        return fits_term(self.starts_on, self.ends_on, kind, starts_on, ends_on)
+
+
+def fits_term(term_start: date, term_end: date, kind: str, starts_on: date, ends_on: date) -> bool:
+    """A period touches its term, or is a break, holiday or reading days starting in the
+    weeks after it (the winter break, and Dec 25 and Jan 1 inside it)."""
+    if starts_on <= term_end and ends_on >= term_start:
+        return True
+    return kind in SERIES_SKIPS and term_end < starts_on <= term_end + BETWEEN_TERMS
 
 
 class CalendarPeriod(Model):

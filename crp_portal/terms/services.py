@@ -8,7 +8,13 @@ from sqlalchemy.orm import selectinload
 
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
-from crp_portal.terms.models import PERIOD_KINDS, CalendarPeriod, Term
+from crp_portal.terms.models import (
+    BETWEEN_TERMS,
+    PERIOD_KINDS,
+    CalendarPeriod,
+    Term,
+    fits_term,
+)
 
 
 class DateRangeError(DomainError):
@@ -62,7 +68,9 @@ def create_term(name: str, starts_on: date, ends_on: date) -> Term:
 
 def update_term(term: Term, name: str, starts_on: date, ends_on: date) -> Term:
     _check_range(starts_on, ends_on)
-    outside = [p for p in term.periods if not _overlaps(p.starts_on, p.ends_on, starts_on, ends_on)]
+    outside = [
+        p for p in term.periods if not fits_term(starts_on, ends_on, p.kind, p.starts_on, p.ends_on)
+    ]
     if outside:
         raise DateRangeError(
             f"“{outside[0].name}” would fall outside the term. Move or delete it first."
@@ -76,18 +84,15 @@ def delete_term(term: Term) -> None:
     db.session.flush()
 
 
-def _overlaps(start: date, end: date, other_start: date, other_end: date) -> bool:
-    return start <= other_end and end >= other_start
-
-
 def _check_period(term: Term, kind: str, starts_on: date, ends_on: date) -> None:
     if kind not in PERIOD_KINDS:
         raise DomainError("Choose one of the listed kinds of period.")
     _check_range(starts_on, ends_on)
-    if not _overlaps(starts_on, ends_on, term.starts_on, term.ends_on):
+    if not term.holds_period(kind, starts_on, ends_on):
         raise DateRangeError(
             f"The dates must touch the term ({term.starts_on:%d %b %Y} – "
-            f"{term.ends_on:%d %b %Y}). Check the year."
+            f"{term.ends_on:%d %b %Y}); a break or holiday may also start in the "
+            f"{BETWEEN_TERMS.days // 7} weeks after it. Check the year."
         )
 
 

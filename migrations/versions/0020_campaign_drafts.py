@@ -1,7 +1,7 @@
 """nudges: a new campaign is a draft until staff make it live
 
 Revision ID: 0020_campaign_drafts
-Revises: 0017_check_in_at_the_door
+Revises: 0019_calendar_closed_days
 Create Date: 2026-12-04 20:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0020_campaign_drafts"
-down_revision = "0017_check_in_at_the_door"
+down_revision = "0019_calendar_closed_days"
 branch_labels = None
 depends_on = None
 

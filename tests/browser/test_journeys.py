@@ -253,7 +253,7 @@ def test_staff_adds_a_term_and_its_periods(demo_today, page, app):
     expect(periods.locator("tbody tr").first).to_contain_text(format_date(finals_start))
     assert_accessible(page)
 
-    page.get_by_label("Kind", exact=True).select_option(label="Other")
+    page.get_by_label("Kind", exact=True).select_option(label="Reading days")
     page.get_by_label("Name (optional)", exact=True).fill("Reading days")
     page.get_by_label("Starts", exact=True).fill(date(year, 12, 10).isoformat())
     page.get_by_label("Ends", exact=True).fill(date(year, 12, 5).isoformat())
@@ -274,7 +274,10 @@ def test_staff_adds_a_term_and_its_periods(demo_today, page, app):
         saved = db.session.scalar(
             select(func.count())
             .select_from(CalendarPeriod)
-            .where(CalendarPeriod.name == "Reading days")
+            .where(
+                CalendarPeriod.name == "Reading days",
+                CalendarPeriod.term.has(name=term_name),  # the demo's terms have theirs
+            )
         )
         db.session.remove()
     assert saved == 0
