@@ -187,6 +187,7 @@ ACCESS = {
     "events.take_attendance": EVENTS_STAFF,
     "events.add_walk_in": EVENTS_STAFF,
     "events.headcount": EVENTS_STAFF,
+    "events.reminder_settings": EVENTS_STAFF,
     "advising.advisors": STUDENTS,
     "advising.advisor_slots": STUDENTS,
     "advising.book": STUDENTS,

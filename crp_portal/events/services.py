@@ -13,9 +13,10 @@ from dateutil.rrule import WEEKLY, rrule
 from sqlalchemy import select
 
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
+from crp_portal.events import notices
 from crp_portal.events.locks import locked_event, locked_from_here_on
 from crp_portal.events.models import KINDS, Event, EventSeries, EventStatus
-from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
+from crp_portal.events.rsvp import count_going, promote_waitlisted
 from crp_portal.extensions import db
 from crp_portal.timeutil import NonexistentLocalTime, local_to_utc, to_wall_clock, utcnow
 
@@ -169,16 +170,21 @@ def _locked_targets(event: Event, scope: str) -> tuple[Event, list[Event]]:
     return event, locked_from_here_on(event) if scope == THIS_AND_FOLLOWING else [event]
 
 
-def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> list[Event]:
+def update_event(
+    event: Event, details: EventDetails, scope: str = THIS_ONE, now: datetime | None = None
+) -> list[Event]:
     """Edit this occurrence, or it and every later one in its series.
 
     For later occurrences the wall-clock shift is applied to each one's own local
     start, so moving a 7 pm meeting to 6 pm keeps it at 6 pm on both sides of DST.
     Locks the event row (and, for "this and following", each later occurrence's, in start
     order) before reading what it changes, so RSVPs and other edits queue behind it.
+    A new time or place is told, under those locks, to everyone on the lists of events
+    that had not started by `now`: once per person however many dates (`notices`).
     """
     _check(details)
     event, targets = _locked_targets(event, scope)
+    before = {target.id: notices.Before.of(target) for target in targets}
     shift = details.local_start() - to_wall_clock(event.starts_at)
     for target in targets:
         _set_capacity(target, details.capacity)
@@ -190,6 +196,7 @@ def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> 
     if scope == THIS_ONE and event.series_id is not None and shift:
         event.series_id = None
     db.session.flush()
+    notices.notify_changes(notices.changes_to_tell(targets, before, now or utcnow()))
     return targets
 
 
@@ -214,7 +221,8 @@ def _set_capacity(event: Event, capacity: int | None) -> None:
 
 
 def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
-    """Cancel this occurrence (or it and the rest of its series); everyone on the list is told.
+    """Cancel this occurrence (or it and the rest of its series); everyone on the list is
+    told, once however many of their dates it cancels.
 
     Locks the event row (and each later occurrence's) and reads the status again under
     the lock: of two staff cancelling at once, the second is told it is already done and
@@ -228,7 +236,6 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
         target.status = EventStatus.CANCELLED
         target.cancelled_at = utcnow()
         target.sequence += 1
-        notify_cancellation(target)
         cancelled.append(target)
     if not cancelled:
         raise Conflict(
@@ -237,6 +244,7 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
             else "These events are already cancelled; everyone on their lists was told then."
         )
     db.session.flush()
+    notices.notify_cancellations(cancelled)
     return cancelled
 
 

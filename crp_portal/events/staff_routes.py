@@ -80,7 +80,7 @@ def edit_event(event_id: int):
     work = unit_of_work(form, "title")
     if form.validate_on_submit():
         with work:
-            changed = services.update_event(event, _details(form), form.scope.data)
+            changed = services.update_event(event, _details(form), form.scope.data, utcnow())
         if work.saved:
             flash(f"Saved {len(changed)} event{'s' if len(changed) > 1 else ''}.", "success")
             return redirect(url_for("events.detail", event_id=event_id))
