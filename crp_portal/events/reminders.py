@@ -144,7 +144,8 @@ def _claim(event: Event, rule: ReminderRule) -> list[int]:
     return sorted(claimed.scalars())
 
 
-def _remind(event: Event, user: User) -> None:
+def _remind(event: Event, user: User, now: datetime) -> None:
+    """Queued as written at `now`, the moment the run acts as, and due then."""
     title = title_for(event, user)
     mail = render_mail(
         user.email,
@@ -156,7 +157,9 @@ def _remind(event: Event, user: User) -> None:
         title=title,
         link=portal_url("events.detail", event_id=event.id),
     )
-    queue_rendered(mail, user_id=user.id, unsubscribe_url=unsubscribe_url(user.id, EVENT_REMINDERS))
+    queue_rendered(
+        mail, user_id=user.id, unsubscribe_url=unsubscribe_url(user.id, EVENT_REMINDERS), now=now
+    )
 
 
 def send_due_reminders(now: datetime) -> int:
@@ -184,7 +187,7 @@ def send_due_reminders(now: datetime) -> int:
                 select(User).where(User.id.in_(user_ids)).options(selectinload(User.profile))
             )
             for user in people:
-                _remind(event, user)
+                _remind(event, user, now)
                 sent += 1
     db.session.flush()
     return sent
