@@ -10,8 +10,10 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from crp_portal.events.models import Event, EventReminderSetting
 from crp_portal.events.reminders import ReminderRule, save_reminder_rules, send_due_reminders
@@ -25,12 +27,13 @@ from crp_portal.outbox.sender import send_pending
 from crp_portal.timeutil import format_datetime, local_to_utc, local_today, to_local, utcnow
 from tests.factories import make_event, make_user
 from tests.test_concurrency import run_together
+from tests.test_migrations import _empty_database
 
 REMINDER = "Reminder:"
 ROUNDS = 3
 
 
-def text(response) -> str:
+def page_text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
@@ -158,14 +161,14 @@ def test_staff_turn_a_kind_off_and_set_another_kinds_lead_time(ctx, login, now):
     staff = make_user("staff")
     events_staff = login(make_user("staff", scopes=["events"]))
     page = events_staff.get("/events/reminders")
-    assert page.status_code == 200 and "Sober social" in text(page)
+    assert page.status_code == 200 and "Sober social" in page_text(page)
     form = {}
     for kind in ("all_recovery", "peer_support", "sober_social", "academic", "wellness"):
         form[f"enabled_{kind}"], form[f"hours_{kind}"] = "y", "24"
     form.pop("enabled_sober_social")  # off
     form["enabled_service"], form["hours_service"] = "y", "48"
     saved = events_staff.post("/events/reminders", data=form, follow_redirects=True)
-    assert "Reminder settings saved." in text(saved)
+    assert "Reminder settings saved." in page_text(saved)
 
     people = [make_user("student") for _ in range(4)]
     social = going_to(staff, now + timedelta(hours=5), people[0], kind="sober_social")
@@ -182,23 +185,23 @@ def test_staff_turn_a_kind_off_and_set_another_kinds_lead_time(ctx, login, now):
 
 def test_the_settings_page_shows_defaults_and_refuses_a_lead_time_not_listed(ctx, login):
     events_staff = login(make_user("staff", scopes=["events"]))
-    page = text(events_staff.get("/events/reminders"))
+    page = page_text(events_staff.get("/events/reminders"))
     assert page.count('selected value="24"') == 6  # every kind: on, a day before
     assert page.count("checked") == 6
     refused = events_staff.post(
         "/events/reminders", data={"enabled_service": "y", "hours_service": "999"}
     )
     assert refused.status_code == 200
-    assert "Not a valid choice" in text(refused)
+    assert "Not a valid choice" in page_text(refused)
     assert db.session.scalar(select(func.count()).select_from(EventReminderSetting)) == 0
     with pytest.raises(Exception, match="Choose how long before"):
         save_reminder_rules([ReminderRule("service", True, 5)], make_user("staff"))
 
 
 def test_staff_events_pages_link_to_the_settings(ctx, login):
-    page = text(login(make_user("staff", scopes=["events"])).get("/events/"))
+    page = page_text(login(make_user("staff", scopes=["events"])).get("/events/"))
     assert 'href="/events/reminders"' in page
-    student_page = text(login(make_user("student")).get("/events/"))
+    student_page = page_text(login(make_user("student")).get("/events/"))
     assert "/events/reminders" not in student_page
 
 
@@ -229,9 +232,9 @@ def test_the_link_in_a_reminder_stops_the_next_ones(ctx, client, smtp, now):
     path = message["List-Unsubscribe"].strip("<>").removeprefix("http://portal.test")
 
     asked = client.get(path)
-    assert "Stop emails about reminders before events you're going to?" in text(asked)
+    assert "Stop emails about reminders before events you're going to?" in page_text(asked)
     done = client.post(path)  # what a mail client's one-click unsubscribe sends
-    assert "You will no longer get emails about reminders before events" in text(done)
+    assert "You will no longer get emails about reminders before events" in page_text(done)
 
     later = going_to(staff, now + timedelta(hours=6), kai)
     assert run_job(now) == 0
@@ -305,3 +308,35 @@ def test_two_hosts_running_the_job_at_once_remind_each_person_once(app, ctx, now
         results = run_together(host, host)
         assert sum(results) == len(people)
         assert reminder_rows(event.id) == Counter({person.email: 1 for person in people})
+
+
+def test_the_migration_adds_event_reminders_to_what_students_may_opt_out_of(database_url):
+    """Upgrading to 0018 lets an opt-out of event reminders be stored (0016 refused it);
+    downgrading drops those opt-outs with the category."""
+    app = _empty_database(database_url)
+    opt_out = text(
+        "INSERT INTO email_opt_outs (user_id, category, created_at) "
+        "VALUES (1, 'event_reminders', :now)"
+    )
+    moment = {"now": "2026-12-01 12:00:00+00:00"}
+    with app.app_context():
+        upgrade(revision="0016_saml_assertions_seen")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, created_at, updated_at) "
+                    "VALUES (1, 'kai@example.edu', 'Kai', 'student', :now, :now)"
+                ),
+                moment,
+            )
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.execute(opt_out, moment)
+        upgrade(revision="0018_event_reminders")
+        with db.engine.begin() as connection:
+            connection.execute(opt_out, moment)
+        downgrade(revision="0016_saml_assertions_seen")
+        with db.engine.begin() as connection:
+            left = connection.scalar(text("SELECT count(*) FROM email_opt_outs"))
+        downgrade(revision="base")
+        db.engine.dispose()
+    assert left == 0
