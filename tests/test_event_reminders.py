@@ -15,6 +15,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from crp_portal.errors import DomainError
 from crp_portal.events.models import Event, EventReminderSetting
 from crp_portal.events.reminders import ReminderRule, save_reminder_rules, send_due_reminders
 from crp_portal.events.rsvp import rsvp
@@ -194,7 +195,7 @@ def test_the_settings_page_shows_defaults_and_refuses_a_lead_time_not_listed(ctx
     assert refused.status_code == 200
     assert "Not a valid choice" in page_text(refused)
     assert db.session.scalar(select(func.count()).select_from(EventReminderSetting)) == 0
-    with pytest.raises(Exception, match="Choose how long before"):
+    with pytest.raises(DomainError, match="Choose how long before"):
         save_reminder_rules([ReminderRule("service", True, 5)], make_user("staff"))
 
 
