@@ -106,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     import crp_portal.dashboard.outcome_routes
     import crp_portal.dashboard.routes
     import crp_portal.events.door_routes
+    import crp_portal.events.reminder_routes
     import crp_portal.events.routes
     import crp_portal.events.staff_routes
     import crp_portal.home.routes
@@ -212,12 +213,14 @@ def _register_cli(app: Flask) -> None:
     from crp_portal.advising.cli import advising_cli
     from crp_portal.cli import backup_command, create_admin_command, seed_demo_command
     from crp_portal.dashboard.cli import dashboard_cli
+    from crp_portal.events.cli import events_cli
     from crp_portal.housing.cli import housing_cli
     from crp_portal.nudges.cli import nudges_cli
     from crp_portal.privacy.cli import members_cli
 
     app.cli.add_command(advising_cli)
     app.cli.add_command(dashboard_cli)
+    app.cli.add_command(events_cli)
     app.cli.add_command(housing_cli)
     app.cli.add_command(members_cli)
     app.cli.add_command(nudges_cli)

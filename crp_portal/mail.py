@@ -47,14 +47,16 @@ def render_mail(
     )
 
 
-def queue_rendered(mail: RenderedMail) -> None:
-    """Write a rendered message into a transactional outbox row."""
+def queue_rendered(mail: RenderedMail, **options) -> None:
+    """Write a rendered message into a transactional outbox row; `options` are the
+    writer's (`user_id`, `unsubscribe_url` for mail a person may stop)."""
     insert_message(
         mail.recipient,
         mail.subject,
         mail.body_text,
         body_html=mail.body_html,
         attachments=mail.attachments,
+        **options,
     )
     announce()
 

@@ -194,6 +194,7 @@ ACCESS = {
     "events.sign_in_sheet": EVENTS_STAFF,
     "events.roster_csv": EVENTS_STAFF,
     "events.notify_attendees": EVENTS_STAFF,
+    "events.reminder_settings": EVENTS_STAFF,
     "advising.advisors": STUDENTS,
     "advising.advisor_slots": STUDENTS,
     "advising.book": STUDENTS,

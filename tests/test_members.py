@@ -120,7 +120,7 @@ PROFILE = {
     "class_year": "2028",
     "phone": "555-0100",
     "recovery_date": "2025-01-05",
-    "email_categories": ["events", "academic"],
+    "email_categories": ["events", "academic", "event_reminders"],
 }
 
 
@@ -141,7 +141,7 @@ def test_student_keeps_contact_details_recovery_date_and_email_choices(ctx, logi
     opted_out = set(
         db.session.scalars(select(EmailOptOut.category).where(EmailOptOut.user_id == student.id))
     )
-    assert opted_out == {"events", "academic", "wellbeing"}
+    assert opted_out == {"events", "academic", "wellbeing", "event_reminders"}
 
 
 def test_bad_profile_values_are_explained_in_place(ctx, login):

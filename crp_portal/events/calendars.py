@@ -163,9 +163,17 @@ def finish(calendar: Calendar) -> bytes:
 
 
 def event_ics(event: Event, user: User) -> bytes:
+    return events_ics([event], user)
+
+
+def events_ics(events: list[Event], user: User) -> bytes:
+    """One file for one or several events: each entry keeps its UID and carries the event's
+    SEQUENCE, so a file sent after a change or cancellation updates the entries a calendar
+    already holds rather than adding new ones."""
     calendar = new_calendar()
     calendar.add("method", "PUBLISH")
-    calendar.add_component(_event_component(event, user))
+    for event in events:
+        calendar.add_component(_event_component(event, user))
     return finish(calendar)
 
 

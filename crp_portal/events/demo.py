@@ -9,6 +9,7 @@ from crp_portal.events.models import (
     AttendanceSource,
     Event,
     EventKind,
+    EventReminderSetting,
     Rsvp,
     RsvpStatus,
 )
@@ -142,5 +143,15 @@ def seed_events(today: date, staff, students) -> int:
                             event_id=event.id, user_id=student.id, source=AttendanceSource.ROSTER
                         )
                     )
+    # Reminders: the volunteering trip two days ahead (transport to arrange); none for
+    # the weekly drop-in meeting, which keeps no names. Other kinds: the default day.
+    db.session.add_all(
+        [
+            EventReminderSetting(kind=EventKind.SERVICE, lead_hours=48, updated_by_id=staff.id),
+            EventReminderSetting(
+                kind=EventKind.ALL_RECOVERY, enabled=False, updated_by_id=staff.id
+            ),
+        ]
+    )
     db.session.flush()
     return len(events)

@@ -7,7 +7,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import EVENTS, STUDENT, role_required, scope_required
-from crp_portal.events import attendance, bp, door, notices, queries, services
+from crp_portal.events import attendance, attendee_messages, bp, door, queries, services
 from crp_portal.events.calendars import title_for
 from crp_portal.events.forms import CheckInForm, NotifyAttendeesForm
 from crp_portal.events.rsvp import rsvp_of
@@ -91,7 +91,7 @@ def notify_attendees(event_id: int):
     work = unit_of_work(form, "message")
     if form.validate_on_submit():
         with work:
-            sent = notices.notify_attendees(
+            sent = attendee_messages.notify_attendees(
                 event,
                 filled(form.message.data),
                 form.include_waitlist.data,
@@ -108,13 +108,13 @@ def notify_attendees(event_id: int):
             return redirect(url_for("events.notify_attendees", event_id=event_id))
     if not form.send_key.data:
         form.send_key.data = secrets.token_hex(16)  # one send per form, however often sent
-    going, waitlisted = notices.audience_size(event)
+    going, waitlisted = attendee_messages.audience_size(event)
     return render_template(
         "events/notify.html",
         event=event,
         form=form,
         going=going,
         waitlisted=waitlisted,
-        sent=notices.sent_notices(event),
+        sent=attendee_messages.sent_notices(event),
         now=utcnow(),
     ), work.status

@@ -15,8 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from crp_portal.events.attendee_messages import MESSAGE_LENGTH as NOTICE_LENGTH
 from crp_portal.events.models import KINDS
-from crp_portal.events.notices import MESSAGE_LENGTH as NOTICE_LENGTH
 from crp_portal.events.services import THIS_AND_FOLLOWING, THIS_ONE
 from crp_portal.forms import (
     BoundedDateField,

@@ -196,6 +196,9 @@ class Rsvp(Model):
     status: Mapped[str] = mapped_column(String(12))
     queue_number: Mapped[int] = mapped_column(Integer)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The start the reminder email was sent for (`reminders`): a moved event no longer
+    # matches it, so the new time is reminded too.
+    reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -209,6 +212,41 @@ class Rsvp(Model):
     @property
     def is_waitlisted(self) -> bool:
         return self.status == RsvpStatus.WAITLISTED
+
+
+DEFAULT_REMINDER_HOURS = 24
+REMINDER_LEAD_HOURS: dict[int, str] = {
+    2: "2 hours before",
+    6: "6 hours before",
+    12: "12 hours before",
+    24: "1 day before",
+    48: "2 days before",
+    72: "3 days before",
+}
+
+
+class EventReminderSetting(Model):
+    """Staff's choice for one kind of event: reminders on or off, and how long before.
+
+    A kind without a row gets the defaults (on, `DEFAULT_REMINDER_HOURS`)."""
+
+    __tablename__ = "event_reminder_settings"
+    __table_args__ = (
+        CheckConstraint(values_check("kind", EventKind), name="kind_known"),
+        CheckConstraint("lead_hours BETWEEN 1 AND 168", name="lead_hours_plausible"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    lead_hours: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_REMINDER_HOURS, server_default=text(str(DEFAULT_REMINDER_HOURS))
+    )
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
 
 
 class Attendance(Model):

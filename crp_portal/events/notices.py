@@ -1,134 +1,194 @@
-"""Notify attendees: staff send a short plain-text message to everyone going, and if they
-choose the waitlist too, one email each through the outbox.
+"""Telling people an event they are on the list for changed or was cancelled.
 
-The subject names the event by the title each person sees (`title_for`: the neutral one
-unless they chose real titles), never the program. Staff are told how many people were
-written to, never who: a meeting that keeps no names gives none away here either.
+A change of time or place (start, end, place, online link) reaches everyone going or on
+the waitlist, with what it was and what it is now in the program's time, and an .ics
+whose entries keep their UIDs and carry a higher SEQUENCE, so calendars move the entry
+rather than add another. A change to the title or description alone tells nobody.
+
+An edit or cancellation of "this and following" reaches each person once: one email
+listing their dates, one .ics with those entries. The caller holds the locks on every
+event it changed (`services.update_event`, `services.cancel_event`) and queues these
+in the same transaction, so the list read here is the list as the change leaves it and
+each acknowledged change sends exactly one email to each person on it.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crp_portal.auth.models import User
-from crp_portal.errors import Conflict, DomainError
-from crp_portal.events.calendars import title_for
-from crp_portal.events.locks import locked_event
-from crp_portal.events.models import Event, EventNotice, Rsvp, RsvpStatus
+from crp_portal.events.calendars import events_ics, title_for
+from crp_portal.events.models import Event, Rsvp, RsvpStatus
+from crp_portal.events.rsvp import mail_cancellation, notify_cancellation
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
-from crp_portal.mail import queue_mail
-from crp_portal.timeutil import format_datetime
+from crp_portal.mail import queue_rendered, render_mail
+from crp_portal.timeutil import format_date, format_datetime, format_time, to_local
 
-MESSAGE_LENGTH = 1000
-CANCELLED = (
-    "This event is cancelled; everyone on its list was told then. There is no one to notify."
-)
-OVER = "This event is over, so its attendees can no longer be notified from here."
-NOBODY = "Nobody is on the list to notify yet."
+ON_THE_LIST = (RsvpStatus.GOING, RsvpStatus.WAITLISTED)
 
 
 @dataclass(frozen=True)
-class Sent:
-    recipients: int
-    again: bool  # this form was sent before: nobody was written to a second time
+class Before:
+    """What a notice compares: an event's time and place before the edit."""
+
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None
+    online_link: str | None
+
+    @classmethod
+    def of(cls, event: Event) -> "Before":
+        return cls(event.starts_at, event.ends_at, event.location, event.online_link)
 
 
-def _recipients(event: Event, include_waitlist: bool) -> list[User]:
-    statuses = [RsvpStatus.GOING] + ([RsvpStatus.WAITLISTED] if include_waitlist else [])
+def when(starts_at: datetime, ends_at: datetime) -> str:
+    """`Tue 3 Nov 2026, 7:00 PM EST to 8:30 PM`, in the program's time."""
+    same_day = to_local(starts_at).date() == to_local(ends_at).date()
+    return f"{format_datetime(starts_at)} to {format_time(ends_at) if same_day else format_datetime(ends_at)}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event's change of time or place, as a notice words it."""
+
+    event: Event
+    before: Before
+
+    @property
+    def time_changed(self) -> bool:
+        event = self.event
+        return (event.starts_at, event.ends_at) != (self.before.starts_at, self.before.ends_at)
+
+    @property
+    def place_changed(self) -> bool:
+        return self.event.location != self.before.location
+
+    @property
+    def link_changed(self) -> bool:
+        return self.event.online_link != self.before.online_link
+
+    @property
+    def old_when(self) -> str:
+        return when(self.before.starts_at, self.before.ends_at)
+
+    @property
+    def new_when(self) -> str:
+        return when(self.event.starts_at, self.event.ends_at)
+
+    @property
+    def old_place(self) -> str:
+        return self.before.location or "no place (online only)"
+
+    @property
+    def new_place(self) -> str:
+        return self.event.location or "no place (online only)"
+
+    @property
+    def link(self) -> str:
+        return portal_url("events.detail", event_id=self.event.id)
+
+
+def changes_to_tell(events: list[Event], before: dict[int, Before], now: datetime) -> list[Change]:
+    """The edited events whose time or place changed, that had not started by `now` and
+    are not cancelled: a correction to a past event's record tells nobody."""
+    changes = []
+    for event in events:
+        change = Change(event, before[event.id])
+        if event.is_cancelled or change.before.starts_at <= now:
+            continue
+        if change.time_changed or change.place_changed or change.link_changed:
+            changes.append(change)
+    return changes
+
+
+def _on_the_list(event_ids: list[int]) -> dict[User, list[Rsvp]]:
+    """Everyone going or waitlisted for any of the events, each with their RSVPs."""
     entries = db.session.scalars(
         select(Rsvp)
-        .join(Rsvp.user)
-        .where(Rsvp.event_id == event.id, Rsvp.status.in_(statuses), User.active)
+        .where(Rsvp.event_id.in_(event_ids), Rsvp.status.in_(ON_THE_LIST))
         .options(selectinload(Rsvp.user).selectinload(User.profile))
-        .order_by(Rsvp.queue_number)
+        .order_by(Rsvp.user_id, Rsvp.id)
     )
-    return [entry.user for entry in entries]
+    people: dict[User, list[Rsvp]] = defaultdict(list)
+    for entry in entries:
+        people[entry.user].append(entry)
+    return people
 
 
-def audience_size(event: Event) -> tuple[int, int]:
-    """(going, waitlisted): how many a message would reach, for the form."""
-    counts: dict[str, int] = {RsvpStatus.GOING: 0, RsvpStatus.WAITLISTED: 0}
-    rows = db.session.execute(
-        select(Rsvp.status, func.count())
-        .join(Rsvp.user)
-        .where(Rsvp.event_id == event.id, User.active)
-        .group_by(Rsvp.status)
-    ).all()
-    counts.update({status: count for status, count in rows if status in counts})
-    return counts[RsvpStatus.GOING], counts[RsvpStatus.WAITLISTED]
-
-
-def notify_attendees(
-    event: Event,
-    message: str,
-    include_waitlist: bool,
-    send_key: str,
-    sender: User,
-    now: datetime,
-) -> Sent:
-    """Queue one email to each person going (and waitlisted, if asked), once per send.
-
-    Locks the event row, so no RSVP changes the list while it is read, and reads whether
-    this form (`send_key`) was sent already: sent twice, it writes to nobody again. A
-    cancelled or finished event takes no message.
-    """
-    text = message.strip()
-    if not text:
-        raise DomainError("Write the message to send.")
-    if len(text) > MESSAGE_LENGTH:
-        raise DomainError(f"Keep the message to {MESSAGE_LENGTH} characters.")
-    event = locked_event(event.id)
-    earlier = db.session.scalar(
-        select(EventNotice).where(
-            EventNotice.event_id == event.id, EventNotice.send_key == send_key
+def notify_changes(changes: list[Change]) -> int:
+    """One email to each person on the list for any changed event, listing their changes
+    (a waitlisted date says so), with one .ics of the entries they are going to (someone
+    waiting has no entry to update). Returns how many people were told."""
+    if not changes:
+        return 0
+    by_event = {change.event.id: change for change in changes}
+    people = _on_the_list(list(by_event))
+    for user, entries in people.items():
+        theirs = sorted(
+            ((by_event[entry.event_id], entry.is_waitlisted) for entry in entries),
+            key=lambda item: item[0].event.starts_at,
         )
-    )
-    if earlier is not None:
-        return Sent(earlier.recipients, again=True)
-    if event.is_cancelled:
-        raise Conflict(CANCELLED)
-    if event.ends_at <= now:
-        raise Conflict(OVER)
-    people = _recipients(event, include_waitlist)
-    if not people:
-        raise Conflict(NOBODY)
-    link = portal_url("events.detail", event_id=event.id)
-    for person in people:
-        title = title_for(event, person)
-        queue_mail(
-            person.email,
-            f"A message about {title}, {format_datetime(event.starts_at)}",
-            "events/notice",
-            user=person,
-            event=event,
-            title=title,
-            message=text,
-            link=link,
+        going = [change.event for change, waiting in theirs if not waiting]
+        first = theirs[0][0].event
+        title = title_for(first, user)
+        subject = (
+            f"Changed: {title}, {format_datetime(first.starts_at)}"
+            if len(theirs) == 1
+            else f"Changed: {title}, {len(theirs)} dates from {format_date(first.starts_at)}"
         )
-    db.session.add(
-        EventNotice(
-            event_id=event.id,
-            send_key=send_key,
-            sent_by_id=sender.id,
-            sent_at=now,
-            recipients=len(people),
-            included_waitlist=include_waitlist,
+        attachments = []
+        if going:
+            attachments.append(
+                ("event.ics", "text/calendar; method=PUBLISH", events_ics(going, user))
+            )
+        queue_rendered(
+            render_mail(
+                user.email,
+                subject,
+                "events/changed",
+                attachments=attachments,
+                user=user,
+                title=title,
+                changes=theirs,
+                with_ics=bool(going),
+            ),
+            user_id=user.id,
         )
-    )
-    db.session.flush()
-    return Sent(len(people), again=False)
+    return len(people)
 
 
-def sent_notices(event: Event) -> list[EventNotice]:
-    """What was sent about this event, newest first: when, by whom, to how many."""
-    return list(
-        db.session.scalars(
-            select(EventNotice)
-            .where(EventNotice.event_id == event.id)
-            .options(selectinload(EventNotice.sent_by))
-            .order_by(EventNotice.sent_at.desc(), EventNotice.id.desc())
+def notify_cancellations(events: list[Event]) -> None:
+    """Everyone on the list of any cancelled event hears once. One event: each gets the
+    cancellation as always. Several (a series from here on): one email per person listing
+    their dates, with one .ics cancelling each entry (same UIDs, higher SEQUENCE,
+    STATUS:CANCELLED), or the single-event email for someone on the list for one date."""
+    if not events:
+        return
+    if len(events) == 1:
+        notify_cancellation(events[0])
+        return
+    by_id = {event.id: event for event in events}
+    for user, entries in _on_the_list(list(by_id)).items():
+        theirs = sorted((by_id[entry.event_id] for entry in entries), key=lambda e: e.starts_at)
+        if len(theirs) == 1:
+            mail_cancellation(user, theirs[0])
+            continue
+        title = title_for(theirs[0], user)
+        queue_rendered(
+            render_mail(
+                user.email,
+                f"Cancelled: {title}, {len(theirs)} dates from {format_date(theirs[0].starts_at)}",
+                "events/cancelled_dates",
+                attachments=[
+                    ("event.ics", "text/calendar; method=PUBLISH", events_ics(theirs, user))
+                ],
+                user=user,
+                title=title,
+                events=theirs,
+            ),
+            user_id=user.id,
         )
-    )

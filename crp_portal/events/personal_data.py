@@ -29,6 +29,7 @@ def rsvps(user) -> list[dict]:
             "status": "status",
             "answered_at": "created_at",
             "changed_at": "updated_at",
+            "reminded_of_start": "reminded_for",
         },
     )
 

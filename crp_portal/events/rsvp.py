@@ -218,7 +218,12 @@ def notify_cancellation(event: Event) -> None:
         .options(selectinload(Rsvp.user))
     )
     for entry in entries:
-        _mail(entry.user, event, "Cancelled", "events/cancelled", with_ics=True)
+        mail_cancellation(entry.user, event)
+
+
+def mail_cancellation(user: User, event: Event) -> None:
+    """The cancellation email, with an .ics that marks the entry cancelled."""
+    _mail(user, event, "Cancelled", "events/cancelled", with_ics=True)
 
 
 @dataclass(frozen=True)

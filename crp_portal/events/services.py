@@ -12,10 +12,11 @@ from typing import cast
 from sqlalchemy import select
 
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
+from crp_portal.events import notices
 from crp_portal.events.checkin_codes import new_checkin_secret
 from crp_portal.events.locks import locked_event, locked_from_here_on
 from crp_portal.events.models import KINDS, Event, EventSeries, EventStatus
-from crp_portal.events.rsvp import count_going, notify_cancellation, promote_waitlisted
+from crp_portal.events.rsvp import count_going, promote_waitlisted
 from crp_portal.events.series import (
     Replanned,
     SeriesDates,
@@ -211,12 +212,16 @@ class EventEdit:
     added: list[Event] = field(default_factory=list)
 
 
-def update_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> list[Event]:
+def update_event(
+    event: Event, details: EventDetails, scope: str = THIS_ONE, now: datetime | None = None
+) -> list[Event]:
     """Edit this occurrence, or it and every later one in its series (see `edit_event`)."""
-    return edit_event(event, details, scope).changed
+    return edit_event(event, details, scope, now).changed
 
 
-def edit_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> EventEdit:
+def edit_event(
+    event: Event, details: EventDetails, scope: str = THIS_ONE, now: datetime | None = None
+) -> EventEdit:
     """Edit this occurrence, or it and every later one in its series.
 
     For later occurrences the wall-clock shift is applied to each one's own local
@@ -226,16 +231,19 @@ def edit_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> Ev
     and a week it skipped gets a meeting if the move takes it to an open day.
     Locks the event row (and, for "this and following", each later occurrence's, in start
     order) before reading what it changes, so RSVPs and other edits queue behind it.
+    A new time or place is told, under those locks, to everyone on the lists of events
+    that had not started by `now`: once per person however many dates (`notices`).
     """
     _check(details)
     event, targets = _locked_targets(event, scope)
+    before = {target.id: notices.Before.of(target) for target in targets}
     shift = details.local_start() - to_wall_clock(event.starts_at)
     replanned = _replan(event, targets, scope, shift)
     edit = EventEdit(changed=[])
     for target in targets:
         if target.id in replanned.kept_off:
             if target.status != EventStatus.CANCELLED:
-                _cancel(target)
+                _mark_cancelled(target)
                 edit.kept_off.append((target, replanned.kept_off[target.id]))
             continue
         _set_capacity(target, details.capacity)
@@ -252,6 +260,8 @@ def edit_event(event: Event, details: EventDetails, scope: str = THIS_ONE) -> Ev
         for local_start in replanned.added
     ]
     db.session.flush()
+    notices.notify_changes(notices.changes_to_tell(edit.changed, before, now or utcnow()))
+    notices.notify_cancellations([cancelled for cancelled, _why in edit.kept_off])
     return edit
 
 
@@ -298,7 +308,8 @@ def _set_capacity(event: Event, capacity: int | None) -> None:
 
 
 def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
-    """Cancel this occurrence (or it and the rest of its series); everyone on the list is told.
+    """Cancel this occurrence (or it and the rest of its series); everyone on the list is
+    told, once however many of their dates it cancels.
 
     Locks the event row (and each later occurrence's) and reads the status again under
     the lock: of two staff cancelling at once, the second is told it is already done and
@@ -309,7 +320,7 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
     for target in targets:
         if target.status == EventStatus.CANCELLED:
             continue
-        _cancel(target)
+        _mark_cancelled(target)
         cancelled.append(target)
     if not cancelled:
         raise Conflict(
@@ -318,15 +329,16 @@ def cancel_event(event: Event, scope: str = THIS_ONE) -> list[Event]:
             else "These events are already cancelled; everyone on their lists was told then."
         )
     db.session.flush()
+    notices.notify_cancellations(cancelled)
     return cancelled
 
 
-def _cancel(target: Event) -> None:
-    """Cancel a locked occurrence and tell everyone on its list, once."""
+def _mark_cancelled(target: Event) -> None:
+    """Cancel a locked occurrence; the caller tells everyone on the lists once
+    (`notices.notify_cancellations`), however many dates they were going to."""
     target.status = EventStatus.CANCELLED
     target.cancelled_at = utcnow()
     target.sequence += 1
-    notify_cancellation(target)
 
 
 def details_of(event: Event) -> EventDetails:

@@ -88,7 +88,7 @@ def edit_event(event_id: int):
     work = unit_of_work(form, "title")
     if form.validate_on_submit():
         with work:
-            edit = services.edit_event(event, _details(form), form.scope.data)
+            edit = services.edit_event(event, _details(form), form.scope.data, utcnow())
         if work.saved:
             _flash_edit(edit)
             return redirect(url_for("events.detail", event_id=event_id))

@@ -24,8 +24,8 @@ from crp_portal.forms import (
 from crp_portal.members.intake import GOALS_MAX, NOTE_MAX
 from crp_portal.members.models import (
     CALENDAR_REMINDER_LABELS,
-    EMAIL_CATEGORY_LABELS,
     HEARD_FROM_LABELS,
+    OPT_OUT_CATEGORY_LABELS,
     STATUS_LABELS,
     IntakeStatus,
 )
@@ -108,10 +108,11 @@ class OwnProfileForm(PortalForm):
     )
     email_categories = SelectMultipleField(
         "Email I want from the program",
-        choices=choices(EMAIL_CATEGORY_LABELS.items()),
+        choices=choices(OPT_OUT_CATEGORY_LABELS.items()),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        description="Confirmations and reminders of your own bookings always come.",
+        description="Confirmations of your own bookings and RSVPs, notices when an event or "
+        "appointment you have changes, and advising reminders always come.",
     )
 
 

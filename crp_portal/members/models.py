@@ -242,21 +242,28 @@ class IntakeApplication(Model):
         return self.status in OPEN_APPLICATION_STATUSES
 
 
+# The categories of nudges: each campaign is filed under one (`campaigns.category`).
 EMAIL_CATEGORY_LABELS = {
     "events": "This week's meetings and sober events",
     "academic": "Exam, deadline and term reminders",
     "housing": "Recovery housing news",
     "wellbeing": "Check-in reminders and wellbeing tips",
 }
+# Email about the person's own plans that they may still stop, though no campaign sends
+# it: kept out of the nudge categories, so no campaign can be filed under it.
+EVENT_REMINDERS = "event_reminders"
+NOTICE_CATEGORY_LABELS = {EVENT_REMINDERS: "Reminders before events you're going to"}
+# Everything a student can opt out of: nudge categories, then those notices.
+OPT_OUT_CATEGORY_LABELS = {**EMAIL_CATEGORY_LABELS, **NOTICE_CATEGORY_LABELS}
 
 
 class EmailOptOut(Model):
     """A category of program email the student chose not to receive (transactional mail
-    such as booking confirmations is not optional)."""
+    such as booking confirmations and change notices is not optional)."""
 
     __tablename__ = "email_opt_outs"
     __table_args__ = (
-        CheckConstraint(values_check("category", EMAIL_CATEGORY_LABELS), name="category_known"),
+        CheckConstraint(values_check("category", OPT_OUT_CATEGORY_LABELS), name="category_known"),
     )
 
     user_id: Mapped[int] = mapped_column(

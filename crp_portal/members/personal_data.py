@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from crp_portal.extensions import db
 from crp_portal.members.models import (
-    EMAIL_CATEGORY_LABELS,
+    OPT_OUT_CATEGORY_LABELS,
     EmailOptOut,
     IntakeApplication,
     MemberProfile,
@@ -51,7 +51,7 @@ INTAKE = {
     "submitted_at": "created_at",
 }
 OPT_OUT = {
-    "category": lambda opt_out: EMAIL_CATEGORY_LABELS.get(opt_out.category, opt_out.category),
+    "category": lambda opt_out: OPT_OUT_CATEGORY_LABELS.get(opt_out.category, opt_out.category),
     "since": "created_at",
 }
 

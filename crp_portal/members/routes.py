@@ -7,7 +7,7 @@ from crp_portal.access import RECOVERY, STUDENT, role_required, scope_required
 from crp_portal.forms import choices
 from crp_portal.members import bp, intake, record, services
 from crp_portal.members.forms import AdvisorForm, MemberSearchForm, MembershipForm, OwnProfileForm
-from crp_portal.members.models import EMAIL_CATEGORY_LABELS
+from crp_portal.members.models import OPT_OUT_CATEGORY_LABELS
 from crp_portal.search import page_number
 from crp_portal.timeutil import utcnow
 from crp_portal.unit_of_work import audited_read, unit_of_work
@@ -17,7 +17,7 @@ from crp_portal.unit_of_work import audited_read, unit_of_work
 @role_required(STUDENT)
 def own_profile():
     profile = services.own_profile(current_user)
-    wanted = sorted(set(EMAIL_CATEGORY_LABELS) - services.email_opt_outs(current_user))
+    wanted = sorted(set(OPT_OUT_CATEGORY_LABELS) - services.email_opt_outs(current_user))
     form = OwnProfileForm(obj=profile, email_categories=wanted)
     work = unit_of_work(form, "recovery_date")
     if form.validate_on_submit():

@@ -14,7 +14,7 @@ from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.members.models import (
     CALENDAR_REMINDER_LABELS,
-    EMAIL_CATEGORY_LABELS,
+    OPT_OUT_CATEGORY_LABELS,
     STATUSES,
     EmailOptOut,
     MemberProfile,
@@ -113,11 +113,11 @@ def email_opt_outs(user: User) -> set[str]:
 
 def set_email_categories(user: User, wanted: list[str]) -> None:
     """Keep one opt-out row per category the student does not want; others are wanted."""
-    unknown = set(wanted) - set(EMAIL_CATEGORY_LABELS)
+    unknown = set(wanted) - set(OPT_OUT_CATEGORY_LABELS)
     if unknown:
         raise DomainError("Choose from the listed kinds of email.")
     current = email_opt_outs(user)
-    unwanted = set(EMAIL_CATEGORY_LABELS) - set(wanted)
+    unwanted = set(OPT_OUT_CATEGORY_LABELS) - set(wanted)
     for category in unwanted - current:
         db.session.add(EmailOptOut(user_id=user.id, category=category))
     if current - unwanted:

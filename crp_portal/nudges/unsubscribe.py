@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
-from crp_portal.members.models import EMAIL_CATEGORY_LABELS, EmailOptOut
+from crp_portal.members.models import OPT_OUT_CATEGORY_LABELS, EmailOptOut
 
 SALT = "crp-unsubscribe"
 # Where staff see a nudge, its footer (`outbox.sender.unsubscribe_line`) shows this instead.
@@ -32,7 +32,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
         user_id, category = _serializer().loads(token)
     except (BadSignature, ValueError, TypeError):
         return None
-    if not isinstance(user_id, int) or category not in EMAIL_CATEGORY_LABELS:
+    if not isinstance(user_id, int) or category not in OPT_OUT_CATEGORY_LABELS:
         return None
     return user_id, category
 
@@ -51,7 +51,7 @@ def is_opted_out(user_id: int, category: str) -> bool:
 
 
 def opt_out(user_id: int, category: str) -> None:
-    """Record that the person wants no more nudges of `category`. Idempotent: a second
+    """Record that the person wants no more email of `category`. Idempotent: a second
     click, or two mail clients posting at once, leaves the one row there is."""
     if is_opted_out(user_id, category):
         return

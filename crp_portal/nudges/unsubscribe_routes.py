@@ -5,7 +5,7 @@ from flask import current_app, render_template, request
 from crp_portal.auth.models import User
 from crp_portal.errors import render_error
 from crp_portal.extensions import csrf, db, limiter
-from crp_portal.members.models import EMAIL_CATEGORY_LABELS
+from crp_portal.members.models import OPT_OUT_CATEGORY_LABELS
 from crp_portal.nudges import bp
 from crp_portal.nudges.unsubscribe import is_opted_out, opt_out, read_unsubscribe_token
 from crp_portal.unit_of_work import unit_of_work
@@ -35,7 +35,7 @@ def unsubscribe(token: str):
     if found is None:
         return render_error(400, BAD_LINK, "Unsubscribe link not valid")
     user_id, category = found
-    label = EMAIL_CATEGORY_LABELS[category]
+    label = OPT_OUT_CATEGORY_LABELS[category]
     user = db.session.get(User, user_id)
     exists = user is not None and user.erased_at is None
     if request.method == "POST":

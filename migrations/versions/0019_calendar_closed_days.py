@@ -2,7 +2,7 @@
 breaks and holidays, days an advisor opens in a break
 
 Revision ID: 0019_calendar_closed_days
-Revises: 0017_check_in_at_the_door
+Revises: 0018_event_reminders
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0019_calendar_closed_days"
-down_revision = "0017_check_in_at_the_door"
+down_revision = "0018_event_reminders"
 branch_labels = None
 depends_on = None
 

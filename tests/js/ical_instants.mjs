@@ -1,13 +1,13 @@
 // Read iCalendar files as Thunderbird does, with Mozilla's ical.js, and print what it
-// understood: each VEVENT's UID, its start and end as UTC instants, the zone each time
-// was read in, and its alarms' triggers.
+// understood: each VEVENT's UID, SEQUENCE and STATUS, its start and end as UTC instants,
+// the zone each time was read in, and its alarms' triggers.
 //
 //   node tests/js/ical_instants.mjs FILE.ics [FILE.ics ...]   (or the text on stdin)
 //
-// Prints one JSON array, an entry per file: {"file", "events": [{"uid", "start", "end",
-// "startZone", "endZone", "alarms": [{"action", "trigger"}]}]}. Each file's own
-// VTIMEZONEs are the only zones known while it is read, as in a calendar client that
-// imports it; a time whose TZID has no VTIMEZONE reads as floating and says so.
+// Prints one JSON array, an entry per file: {"file", "events": [{"uid", "sequence",
+// "status", "start", "end", "startZone", "endZone", "alarms": [{"action", "trigger"}]}]}.
+// Each file's own VTIMEZONEs are the only zones known while it is read, as in a calendar
+// client that imports it; a time whose TZID has no VTIMEZONE reads as floating and says so.
 
 import { readFileSync } from "node:fs";
 
@@ -41,6 +41,8 @@ function read(text) {
     const event = new ICAL.Event(vevent);
     return {
       uid: event.uid,
+      sequence: event.sequence,
+      status: vevent.getFirstPropertyValue("status"),
       start: instant(event.startDate),
       end: instant(event.endDate),
       startZone: zoneOf(event.startDate),
