@@ -120,7 +120,7 @@ def test_students_booking_one_capped_day_at_once_get_the_cap_and_no_more(ctx, lo
 
 @pytest.mark.parametrize("from_the_page", [True, False], ids=["page", "no-version"])
 def test_moving_one_appointment_to_four_times_at_once(ctx, login, smtp, from_the_page):
-    """From the reschedule page one move wins; without the page's version the moves take
+    """From the reschedule confirm step one move wins; without the page's version the moves take
     turns. Either way the appointment holds its own time only, and each move emails once."""
     advisor = advisor_with_hours()
     moved = 0
@@ -129,9 +129,9 @@ def test_moving_one_appointment_to_four_times_at_once(ctx, login, smtp, from_the
         appointment = make_appointment(advisor, student, days_ahead=3 + round_number, hour=10)
         clients = [login(student) for _ in range(4)]
         path = f"/advising/appointments/{appointment.id}/reschedule"
-        page = clients[0].get(path)
-        keys = later_starts(page)[:4]
-        version = page_version(page) if from_the_page else {}
+        keys = later_starts(clients[0].get(path))[:4]
+        # Each time's confirm step carries the version the page showed.
+        version = page_version(clients[0].get(f"{path}?start={keys[0]}")) if from_the_page else {}
 
         responses = run_together(
             *(
@@ -173,7 +173,8 @@ def test_a_move_and_a_cancel_at_once(ctx, login, smtp, from_the_page):
         path = f"/advising/appointments/{appointment.id}"
         move_page = student_client.get(f"{path}/reschedule")
         key = later_starts(move_page)[0]
-        move_version = page_version(move_page) if from_the_page else {}
+        confirm_page = student_client.get(f"{path}/reschedule?start={key}")
+        move_version = page_version(confirm_page) if from_the_page else {}
         cancel_version = page_version(advisor_client.get(path)) if from_the_page else {}
 
         move, cancel = run_together(

@@ -9,9 +9,12 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from crp_portal.events.models import Attendance, Rsvp
+from crp_portal.events.reminders import send_due_reminders
+from crp_portal.events.rsvp import rsvp
 from crp_portal.extensions import db
 from crp_portal.housing.offers import accept_offer, end_residency
 from crp_portal.nudges.templating import week_ahead
+from crp_portal.outbox.models import OutboxMessage
 from crp_portal.timeutil import local_today, to_local, utcnow
 from tests.factories import (
     code_now,
@@ -148,3 +151,23 @@ def test_the_week_ahead_email_lists_no_house_meetings(ctx):
     db.session.commit()
     lines = week_ahead(local_today(), utcnow()).lines_for(make_user("student"))
     assert "Games" in lines and "House night" not in lines
+
+
+def test_a_resident_who_moved_out_is_not_reminded_of_the_house_meeting(ctx):
+    maple = Maple()
+    stays = make_user("student", name="Sol Stays")
+    application = make_application(stays, term=maple.term, house=maple.house)
+    accept_offer(make_offer(application, staff=maple.staff), local_today())
+    db.session.commit()
+    for person in (maple.resident, stays):
+        rsvp(maple.meeting.id, person, utcnow())
+    db.session.commit()
+    end_residency(maple.assignment, local_today() - timedelta(days=1))
+    db.session.commit()
+
+    assert send_due_reminders(maple.meeting.starts_at - timedelta(hours=12)) == 1
+    db.session.commit()
+    reminded = db.session.scalars(
+        select(OutboxMessage.recipient).where(OutboxMessage.subject.startswith("Reminder:"))
+    ).all()
+    assert reminded == [stays.email]

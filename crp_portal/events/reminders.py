@@ -14,7 +14,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from crp_portal.auth.models import User
-from crp_portal.errors import DomainError
+from crp_portal.errors import DomainError, NotFound
 from crp_portal.events.calendars import event_ics, title_for
 from crp_portal.events.locks import locked_event
 from crp_portal.events.models import (
@@ -27,12 +27,13 @@ from crp_portal.events.models import (
     Rsvp,
     RsvpStatus,
 )
+from crp_portal.events.queries import visible_event
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import queue_rendered, render_mail
 from crp_portal.members.models import EVENT_REMINDERS, EmailOptOut
 from crp_portal.nudges.unsubscribe import unsubscribe_url
-from crp_portal.timeutil import format_datetime
+from crp_portal.timeutil import format_datetime, to_local
 from crp_portal.unit_of_work import flush_or_conflict
 
 
@@ -162,6 +163,16 @@ def _remind(event: Event, user: User, now: datetime) -> None:
     )
 
 
+def _may_see(event: Event, user: User, now: datetime) -> bool:
+    """The event is still one the person may see (`queries.visible_to`): a resident who
+    has moved out is not reminded of the house's meeting, as their feed drops it too."""
+    try:
+        visible_event(event.id, user, to_local(now).date())
+    except NotFound:
+        return False
+    return True
+
+
 def send_due_reminders(now: datetime) -> int:
     """Queue a reminder for each person going to an event due one; the number queued.
 
@@ -187,7 +198,8 @@ def send_due_reminders(now: datetime) -> int:
                 select(User).where(User.id.in_(user_ids)).options(selectinload(User.profile))
             )
             for user in people:
-                _remind(event, user, now)
-                sent += 1
+                if _may_see(event, user, now):
+                    _remind(event, user, now)
+                    sent += 1
     db.session.flush()
     return sent
