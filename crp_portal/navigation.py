@@ -1,4 +1,11 @@
-"""The navigation each role sees: every page a role may use is reachable from here."""
+"""The navigation each role sees: every page a role may use is reachable from here.
+
+At most six top-level items per role, grouped by job. A group is a disclosure menu in
+the page (`<details>`); a group that holds one link for this person is shown as that
+plain link, under the group's name. Staff see a group only when they hold one of its
+scopes, and in it only the links their scopes open. The Account group (Admin & account
+for admins) also carries "Signed in as" and Sign out, which base.html adds.
+"""
 
 from dataclasses import dataclass
 
@@ -18,6 +25,8 @@ from crp_portal.access import (
 )
 from crp_portal.members.services import is_applicant
 from crp_portal.mentoring.services import is_mentor
+
+MAX_TOP_LEVEL = 6
 
 # Staff pages without a nav item of their own mark their area's item as current.
 AREA_HOMES = frozenset(
@@ -52,74 +61,139 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class NavGroup:
+    """A top-level item: a job's links, or one link when it is `NavGroup(label, (item,))`."""
+
+    label: str
+    items: tuple[NavItem, ...]
+    account: bool = False  # the group that also says who is signed in, and signs out
+
+
+@dataclass(frozen=True)
 class NavLink:
-    """One item as this page shows it."""
+    """One link as this page shows it."""
 
     label: str
     url: str
     current: bool
 
 
-STUDENT_ITEMS = [
-    NavItem("home.index", "Home"),
-    NavItem("events.upcoming", "Events"),
-    NavItem("events.mine", "My events"),
-    NavItem("advising.advisors", "Advising"),
-    NavItem("housing.mine", "Housing"),
-    NavItem("support_meetings.directory", "Support meetings"),
-    NavItem("events.calendar_settings", "Calendar"),
+@dataclass(frozen=True)
+class NavEntry:
+    """One top-level item as this page shows it: a plain link (`url`) or a menu."""
+
+    label: str
+    links: tuple[NavLink, ...]
+    current: bool
+    account: bool = False
+
+    @property
+    def is_menu(self) -> bool:
+        return self.account or len(self.links) > 1
+
+    @property
+    def url(self) -> str:
+        return self.links[0].url
+
+
+def _one(endpoint: str, label: str, *scopes: str) -> NavGroup:
+    return NavGroup(label, (NavItem(endpoint, label, scopes),))
+
+
+HOME = _one("home.index", "Home")
+PROFILE = NavItem("members.own_profile", "My profile")
+PASSWORD = NavItem("auth.change_password", "Password")
+RECORD_VIEWS = NavItem("privacy.record_views", "Who opened my records")
+MENTEES = NavItem("mentoring.my_mentees", "Mentees")
+
+STUDENT_EVENTS = NavGroup(
+    "Events",
+    (
+        NavItem("events.upcoming", "Upcoming events"),
+        NavItem("events.mine", "My events"),
+        NavItem("events.calendar_settings", "Calendar"),
+    ),
+)
+STUDENT_SUPPORT = (
     NavItem("recovery.check_in", "Check-in"),
     NavItem("recovery.plan", "My plan"),
     NavItem("recovery.support_network", "Support network"),
-    NavItem("members.own_profile", "My profile"),
-]
-MENTOR_ITEMS = [NavItem("mentoring.my_mentees", "Mentees")]
+    NavItem("support_meetings.directory", "Support meetings"),
+)
+STUDENT_ACCOUNT = NavGroup("Account", (PROFILE, PASSWORD, RECORD_VIEWS), account=True)
+ADVISING = _one("advising.advisors", "Advising")
+STUDENT_HOUSING = _one("housing.mine", "Housing")
 # Until staff accept them, applicants apply instead of using advising or housing.
-APPLICANT_HIDDEN = frozenset({"advising.advisors", "housing.mine"})
-APPLICANT_ITEMS = [NavItem("members.apply", "Your application")]
-ADVISOR_ITEMS = [
-    NavItem("home.index", "Home"),
-    NavItem("advising.agenda", "Agenda"),
-    NavItem("advising.find_student", "Book for a student"),
-    NavItem("advising.availability", "Availability"),
-    NavItem("events.calendar_settings", "Calendar"),
-]
-STAFF_ITEMS = [
-    NavItem("home.index", "Home"),
-    NavItem("dashboard.overview", "Dashboard", (REPORTS,)),
-    NavItem("events.upcoming", "Events", (EVENTS, HOUSING)),
-    NavItem("members.member_list", "Members", (RECOVERY,)),
-    NavItem("members.applications", "Applications", (RECOVERY,)),
-    NavItem("recovery.follow_up_queue", "Follow-ups", (RECOVERY,)),
-    NavItem("mentoring.mentoring_overview", "Mentoring", (RECOVERY,)),
-    NavItem("advising.overview", "Advising", (REPORTS,)),
-    NavItem("housing.queue", "Housing", (HOUSING,)),
-    NavItem("nudges.campaigns", "Nudges", (NUDGES,)),
-    NavItem("support_meetings.directory", "Support meetings", (EVENTS,)),
-    NavItem("terms.term_list", "Terms", (NUDGES,)),
-]
-ADMIN_ITEMS = [
+APPLICATION = _one("members.apply", "Your application")
+
+ADVISOR_GROUPS = (
+    HOME,
+    _one("advising.agenda", "Agenda"),
+    _one("advising.find_student", "Book for a student"),
+    _one("advising.availability", "Availability"),
+    _one("events.calendar_settings", "Calendar"),
+    NavGroup("Account", (PASSWORD,), account=True),
+)
+
+STAFF_GROUPS = (
+    NavGroup(
+        "People",
+        (
+            NavItem("members.member_list", "Members", (RECOVERY,)),
+            NavItem("members.applications", "Applications", (RECOVERY,)),
+            NavItem("recovery.follow_up_queue", "Follow-ups", (RECOVERY,)),
+            NavItem("mentoring.mentoring_overview", "Mentoring", (RECOVERY,)),
+        ),
+    ),
+    NavGroup(
+        "Events",
+        (
+            NavItem("events.upcoming", "Upcoming events", (EVENTS, HOUSING)),
+            NavItem("support_meetings.directory", "Support meetings", (EVENTS,)),
+        ),
+    ),
+    _one("housing.queue", "Housing", HOUSING),
+    NavGroup(
+        "Nudges",
+        (
+            NavItem("nudges.campaigns", "Campaigns", (NUDGES,)),
+            NavItem("nudges.delivery_log", "Delivery log", (NUDGES,)),
+            NavItem("terms.term_list", "Terms", (NUDGES,)),
+        ),
+    ),
+    NavGroup(
+        "Reports",
+        (
+            NavItem("dashboard.overview", "Dashboard", (REPORTS,)),
+            NavItem("dashboard.outcomes_page", "Outcomes", (REPORTS,)),
+            NavItem("advising.overview", "Advising", (REPORTS,)),
+        ),
+    ),
+)
+ADMIN_ITEMS = (
     NavItem("auth.accounts", "Accounts", (ADMIN,)),
     NavItem("auth.invitations", "Invitations", (ADMIN,)),
     NavItem("auth.import_roster", "Import roster", (ADMIN,)),
     NavItem("audit.audit_log", "Audit log", (ADMIN,)),
-]
-ACCOUNT_ITEMS = [NavItem("auth.change_password", "Password")]
+)
+STAFF_ACCOUNT = NavGroup("Account", (PASSWORD,), account=True)
+# Admins' own account links share the admin menu: seven items would not fit a thumb.
+ADMIN_ACCOUNT = NavGroup("Admin & account", (*ADMIN_ITEMS, PASSWORD), account=True)
+
+SIGNED_OUT_GROUPS = (HOME, _one("auth.sign_in", "Sign in"))
+
 NAV_ENDPOINTS = frozenset(
     item.endpoint
-    for items in (
-        STUDENT_ITEMS,
-        MENTOR_ITEMS,
-        APPLICANT_ITEMS,
-        ADVISOR_ITEMS,
-        STAFF_ITEMS,
-        ADMIN_ITEMS,
+    for groups in (
+        (STUDENT_EVENTS, STUDENT_ACCOUNT, ADVISING, STUDENT_HOUSING, APPLICATION),
+        (NavGroup("My support", (*STUDENT_SUPPORT, MENTEES)),),
+        ADVISOR_GROUPS,
+        STAFF_GROUPS,
+        (ADMIN_ACCOUNT, HOME),
     )
-    for item in items
+    for group in groups
+    for item in group.items
 )
-
-
-SIGNED_OUT_ITEMS = [NavItem("home.index", "Home"), NavItem("auth.sign_in", "Sign in")]
 
 
 def navigation_for(user) -> "Navigation":
@@ -127,7 +201,7 @@ def navigation_for(user) -> "Navigation":
 
 
 class Navigation:
-    """The links `user` sees on this request's page, the current one marked.
+    """The top-level items `user` sees on this request's page, the current one marked.
 
     Worked out when a template first goes through them: every render offers them (mail
     and error pages too, with or without a request), few show them. Each address is built
@@ -135,34 +209,60 @@ class Navigation:
 
     def __init__(self, user):
         self.user = user
-        self._links: list[NavLink] | None = None
+        self._entries: list[NavEntry] | None = None
 
     def __iter__(self):
-        if self._links is None:
-            self._links = self._build()
-        return iter(self._links)
+        if self._entries is None:
+            self._entries = self._build()
+        return iter(self._entries)
 
-    def _build(self) -> list[NavLink]:
+    def links(self) -> list[NavLink]:
+        """Every link, in the order the menus show them."""
+        return [link for entry in self for link in entry.links]
+
+    def _build(self) -> list[NavEntry]:
         endpoint, blueprint, root = request.endpoint, request.blueprint, request.script_root
         built = current_app.extensions.setdefault("crp_navigation_urls", {})
-        links = []
-        for item in _items_for(self.user):
+
+        def link(item: NavItem) -> NavLink:
             url = built.get((root, item.endpoint))
             if url is None:
                 url = built[(root, item.endpoint)] = url_for(item.endpoint)
-            links.append(NavLink(item.label, url, item.is_current(endpoint, blueprint)))
-        return links
+            return NavLink(item.label, url, item.is_current(endpoint, blueprint))
+
+        entries = []
+        for group in groups_for(self.user):
+            links = tuple(link(item) for item in group.items)
+            if len(links) == 1 and not group.account:
+                links = (NavLink(group.label, links[0].url, links[0].current),)
+            current = any(one.current for one in links)
+            entries.append(NavEntry(group.label, links, current, group.account))
+        return entries
 
 
-def _items_for(user) -> list[NavItem]:
+def groups_for(user) -> list[NavGroup]:
+    """The top-level items `user` sees, each holding only the links `user` may open."""
     if not getattr(user, "is_authenticated", False):
-        return SIGNED_OUT_ITEMS
-    items = {STUDENT: STUDENT_ITEMS, ADVISOR: ADVISOR_ITEMS, STAFF: STAFF_ITEMS + ADMIN_ITEMS}[
-        user.role
-    ]
-    if is_mentor(user):
-        items = items + MENTOR_ITEMS
+        return list(SIGNED_OUT_GROUPS)
+    if user.role == STUDENT:
+        return _student_groups(user)
+    if user.role == ADVISOR:
+        return list(ADVISOR_GROUPS)
+    assert user.role == STAFF, user.role
+    groups = [kept for group in STAFF_GROUPS if (kept := _allowed(user, group)) is not None]
+    groups.append(ADMIN_ACCOUNT if may(user, ADMIN) else STAFF_ACCOUNT)
+    if len(groups) < MAX_TOP_LEVEL:  # else the brand link still leads home
+        groups.insert(0, HOME)
+    return groups
+
+
+def _student_groups(user) -> list[NavGroup]:
+    support = NavGroup("My support", STUDENT_SUPPORT + ((MENTEES,) if is_mentor(user) else ()))
     if is_applicant(user):
-        kept = [item for item in items if item.endpoint not in APPLICANT_HIDDEN]
-        items = kept[:1] + APPLICANT_ITEMS + kept[1:]
-    return [item for item in items if not item.scopes or may(user, *item.scopes)] + ACCOUNT_ITEMS
+        return [HOME, APPLICATION, STUDENT_EVENTS, support, STUDENT_ACCOUNT]
+    return [HOME, STUDENT_EVENTS, ADVISING, STUDENT_HOUSING, support, STUDENT_ACCOUNT]
+
+
+def _allowed(user, group: NavGroup) -> NavGroup | None:
+    items = tuple(item for item in group.items if not item.scopes or may(user, *item.scopes))
+    return NavGroup(group.label, items, group.account) if items else None

@@ -653,14 +653,14 @@ def test_staff_upload_a_file_and_read_the_outcomes_in_the_browser(app, page):
 
     from tests.browser.axe import assert_accessible
     from tests.browser.test_advising_journey import heading, signs_in
-    from tests.browser.test_journeys import main_nav
+    from tests.browser.test_journeys import follow_nav
 
     with app.app_context():
         staff_email = arranged_world().staff.email
         db.session.remove()
     signs_in(page, staff_email, "Dana Reyes")
 
-    main_nav(page).get_by_role("link", name="Dashboard", exact=True).click()
+    follow_nav(page, "Dashboard")
     page.get_by_role("link", name="Academic outcomes").click()
     expect(heading(page)).to_have_text("Academic outcomes")
     expect(page.get_by_text("No registrar records have been uploaded yet.")).to_be_visible()

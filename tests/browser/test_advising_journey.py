@@ -20,7 +20,7 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import format_date, format_datetime, format_time, local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_events_journey import attachments_of, only_message
-from tests.browser.test_journeys import main_nav, sign_in
+from tests.browser.test_journeys import follow_nav, main_nav, sign_in
 from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.factories import PASSWORD, make_appointment, make_user, make_window
 
@@ -98,7 +98,7 @@ def test_student_books_a_listed_time_and_cancels_it(smtp, app, page):
     arrange_people(app)
     signs_in(page, STUDENT_EMAIL, STUDENT_NAME)
 
-    main_nav(page).get_by_role("link", name="Advising", exact=True).click()
+    follow_nav(page, "Advising")
 
     expect(heading(page)).to_have_text("Academic advising")
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Advising")
@@ -180,7 +180,7 @@ def test_advisor_books_for_a_student_and_records_an_outcome_the_student_reads(
         db.session.remove()
 
     signs_in(page, ADVISOR_EMAIL, ADVISOR_NAME)
-    main_nav(page).get_by_role("link", name="Book for a student", exact=True).click()
+    follow_nav(page, "Book for a student")
 
     expect(heading(page)).to_have_text("Book for a student")
     search = page.get_by_role("search", name="Find a student")
@@ -214,7 +214,7 @@ def test_advisor_books_for_a_student_and_records_an_outcome_the_student_reads(
     only_message(smtp, STUDENT_EMAIL, "Advising appointment booked: ")
     only_message(smtp, ADVISOR_EMAIL, "Advising appointment booked: ")
 
-    main_nav(page).get_by_role("link", name="Agenda", exact=True).click()
+    follow_nav(page, "Agenda")
 
     expect(heading(page)).to_have_text("Your advising agenda")
     waiting = listed_under(page, "Waiting for an outcome")
@@ -249,7 +249,7 @@ def test_advisor_books_for_a_student_and_records_an_outcome_the_student_reads(
     try:
         student_page = student_context.new_page()
         signs_in(student_page, STUDENT_EMAIL, STUDENT_NAME)
-        main_nav(student_page).get_by_role("link", name="Advising", exact=True).click()
+        follow_nav(student_page, "Advising")
         expect(heading(student_page)).to_have_text("Academic advising")
         student_page.get_by_role("link", name="All my appointments").click()
 
@@ -285,7 +285,7 @@ def test_advisor_sets_weekly_hours_and_a_day_off(app, page):
     link = "https://video.example.edu/priya"
     signs_in(page, ADVISOR_EMAIL, ADVISOR_NAME)
 
-    main_nav(page).get_by_role("link", name="Availability", exact=True).click()
+    follow_nav(page, "Availability")
 
     expect(heading(page)).to_have_text("Your availability")
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Availability")

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from crp_portal.extensions import db
 from tests.browser.axe import assert_accessible
-from tests.browser.test_journeys import main_nav, sign_in
+from tests.browser.test_journeys import follow_nav, sign_in
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ def test_copy_puts_the_private_address_on_the_clipboard_and_says_copied(app, pag
         db.session.remove()
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     sign_in(page, "casey@example.edu", PASSWORD)
-    main_nav(page).get_by_role("link", name="Calendar", exact=True).click()
+    follow_nav(page, "Calendar")
     address = page.get_by_label("Your private calendar address")
     expect(address).to_have_value(FEED)
 

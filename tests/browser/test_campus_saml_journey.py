@@ -10,6 +10,7 @@ from sqlalchemy import select
 from crp_portal.extensions import db
 from crp_portal.sso.models import SsoIdentity
 from tests.browser.axe import assert_accessible
+from tests.browser.test_journeys import sign_out
 from tests.conftest import missing_service, opened_page, serving
 from tests.factories import make_user
 from tests.idp.saml import (
@@ -110,7 +111,7 @@ def test_a_roster_student_signs_in_and_out_through_the_campus_idp(page, ctx):
     db.session.rollback()  # outside a request a transaction writes: let the server's run
     assert tuple(identity) == ("saml", ROSTER_STUDENT.name_id)
 
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_role("heading", name="You are signed out of the portal")).to_be_visible()
     page.get_by_role("link", name="Sign out of your campus account too").click()
     expect(page.get_by_text("You are signed out of your campus account too.")).to_be_visible()

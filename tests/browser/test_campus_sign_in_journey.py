@@ -9,6 +9,7 @@ from sqlalchemy import select
 from crp_portal.extensions import db
 from crp_portal.sso.models import SsoIdentity
 from tests.browser.axe import assert_accessible
+from tests.browser.test_journeys import sign_out
 from tests.conftest import missing_service, opened_page, serving
 from tests.factories import PASSWORD, make_user
 from tests.idp.oidc import OidcAccount, OidcProvider, oidc_provider_available
@@ -95,7 +96,7 @@ def test_a_roster_student_signs_in_and_out_through_the_campus_provider(page, ctx
     db.session.rollback()  # outside a request a transaction writes: let the server's run
     assert subject == ROSTER_STUDENT.sub
 
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_role("heading", name="You are signed out of the portal")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name="Sign out of your campus account too").click()
@@ -129,11 +130,11 @@ def test_an_admin_imports_a_student_who_signs_in_by_student_id_and_can_be_unlink
     page.get_by_label("Roster file (CSV)").set_input_files(str(roster))
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_text("Imported 1 accounts.")).to_be_visible()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     sign_in_at_the_provider(page, ROSTER_NEWCOMER)
     expect(page.get_by_text("Welcome, Ari Rivera")).to_be_visible()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     page.get_by_role("link", name="Sign out of your campus account too").click()
 
     page.get_by_label("Email address", exact=True).fill("admin@example.edu")

@@ -21,7 +21,7 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import format_date, local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_advising_journey import fact, heading, signs_in
-from tests.browser.test_journeys import main_nav
+from tests.browser.test_journeys import follow_nav, main_nav
 from tests.factories import make_event, make_term, make_user
 
 pytestmark = pytest.mark.browser
@@ -128,7 +128,7 @@ def test_staff_read_the_dashboard_export_a_csv_and_open_a_falling_member(app, pa
     signs_in(page, STAFF_EMAIL, STAFF_NAME)
 
     # The dashboard opens on the current term.
-    main_nav(page).get_by_role("link", name="Dashboard", exact=True).click()
+    follow_nav(page, "Dashboard")
 
     expect(heading(page)).to_have_text("Dashboard")
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Dashboard")

@@ -22,7 +22,7 @@ from tests.browser.test_events_journey import (
     flash,
     only_message,
 )
-from tests.browser.test_journeys import main_nav, sign_in
+from tests.browser.test_journeys import follow_nav, sign_in
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -57,7 +57,7 @@ def test_staff_move_an_event_and_those_going_get_a_notice_that_moves_their_entry
     }
 
     staff_signs_in(page)
-    main_nav(page).get_by_role("link", name="Events", exact=True).click()
+    follow_nav(page, "Upcoming events")
     page.get_by_role("link", name=TITLE).click()
     page.get_by_role("region", name="Staff").get_by_role("link", name="Edit").click()
 
@@ -93,7 +93,7 @@ def test_staff_turn_off_reminders_for_a_kind_of_event(app, page):
         db.session.remove()
 
     staff_signs_in(page)
-    main_nav(page).get_by_role("link", name="Events", exact=True).click()
+    follow_nav(page, "Upcoming events")
     page.get_by_role("link", name="Reminder settings").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Event reminders")

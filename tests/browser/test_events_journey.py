@@ -24,7 +24,7 @@ from crp_portal.events.models import Attendance, AttendanceSource, Event
 from crp_portal.extensions import db
 from crp_portal.timeutil import program_zone, utcnow
 from tests.browser.axe import assert_accessible
-from tests.browser.test_journeys import main_nav, sign_in
+from tests.browser.test_journeys import follow_nav, main_nav, sign_in
 from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.factories import PASSWORD, code_now, make_event, make_user
 
@@ -110,10 +110,10 @@ def test_student_rsvps_sees_it_in_my_events_and_downloads_the_ics(smtp, app, pag
     event = arrange_event(app, capacity=10)
 
     student_signs_in(page, email, name)
-    main_nav(page).get_by_role("link", name="Events", exact=True).click()
+    follow_nav(page, "Upcoming events")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Upcoming events")
-    expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Events")
+    expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Upcoming events")
     listed = page.locator("li.event-item").filter(has=page.get_by_role("link", name=TITLE))
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text("Sober social · Student Center 204")
@@ -145,7 +145,7 @@ def test_student_rsvps_sees_it_in_my_events_and_downloads_the_ics(smtp, app, pag
     mailed = Calendar.from_ical(attached.get_payload(decode=True))
     assert [str(e["SUMMARY"]) for e in mailed.walk("VEVENT")] == [PUBLIC_TITLE]
 
-    main_nav(page).get_by_role("link", name="My events", exact=True).click()
+    follow_nav(page, "My events")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("My events")
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("My events")
@@ -254,7 +254,7 @@ def test_staff_takes_attendance_and_adds_a_walk_in(app, page):
 
     sign_in(page, staff_email, PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {staff_name}")
-    main_nav(page).get_by_role("link", name="Events", exact=True).click()
+    follow_nav(page, "Upcoming events")
     page.get_by_role("link", name=TITLE).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     staff_links = page.get_by_role("region", name="Staff")

@@ -21,7 +21,7 @@ from crp_portal.timeutil import format_date, local_today
 from tests.browser.axe import assert_accessible
 from tests.browser.test_advising_journey import fact, flash, heading, signs_in
 from tests.browser.test_events_journey import only_message
-from tests.browser.test_journeys import main_nav
+from tests.browser.test_journeys import follow_nav, main_nav
 from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.factories import make_agreement, make_house, make_term, make_user
 
@@ -69,7 +69,7 @@ def new_page(browser, live_server):
 
 
 def open_apply_form(page) -> None:
-    main_nav(page).get_by_role("link", name="Housing", exact=True).click()
+    follow_nav(page, "Housing")
     expect(heading(page)).to_have_text("Recovery housing")
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Housing")
     page.get_by_role("link", name="Apply for housing").click()
@@ -95,7 +95,7 @@ def test_student_applies_staff_offer_student_accepts_board_updates(
 
     # The student applies.
     signs_in(page, STUDENT_EMAIL, STUDENT_NAME)
-    main_nav(page).get_by_role("link", name="Housing", exact=True).click()
+    follow_nav(page, "Housing")
 
     expect(heading(page)).to_have_text("Recovery housing")
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text("Housing")
@@ -129,7 +129,7 @@ def test_student_applies_staff_offer_student_accepts_board_updates(
     staff_context, staff_page = new_page(browser, live_server)
     try:
         signs_in(staff_page, STAFF_EMAIL, STAFF_NAME)
-        main_nav(staff_page).get_by_role("link", name="Housing", exact=True).click()
+        follow_nav(staff_page, "Housing")
 
         expect(heading(staff_page)).to_have_text("Housing applications")
         expect(main_nav(staff_page).locator("a[aria-current=page]")).to_have_text("Housing")
@@ -252,7 +252,7 @@ def test_staff_manage_houses_and_the_agreement(app, page):
         make_user("staff", email=STAFF_EMAIL, name=STAFF_NAME)
         db.session.remove()
     signs_in(page, STAFF_EMAIL, STAFF_NAME)
-    main_nav(page).get_by_role("link", name="Housing", exact=True).click()
+    follow_nav(page, "Housing")
     expect(heading(page)).to_have_text("Housing applications")
 
     page.get_by_role("link", name="Houses, rooms and beds").click()

@@ -23,37 +23,25 @@ from tests.snapshots import demo_program
 pytestmark = pytest.mark.browser
 
 MAIN_NAV = "nav[aria-label=Main] a"
-STUDENT_NAV = [
-    "Home",
-    "Events",
-    "My events",
-    "Advising",
-    "Housing",
-    "Support meetings",
-    "Calendar",
-    "Check-in",
-    "My plan",
-    "Support network",
-    "My profile",
-]
+STUDENT_EVENTS = ["Upcoming events", "My events", "Calendar"]
+STUDENT_SUPPORT = ["Check-in", "My plan", "Support network", "Support meetings"]
+STUDENT_ACCOUNT = ["My profile", "Password", "Who opened my records"]
+STUDENT_NAV = ["Home", *STUDENT_EVENTS, "Advising", "Housing", *STUDENT_SUPPORT, *STUDENT_ACCOUNT]
+PEOPLE = ["Members", "Applications", "Follow-ups", "Mentoring"]
 ROLES = {
-    "student": ("student@example.edu", "Alex", "Student", [*STUDENT_NAV, "Password"]),
+    "student": ("student@example.edu", "Alex", "Student", STUDENT_NAV),
     "peer mentor": (
         "student01@example.edu",
         "Avery Silva",
         "Student",
-        [*STUDENT_NAV, "Mentees", "Password"],
+        ["Home", *STUDENT_EVENTS, "Advising", "Housing", *STUDENT_SUPPORT, "Mentees"]
+        + STUDENT_ACCOUNT,
     ),
     "applicant": (
         "student33@example.edu",
         "Gia Brooks",
         "Student",
-        [
-            "Home",
-            "Your application",
-            *(label for label in STUDENT_NAV[1:] if label not in ("Advising", "Housing")),
-            "Password",
-        ],
+        ["Home", "Your application", *STUDENT_EVENTS, *STUDENT_SUPPORT, *STUDENT_ACCOUNT],
     ),
     "advisor": (
         "advisor@example.edu",
@@ -71,31 +59,29 @@ ROLES = {
         "events@example.edu",
         "Sam Whitaker",
         "Staff",
-        ["Home", "Events", "Support meetings", "Password"],
+        ["Home", "Upcoming events", "Support meetings", "Password"],
     ),
     "reports staff": (
         "reports@example.edu",
         "Robin Castillo",
         "Staff",
-        ["Home", "Dashboard", "Advising", "Password"],
+        ["Home", "Dashboard", "Outcomes", "Advising", "Password"],
     ),
     "admin": (
         "staff@example.edu",
         "Morgan Ellis",
         "Staff (admin)",
         [
-            "Home",
-            "Dashboard",
-            "Events",
-            "Members",
-            "Applications",
-            "Follow-ups",
-            "Mentoring",
-            "Advising",
-            "Housing",
-            "Nudges",
+            *PEOPLE,
+            "Upcoming events",
             "Support meetings",
+            "Housing",
+            "Campaigns",
+            "Delivery log",
             "Terms",
+            "Dashboard",
+            "Outcomes",
+            "Advising",
             "Accounts",
             "Invitations",
             "Import roster",
@@ -117,7 +103,35 @@ def demo_today(app) -> date:
 
 
 def main_nav(page):
-    return page.get_by_role("navigation", name="Main")
+    """The main navigation, shown or not (on a phone it waits behind the Menu button)."""
+    return page.locator("nav[aria-label=Main]")
+
+
+def nav_control(page, name: str, role: str = "link"):
+    """A link (or the Sign out button) of the main navigation, made visible the way a
+    person would: the phone's Menu button opened if it is shown, then the item's group."""
+    nav = main_nav(page)
+    menu = page.locator("details[data-site-menu]")
+    if not menu.evaluate("menu => menu.open"):
+        button = menu.locator(":scope > summary")
+        if button.is_visible():
+            button.click()
+    anywhere = page.get_by_role(role, name=name, exact=True, include_hidden=True)
+    group = nav.locator("details[data-nav-group]").filter(has=anywhere)
+    if group.count() and not group.evaluate("group => group.open"):
+        group.locator(":scope > summary").click()
+    control = nav.get_by_role(role, name=name, exact=True)
+    expect(control).to_be_visible()
+    return control
+
+
+def follow_nav(page, name: str) -> None:
+    """Click the main navigation's link `name`, opening its menus first."""
+    nav_control(page, name).click()
+
+
+def sign_out(page) -> None:
+    nav_control(page, "Sign out", role="button").click()
 
 
 def sign_in(page, email: str, password: str = demo.DEMO_PASSWORD) -> None:
@@ -161,7 +175,7 @@ def test_each_role_can_use_every_page_in_its_navigation(demo_today, page, role):
         weak = [problem for stop in focus_stops(page, most=30) if (problem := ring_problem(stop))]
         assert not weak, f"{role}: weak focus rings on {href}: {weak}"
 
-    main_nav(page).get_by_role("button", name="Sign out").click()
+    sign_out(page)
 
     expect(page).to_have_url(re.compile(r"/sign-in$"))
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
@@ -225,7 +239,7 @@ def test_staff_adds_a_term_and_its_periods(demo_today, page, app):
     finals_start = date(year, 12, 12)
     sign_in(page, "staff@example.edu")
 
-    main_nav(page).get_by_role("link", name="Terms").click()
+    follow_nav(page, "Terms")
     expect(page.get_by_role("heading", level=1)).to_have_text("Academic terms")
     page.get_by_role("link", name="Add a term").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add a term")
@@ -287,7 +301,7 @@ def test_admin_invites_an_advisor_and_finds_an_account(demo_today, page):
     invitee = "new.advisor@example.edu"
     sign_in(page, "staff@example.edu")
 
-    main_nav(page).get_by_role("link", name="Invitations").click()
+    follow_nav(page, "Invitations")
     expect(page.get_by_role("heading", level=1)).to_have_text("Invitations")
     expect(page.get_by_text("No invitations are waiting.")).to_be_visible()
     page.get_by_label("Email address", exact=True).fill(invitee)
@@ -301,7 +315,7 @@ def test_admin_invites_an_advisor_and_finds_an_account(demo_today, page):
     expect(pending.first.locator("td").nth(0)).to_have_text(invitee)
     expect(pending.first.locator("td").nth(1)).to_have_text("Advisor")
 
-    main_nav(page).get_by_role("link", name="Accounts").click()
+    follow_nav(page, "Accounts")
     expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
     page.get_by_label("Name or email", exact=True).fill("priya")
     page.get_by_role("button", name="Filter").click()

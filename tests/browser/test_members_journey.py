@@ -21,7 +21,7 @@ from tests.browser.axe import assert_accessible
 from tests.browser.test_advising_journey import fact, flash, heading, signs_in
 from tests.browser.test_events_journey import only_message
 from tests.browser.test_housing_journey import new_page
-from tests.browser.test_journeys import main_nav
+from tests.browser.test_journeys import follow_nav, main_nav
 from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
@@ -51,7 +51,7 @@ def shown_dates(app) -> Shown:
 
 def go_to(page, label: str, title: str) -> None:
     """Follow a main-navigation link; the page's heading and current item say where we are."""
-    main_nav(page).get_by_role("link", name=label, exact=True).click()
+    follow_nav(page, label)
     expect(heading(page)).to_have_text(title)
     expect(main_nav(page).locator("a[aria-current=page]")).to_have_text(label)
 

@@ -202,7 +202,7 @@ def test_staff_import_finals_nudge_three_days_before_and_a_second_run_sends_noth
     assert_accessible(page)
 
     # Staff write the campaign; an unknown placeholder is refused with its line.
-    go_to(page, "Nudges", "Nudge campaigns")
+    go_to(page, "Campaigns", "Nudge campaigns")
     expect(page.get_by_text("No campaigns yet.")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name="New campaign").click()
@@ -348,7 +348,7 @@ def test_staff_import_finals_nudge_three_days_before_and_a_second_run_sends_noth
     assert len(smtp.messages) == 2
 
     # Staff read the delivery log.
-    go_to(page, "Nudges", "Nudge campaigns")
+    go_to(page, "Campaigns", "Nudge campaigns")
     listed = rows_of(page, "Nudge campaigns by name, with what each has sent")
     expect(listed).to_have_count(1)
     expect(listed.first.locator("td").nth(0)).to_have_text(CAMPAIGN)

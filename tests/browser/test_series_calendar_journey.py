@@ -11,7 +11,7 @@ from crp_portal.extensions import db
 from crp_portal.terms.services import add_period
 from crp_portal.timeutil import format_date, local_today
 from tests.browser.axe import assert_accessible
-from tests.browser.test_journeys import main_nav, sign_in
+from tests.browser.test_journeys import follow_nav, sign_in
 from tests.factories import PASSWORD, make_term, make_user
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,7 @@ def arrange(app):
 def test_staff_see_the_skipped_break_dates_before_saving_a_weekly_series(app, page):
     first, last, in_break, kept = arrange(app)
     sign_in(page, "sam@example.edu", PASSWORD)
-    main_nav(page).get_by_role("link", name="Events", exact=True).click()
+    follow_nav(page, "Upcoming events")
     page.get_by_role("link", name="Add an event").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add an event")
 
@@ -69,7 +69,7 @@ def test_staff_see_the_skipped_break_dates_before_saving_a_weekly_series(app, pa
     )
     assert_accessible(page)
 
-    main_nav(page).get_by_role("link", name="Events", exact=True).click()
+    follow_nav(page, "Upcoming events")
     listed = page.locator(".event-item").filter(has_text=TITLE).locator(".event-meta")
     expect(listed).to_have_count(4)
     shown = " ".join(listed.all_inner_texts())
