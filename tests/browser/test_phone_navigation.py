@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crp_portal.extensions import db
+from tests.browser.axe import assert_accessible
 from tests.browser.test_journeys import ROLES, follow_nav, main_nav, sign_in, sign_out
 from tests.conftest import BROWSER_TIMEOUT_MS
 from tests.snapshots import demo_program
@@ -37,10 +38,11 @@ def demo_today(app):
     return today
 
 
-def phone_page(browser, live_server, javascript: bool = True):
-    """A phone-sized page that keeps the portal's CSP (no bypass: nav.js must obey it)."""
+def phone_page(browser, live_server, javascript: bool = True, axe: bool = False):
+    """A phone-sized page that keeps the portal's CSP (nav.js must obey it), unless axe
+    is to be injected."""
     context = browser.new_context(
-        base_url=live_server.url, viewport=PHONE, java_script_enabled=javascript
+        base_url=live_server.url, viewport=PHONE, java_script_enabled=javascript, bypass_csp=axe
     )
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     return context, context.new_page()
@@ -57,11 +59,14 @@ def test_every_page_in_the_navigation_starts_its_heading_near_the_top(
     demo_today, browser, live_server, role
 ):
     email, _greeting, _label, nav_labels = ROLES[role]
-    context, page = phone_page(browser, live_server)
+    context, page = phone_page(browser, live_server, axe=True)
     sign_in(page, email)
 
     links = nav_hrefs(page)
     assert [label for label, _ in links] == nav_labels
+    page.get_by_text("Menu", exact=True).click()
+    page.locator("nav[aria-label=Main] summary").first.click()
+    assert_accessible(page)  # the open menu and its open group
     too_low = {}
     for label, href in [("brand", "/"), *links]:
         response = page.goto(href)
