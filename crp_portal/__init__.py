@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 from config import CONFIGS
 from crp_portal import database, extensions, links, outbox, request_checks
 from crp_portal.access import may
+from crp_portal.chips import status_tone
 from crp_portal.errors import register_error_pages
 from crp_portal.markup import render_markdown
 from crp_portal.navigation import navigation_for
@@ -194,6 +195,7 @@ def _init_areas(app: Flask) -> None:
 
 def _register_template_context(app: Flask) -> None:
     app.jinja_env.globals["may"] = may
+    app.jinja_env.globals["status_tone"] = status_tone
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["reject_page"] = lambda args: {
         key: value for key, value in args.items() if key != "page"

@@ -108,9 +108,9 @@ def kind_of(path: str) -> str:
     return shape + ("?" + "&".join(keys) if keys else "")
 
 
-def crawl(client, start: list[str]) -> dict[str, str]:
+def crawl(client, start: list[str], per_kind: int = PAGES_OF_A_KIND) -> dict[str, str]:
     """Every HTML page (status 200) reachable from `start`, breadth first, at most
-    PAGES_OF_A_KIND of each kind: path -> HTML."""
+    `per_kind` of each kind: path -> HTML."""
     pages: dict[str, str] = {}
     seen = set(start)
     kinds: Counter = Counter(kind_of(path) for path in start)
@@ -123,7 +123,7 @@ def crawl(client, start: list[str]) -> dict[str, str]:
             continue
         pages[path] = html = response.get_data(as_text=True)
         for link in portal_links(html):
-            if link not in seen and kinds[kind_of(link)] < PAGES_OF_A_KIND:
+            if link not in seen and kinds[kind_of(link)] < per_kind:
                 seen.add(link)
                 kinds[kind_of(link)] += 1
                 queue.append(link)

@@ -21,10 +21,16 @@ def describe(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def assert_accessible(page) -> None:
+# In the dark colour scheme only colours change, so only the rules colours decide are run.
+COLOUR_RULES = {"runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]}}
+
+
+def assert_accessible(page, scheme: str | None = None) -> None:
     """Scan the page and fail on blocking violations (markup this run has already seen
-    pass is not scanned again; see checked_pages)."""
-    key = CHECKED.key(page, "axe")
+    pass is not scanned again; see checked_pages). `scheme="dark"`: the page is shown in
+    the dark colour scheme (`page.emulate_media(color_scheme="dark")`); its colour rules
+    are checked."""
+    key = CHECKED.key(page, f"axe {scheme}" if scheme else "axe")
     if CHECKED.get(key) is not None:
         return
     if not page.evaluate("() => typeof window.axe === 'object'"):
@@ -32,7 +38,11 @@ def assert_accessible(page) -> None:
         # Later documents in this browser context get axe as they load, without a round trip.
         page.context.add_init_script(path=str(AXE_JS))
     # Only violations are read, so skip collecting the passing and inapplicable nodes.
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    options = {"resultTypes": ["violations"], **(COLOUR_RULES if scheme == "dark" else {})}
+    results = page.evaluate("async (options) => await axe.run(document, options)", options)
     blocking = [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
-    assert not blocking, f"axe found accessibility violations on {page.url}:\n" + describe(blocking)
+    assert not blocking, (
+        f"axe found accessibility violations on {page.url} ({scheme or 'light'}):\n"
+        + describe(blocking)
+    )
     CHECKED.remember(key, "passed")
