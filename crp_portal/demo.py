@@ -182,8 +182,10 @@ def seed(today: date) -> dict[str, int]:
     seed_mentoring(today, student_users)
     seed_recovery(today, staff_user, student_users)
     campaign_count = seed_campaigns(today, staff_user, utcnow())
-    demo_advisor = db.session.scalar(select(User).where(User.email == ADVISOR_PEOPLE[0][0]))
-    seed_home(today, utcnow(), staff_user, student_users[0], demo_advisor, active[20:32])
+    demo_advisor = db.session.scalars(select(User).where(User.email == ADVISOR_PEOPLE[0][0])).one()
+    seed_home(
+        today, utcnow(), cast(User, staff_user), student_users[0], demo_advisor, active[20:32]
+    )
     return {
         "campaigns": campaign_count,
         "applications": application_count,

@@ -210,3 +210,12 @@ def test_staff_without_scopes_are_told_so_and_see_nothing_waiting(ctx, login):
     page = home(login(make_user("staff", scopes=[])))
     assert "no staff areas yet" in page and NOTHING in page
     assert "Riley Quinn" not in page and "Spring picnic" not in page
+
+
+def test_more_events_needing_attendance_than_listed_are_counted(ctx, login):
+    for number in range(7):
+        ended_event(title=f"Social {number}", days_ago=1 + number)
+    page = home(login(make_user("staff", scopes=[EVENTS])))
+    assert page.count("Record attendance: Social") == 5
+    assert "Record attendance: Social 0" in page  # the newest first
+    assert "…and 2 more, older." in page

@@ -14,7 +14,7 @@ Rows are written directly, as the areas' demos do, so seeding queues no email.
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from crp_portal.advising.models import Appointment, AppointmentCell, AppointmentStatus
 from crp_portal.auth.models import User
@@ -100,9 +100,7 @@ def _moved_up(now: datetime, student: User, others) -> None:
     )
     if event is None or event.capacity is None:
         return
-    db.session.execute(
-        Rsvp.__table__.delete().where(Rsvp.event_id == event.id, Rsvp.user_id == student.id)
-    )
+    db.session.execute(delete(Rsvp).where(Rsvp.event_id == event.id, Rsvp.user_id == student.id))
     taken = set(db.session.scalars(select(Rsvp.user_id).where(Rsvp.event_id == event.id)))
     last = db.session.scalar(select(func.max(Rsvp.queue_number)).where(Rsvp.event_id == event.id))
     number = last or 0

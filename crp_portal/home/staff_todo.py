@@ -6,7 +6,7 @@ Each section is one or two statements with a small limit and a count, so the pag
 costs the same however much is waiting.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
@@ -37,9 +37,9 @@ class Section:
     heading: str
     items: list[Item]
     more: int
-    all_label: str
-    all_endpoint: str
-    all_args: dict
+    all_label: str = ""  # the link to the whole list, where there is one
+    all_endpoint: str | None = None
+    all_args: dict = field(default_factory=dict)
 
 
 def staff_home(viewer: User, now: datetime, today: date) -> list[Section]:
@@ -110,7 +110,7 @@ def _applications() -> Section:
                 "members.applications",
             )
         )
-    return Section("applications", "Applications waiting", items, 0, "", "members.applications", {})
+    return Section("applications", "Applications waiting", items, 0)
 
 
 def _expiring_offers(today: date) -> Section:
@@ -185,10 +185,7 @@ def _attendance_missing(now: datetime) -> Section:
         "attendance",
         "Events needing attendance",
         items,
-        total - len(items),
-        "All events",
-        "events.upcoming",
-        {},
+        total - len(items),  # older ones: no list of past events to link to
     )
 
 
@@ -213,4 +210,4 @@ def _needs_review() -> Section:
                 {"status": OutboxStatus.NEEDS_REVIEW},
             )
         )
-    return Section("outbox", "Messages that need review", items, 0, "", "nudges.delivery_log", {})
+    return Section("outbox", "Messages that need review", items, 0)

@@ -41,10 +41,6 @@ class StudentHome:
     coming_up: list[Item]
 
 
-def _place(number: int) -> str:
-    return f"number {number}"
-
-
 def student_home(student: User, now: datetime, today: date) -> StudentHome:
     """A student's to-do (an offer to answer, waitlist news, a summary to read, this week's
     check-in) and what is coming up (their next event and advising appointment)."""
@@ -113,12 +109,11 @@ def _offers(student: User, today: date) -> list[Item]:
 def _news(student: User, now: datetime) -> list[Item]:
     items = []
     for news in waitlist_news.waitlist_news(student, now):
-        title = news.title
         if news.going:
-            what = f"A place came free: you're going to {title}"
+            what = f"A place came free: you're going to {news.title}"
         else:
             what = (
-                f"You moved up the waitlist for {title}: now {_place(news.place or 0)}, "
+                f"You moved up the waitlist for {news.title}: now number {news.place}, "
                 f"was {news.was_place}"
             )
         items.append(
