@@ -235,3 +235,20 @@ def test_more_outcomes_than_listed_link_to_the_whole_list(ctx, login):
     page = home(login(advisor))
     assert len(sections(page)["Outcomes to record"]) == todo.OUTCOMES_LISTED
     assert '<a href="/advising/agenda/waiting">2 more waiting for an outcome</a>' in page
+
+
+def test_a_seat_the_student_took_themselves_is_no_news(ctx, login):
+    event = full_event(title="Pottery evening")
+    [holder] = [entry.user for entry in _going(event)]
+    student = make_user("student")
+    checked_in(student)
+    rsvp(event.id, student, utcnow())
+    db.session.commit()
+    client = login(student)
+    client.get(f"/events/{event.id}")  # shown: number 1 on the waitlist
+    cancel_rsvp(event.id, student, utcnow())
+    cancel_rsvp(event.id, holder, utcnow())
+    rsvp(event.id, student, utcnow())  # a seat was free: they took it themselves
+    db.session.commit()
+    page = home(client)
+    assert "came free" not in page and NOTHING in page
