@@ -252,3 +252,30 @@ def test_a_seat_the_student_took_themselves_is_no_news(ctx, login):
     db.session.commit()
     page = home(client)
     assert "came free" not in page and NOTHING in page
+
+
+def test_a_summary_changed_while_the_page_was_read_stays_waiting(ctx):
+    from sqlalchemy import update
+
+    from crp_portal.advising.models import Appointment
+    from crp_portal.advising.summaries import mark_summary_seen, waiting_summaries
+
+    advisor, student = make_user("advisor"), make_user("student")
+    appointment = make_appointment(
+        advisor, student, days_ahead=-1, status="completed", summary="First version"
+    )
+    # The advisor saves a new text after the student's page read the first one.
+    db.session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment.id)
+        .values(summary="Second version", summary_seen_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    assert appointment.summary == "First version"  # what the page read
+    assert not mark_summary_seen(appointment, student, utcnow())
+    assert [w.appointment_id for w in waiting_summaries(student, utcnow())] == [appointment.id]
+
+    db.session.expire(appointment)
+    assert mark_summary_seen(appointment, student, utcnow())
+    assert not mark_summary_seen(appointment, student, utcnow())  # once only
+    assert waiting_summaries(student, utcnow()) == []

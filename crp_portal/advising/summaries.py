@@ -58,7 +58,9 @@ def _waiting() -> Select:
 def mark_summary_seen(appointment: Appointment, viewer: User, now: datetime) -> bool:
     """The student opened the appointment: its summary is no longer waiting. Only the
     appointment's student marks it, only once (a conditional UPDATE: two tabs opened at
-    once write once); True when this call marked it. Leaves the loaded object alone."""
+    once write once), and only the text the page read: if the advisor changed it in the
+    meantime, the new text is still waiting. True when this call marked it. Leaves the
+    loaded object alone."""
     if viewer.id != appointment.student_id or not (appointment.summary or appointment.action_items):
         return False
     result = db.session.execute(
@@ -67,7 +69,8 @@ def mark_summary_seen(appointment: Appointment, viewer: User, now: datetime) -> 
             Appointment.id == appointment.id,
             Appointment.student_id == viewer.id,
             Appointment.summary_seen_at.is_(None),
-            _has_shared_notes(),
+            Appointment.summary == appointment.summary,
+            Appointment.action_items == appointment.action_items,
         )
         .values(summary_seen_at=now)
         .execution_options(synchronize_session=False)
