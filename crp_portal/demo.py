@@ -11,6 +11,7 @@ from crp_portal.auth.models import User
 from crp_portal.auth.services import create_user
 from crp_portal.events.demo import seed_events
 from crp_portal.extensions import db
+from crp_portal.home.demo import seed_home
 from crp_portal.housing.demo import seed_housing
 from crp_portal.members.demo import seed_members
 from crp_portal.members.models import MemberProfile, MemberStatus
@@ -181,6 +182,10 @@ def seed(today: date) -> dict[str, int]:
     seed_mentoring(today, student_users)
     seed_recovery(today, staff_user, student_users)
     campaign_count = seed_campaigns(today, staff_user, utcnow())
+    demo_advisor = db.session.scalars(select(User).where(User.email == ADVISOR_PEOPLE[0][0])).one()
+    seed_home(
+        today, utcnow(), cast(User, staff_user), student_users[0], demo_advisor, active[20:32]
+    )
     return {
         "campaigns": campaign_count,
         "applications": application_count,

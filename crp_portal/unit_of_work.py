@@ -1,7 +1,7 @@
 """How views save: one unit of work per change, and the few reads that write.
 
-`unit_of_work` is the one way a view commits. `audited_read` and `refreshing_read` mark
-the views whose reading writes, and say why. `lock` and `flush_or_conflict` are for
+`unit_of_work` is the one way a view commits. `audited_read`, `refreshing_read` and
+`marking_read` mark the views whose reading writes, and say why. `lock` and `flush_or_conflict` are for
 services: they turn waiting writers and the database's refusals into domain errors a
 person understands.
 """
@@ -120,6 +120,17 @@ def refreshing_read(view):
     (`dashboard.rollups.refresh`) before it counts; committing the refresh spares the
     next reader from doing it again. What it writes is derived from data other requests
     already committed, never from this request's input.
+    """
+    return _committed_after(view)
+
+
+def marking_read(view):
+    """The view notes what the person has now seen, so their home stops listing it.
+
+    A student's home lists news (a summary waiting, a waitlist place that changed) until
+    they open the page that shows it (`advising.summaries`, `events.waitlist_news`); that
+    page marks it seen with a conditional UPDATE of the person's own row, committed once
+    the answer is built. Nothing else may be pending here, as for `audited_read`.
     """
     return _committed_after(view)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import make_period, make_term, make_user
+from tests.factories import make_house, make_period, make_term, make_user
 
 
 def add_people_and_terms(count: int) -> None:
@@ -138,3 +138,94 @@ def test_the_application_queue_costs_the_same_with_more_applicants(ctx, login, c
     few = count_queries(client, "/members/applications")
     applicants(10)
     assert count_queries(client, "/members/applications") == few
+
+
+def give_a_student_things_to_do(student, advisor, count: int, first: int = 0) -> None:
+    """`count` of each item of a student's home: waitlist news, summaries, offers."""
+    from sqlalchemy import update
+
+    from crp_portal.events.models import Rsvp
+    from crp_portal.events.rsvp import rsvp
+    from crp_portal.extensions import db
+    from crp_portal.timeutil import utcnow
+    from tests.factories import make_application, make_appointment, make_event, make_offer
+
+    house = make_house(beds_per_room=1)
+    for number in range(first, first + count):
+        event = make_event(title=f"Full event {number}", capacity=1)
+        rsvp(event.id, make_user("student"), utcnow())
+        rsvp(event.id, student, utcnow())
+        db.session.execute(
+            update(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.user_id == student.id)
+            .values(seen_waitlist_place=5)
+        )
+        make_appointment(
+            advisor, student, days_ahead=-1 - number, status="completed", summary="Plans"
+        )
+        make_offer(make_application(student, make_term(), house=house), reply_days=3 + number)
+    db.session.commit()
+
+
+def test_the_students_home_costs_the_same_with_more_to_do(ctx, login, count_queries):
+    student, advisor = make_user("student"), make_user("advisor")
+    client = login(student)
+    give_a_student_things_to_do(student, advisor, 1)
+    few = count_queries(client, "/")
+    assert "You moved up the waitlist" in client.get("/").get_data(as_text=True)
+    give_a_student_things_to_do(student, advisor, 6, first=1)
+    assert count_queries(client, "/") == few
+
+
+def test_the_advisors_home_costs_the_same_with_more_appointments(ctx, login, count_queries):
+    from tests.factories import make_appointment
+
+    advisor = make_user("advisor")
+    client = login(advisor)
+
+    def appointments(count, first=0):
+        student = make_user("student")
+        for number in range(first, first + count):
+            make_appointment(advisor, student, days_ahead=0, hour=number)
+            make_appointment(advisor, student, days_ahead=-1 - number)
+
+    appointments(1)
+    few = count_queries(client, "/")
+    appointments(8, first=1)
+    assert count_queries(client, "/") == few
+
+
+def give_staff_things_to_do(count: int) -> None:
+    from datetime import timedelta
+
+    from crp_portal.extensions import db
+    from crp_portal.members import intake
+    from crp_portal.outbox.models import OutboxMessage
+    from crp_portal.recovery import follow_ups
+    from tests.factories import make_application, make_event, make_offer
+
+    staff = make_user("staff")
+    if intake.current_agreement() is None:
+        intake.publish_agreement(staff, "Agreement")
+    house = make_house(beds_per_room=count)
+    term = make_term()
+    for number in range(count):
+        student = make_user("student")
+        follow_ups.open_by_staff(student, staff)
+        intake.apply(make_user("student", status="applicant"), "Goals", "friend", "", 1, True)
+        make_offer(make_application(student, term, house=house), reply_days=2)
+        event = make_event(title=f"Past event {number}")
+        event.starts_at -= timedelta(days=8)
+        event.ends_at -= timedelta(days=8)
+        db.session.add(
+            OutboxMessage(kind="transactional", recipient="a@example.edu", status="needs_review")
+        )
+    db.session.commit()
+
+
+def test_the_staff_home_costs_the_same_with_more_to_do(ctx, login, count_queries):
+    client = login(make_user("staff", is_admin=True))
+    give_staff_things_to_do(1)
+    few = count_queries(client, "/")
+    give_staff_things_to_do(8)
+    assert count_queries(client, "/") == few

@@ -105,6 +105,13 @@ def agenda(advisor: User, today: date) -> Agenda:
     )
 
 
+def appointments_between(advisor: User, since: datetime, until: datetime) -> list[Listed]:
+    """The advisor's appointments starting from `since` to before `until`, not cancelled,
+    soonest first: the agenda's today (one statement)."""
+    values = {"advisor_id": advisor.id, "since": since, "until": until}
+    return _listed(db.session.execute(_not_cancelled(until=True), values))
+
+
 @kept_statement
 def _not_cancelled(until: bool) -> Select:
     """An advisor's appointments from `since`, not cancelled, soonest first: those before

@@ -171,6 +171,9 @@ class Appointment(AppointmentLabels, Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     action_items: Mapped[str] = mapped_column(Text, default="")
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the student opened the summary or action items (their home lists them until
+    # then); cleared when the advisor changes either.
+    summary_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

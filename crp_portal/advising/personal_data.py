@@ -22,6 +22,7 @@ APPOINTMENT = {  # not `private_notes`: those are the advisor's working notes
     "your_note": "student_note",
     "summary": "summary",
     "action_items": "action_items",
+    "summary_opened_at": "summary_seen_at",
     "cancel_reason": "cancel_reason",
     "cancelled_at": "cancelled_at",
     "booked_at": "created_at",

@@ -6,11 +6,11 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_login import current_user
 
 from crp_portal.access import ADVISOR, REPORTS, STUDENT, role_required, scope_required
-from crp_portal.advising import bp, calendar, lists, services
+from crp_portal.advising import bp, calendar, lists, services, summaries
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError, Forbidden
 from crp_portal.timeutil import in_date_bounds, local_midnight, local_today, program_zone, utcnow
-from crp_portal.unit_of_work import unit_of_work
+from crp_portal.unit_of_work import marking_read, unit_of_work
 
 
 def slot_time(key: str | None) -> datetime | None:
@@ -93,8 +93,10 @@ def my_appointments():
 
 @bp.get("/appointments/<int:appointment_id>")
 @role_required(STUDENT, ADVISOR)
+@marking_read
 def appointment(appointment_id: int):
     found = services.appointment_for(current_user, appointment_id)
+    summaries.mark_summary_seen(found, current_user, utcnow())
     outcome_form = OutcomeForm(obj=found) if current_user.id == found.advisor_id else None
     return _appointment_page(found, outcome_form)
 

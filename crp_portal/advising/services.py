@@ -434,10 +434,13 @@ def record_outcome(
     if newly_missed:
         lock(appointment.student, key_share=True)
     had_shared_notes = bool(appointment.summary or appointment.action_items)
+    shared_before = (appointment.summary, appointment.action_items)
     appointment.status = status
     appointment.private_notes = private_notes.strip()
     appointment.summary = summary.strip()
     appointment.action_items = action_items.strip()
+    if (appointment.summary, appointment.action_items) != shared_before:
+        appointment.summary_seen_at = None  # changed: waiting on the student's home again
     db.session.flush()
     if not had_shared_notes and (appointment.summary or appointment.action_items):
         tell_summary_is_waiting(appointment)

@@ -199,6 +199,9 @@ class Rsvp(Model):
     # The start the reminder email was sent for (`reminders`): a moved event no longer
     # matches it, so the new time is reminded too.
     reminded_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The waitlist place the person was last shown on the event's page, NULL once they
+    # have seen themselves going: their home says when a place came or they moved up.
+    seen_waitlist_place: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

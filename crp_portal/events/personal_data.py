@@ -30,6 +30,7 @@ def rsvps(user) -> list[dict]:
             "answered_at": "created_at",
             "changed_at": "updated_at",
             "reminded_of_start": "reminded_for",
+            "waitlist_place_last_shown": "seen_waitlist_place",
         },
     )
 

@@ -14,7 +14,17 @@ from crp_portal.access import (
     role_required,
     scope_required,
 )
-from crp_portal.events import attendance, bp, calendars, queries, rsvp, series, services, subscribe
+from crp_portal.events import (
+    attendance,
+    bp,
+    calendars,
+    queries,
+    rsvp,
+    series,
+    services,
+    subscribe,
+    waitlist_news,
+)
 from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
 from crp_portal.events.models import AttendanceSource
 from crp_portal.extensions import limiter
@@ -22,7 +32,7 @@ from crp_portal.forms import filled
 from crp_portal.fragments import KeptMacro
 from crp_portal.search import page_number
 from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
-from crp_portal.unit_of_work import unit_of_work
+from crp_portal.unit_of_work import marking_read, unit_of_work
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
 KEPT_FILTERS = ("kind", "mode", "week")  # EventFilterForm's fields
@@ -98,11 +108,13 @@ def mine():
 
 @bp.get("/events/<int:event_id>")
 @scope_required(EVENTS, HOUSING, also=(STUDENT,))
+@marking_read
 def detail(event_id: int):
     event = queries.visible_event(event_id, current_user, local_today())
     now = utcnow()
     entry = rsvp.rsvp_of(event.id, current_user.id)
     position = rsvp.waitlist_position(event, entry) if entry and entry.is_waitlisted else None
+    waitlist_news.note_place_seen(entry, position)
     return render_template(
         "events/detail.html",
         event=event,

@@ -108,6 +108,7 @@ def rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
         existing = Rsvp(event_id=event.id, user_id=user.id, status=status)
         db.session.add(existing)
     existing.status, existing.queue_number, existing.queued_at = status, number, now
+    existing.seen_waitlist_place = None  # their own answer is no news (`waitlist_news`)
     event.going_count = going + (1 if status == RsvpStatus.GOING else 0)
     db.session.flush()
     _confirm(existing, event, user, draft)
