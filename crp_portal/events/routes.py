@@ -150,9 +150,17 @@ def rsvp_going(event_id: int):
     return redirect(url_for("events.detail", event_id=event_id))
 
 
-@bp.post("/events/<int:event_id>/rsvp/cancel")
+@bp.route("/events/<int:event_id>/rsvp/cancel", methods=["GET", "POST"])
 @role_required(STUDENT)
 def cancel_rsvp(event_id: int):
+    """GET says what giving up the place does and changes nothing; POST gives it up."""
+    if request.method == "GET":
+        plan = rsvp.plan_cancel_rsvp(event_id, current_user, utcnow())
+        return render_template(
+            "events/give_up_confirm.html",
+            plan=plan,
+            page_title=calendars.title_for(plan.event, current_user),
+        )
     with unit_of_work():
         rsvp.cancel_rsvp(event_id, current_user, utcnow())
     flash("You're no longer on the list for this event.", "success")

@@ -146,7 +146,7 @@ def review(application_id: int):
         "housing/review.html",
         application=found,
         form=DecisionForm(),
-        offer_form=offer_form_for(found.term_id),
+        offer_form=offer_form_for(found),
     )
 
 
