@@ -25,21 +25,25 @@ from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
 from crp_portal.unit_of_work import unit_of_work
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
-KEPT_FILTERS = ("kind", "mode", "week")  # EventFilterForm's fields
+KEPT_FILTERS = ("kind", "mode", "week", "q")  # EventFilterForm's fields
 MONTH_ARGS = ("year", "month")
 
 
 def _filters() -> queries.EventFilter:
     form = EventFilterForm(request.args)
     return queries.EventFilter(
-        kind=form.kind.data or "", mode=form.mode.data or "", this_week=bool(form.week.data)
+        kind=form.kind.data or "",
+        mode=form.mode.data or "",
+        this_week=bool(form.week.data),
+        text=(form.q.data or "")[: queries.SEARCH_LENGTH],
     )
 
 
 def _filter_bar(filters: queries.EventFilter, show_week: bool) -> Markup:
     """The filter bar for these filters; the month view keeps its year and month."""
     kept = tuple((name, value) for name, value in request.args.items() if name in MONTH_ARGS)
-    return filter_bar(filters.kind, filters.mode, filters.this_week, show_week, kept)
+    text = filters.text if show_week else ""  # the month view has no search
+    return filter_bar(filters.kind, filters.mode, filters.this_week, show_week, kept, text)
 
 
 @bp.get("/events/")
