@@ -1,0 +1,135 @@
+"""Lists that grow show 50 rows a page with Previous/Next links that keep the filters,
+and a page costs the same queries however long the list is.
+
+(Members, intake applications, follow-ups, the delivery log, the audit log, accounts and
+the events list have their own paging tests.)"""
+
+import html
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from crp_portal.audit.models import AuditEntry
+from crp_portal.extensions import db
+from crp_portal.timeutil import utcnow
+from tests.factories import (
+    make_application,
+    make_campaign,
+    make_meeting,
+    make_term,
+    make_user,
+)
+
+PAGES_NAV = re.compile(r'<nav class="pager" aria-label="Pages">(.*?)</nav>', re.S)
+LINK = re.compile(r'<a href="([^"]+)"[^>]*>([^<]+)</a>')
+ROW = re.compile(r"<tbody>(.*?)</tbody>", re.S)
+
+
+def page_links(response) -> dict[str, dict[str, list[str]]]:
+    """The pager's links by their words: each one's query arguments."""
+    navs = PAGES_NAV.findall(html.unescape(response.get_data(True)))
+    assert len(navs) <= 1
+    return (
+        {words: parse_qs(urlsplit(href).query) for href, words in LINK.findall(navs[0])}
+        if navs
+        else {}
+    )
+
+
+def row_count(response) -> int:
+    bodies = ROW.findall(response.get_data(True))
+    return sum(body.count("<tr") for body in bodies)
+
+
+def students(count: int):
+    made = [make_user("student", password=None, commit=False) for _ in range(count)]
+    db.session.commit()
+    return made
+
+
+def assert_pages(client, path: str, total: int, kept: dict[str, list[str]] | None = None):
+    """`total` rows (51…100) fill page 1 with 50 and page 2 with the rest."""
+    kept = kept or {}
+    separator = "&" if "?" in path else "?"
+    first = client.get(path)
+    assert first.status_code == 200
+    assert row_count(first) == 50
+    assert page_links(first) == {"Next": {"page": ["2"], **kept}}
+    second = client.get(f"{path}{separator}page=2")
+    assert row_count(second) == total - 50
+    assert page_links(second) == {"Previous": {"page": ["1"], **kept}}
+    assert "Page 2 of 2" in second.get_data(True)
+
+
+def test_the_housing_queue_pages_and_numbers_on(ctx, login, count_queries):
+    term = make_term()
+    client = login(make_user("staff", scopes=["housing"]))
+    make_application(make_user("student", password=None), term)
+    few = count_queries(client, f"/housing/queue?term={term.id}")
+    for student in students(51):
+        make_application(student, term)
+    path = f"/housing/queue?term={term.id}&status=submitted"
+    assert_pages(client, path, 52, {"term": [str(term.id)], "status": ["submitted"]})
+    second = client.get(f"{path}&page=2").get_data(True)
+    assert "<td>51</td>" in second and "<td>52</td>" in second  # first come, numbered on
+    assert count_queries(client, f"/housing/queue?term={term.id}") == few
+    assert count_queries(client, f"/housing/queue?term={term.id}&page=2") == few
+
+
+def test_the_campaign_list_pages(ctx, login, count_queries):
+    client = login(make_user("staff", scopes=["nudges"]))
+    make_campaign("Campaign 000")
+    few = count_queries(client, "/nudges/")
+    for number in range(1, 60):
+        make_campaign(f"Campaign {number:03d}")
+    assert_pages(client, "/nudges/", 60)
+    assert "Campaign 050" in client.get("/nudges/?page=2").get_data(True)
+    assert count_queries(client, "/nudges/") == few
+    assert count_queries(client, "/nudges/?page=2") == few
+
+
+@pytest.mark.parametrize("who", ["student", "staff"])
+def test_the_support_meeting_directory_pages(ctx, login, count_queries, who):
+    client = login(make_user(who, scopes=["events"]))
+    make_meeting()
+    few = count_queries(client, "/support-meetings/")
+    for _ in range(54):
+        make_meeting(fellowship="na")
+    make_meeting(fellowship="aa")
+    assert_pages(client, "/support-meetings/?fellowship=na", 54, {"fellowship": ["na"]})
+    assert "56 meetings." in client.get("/support-meetings/").get_data(True)
+    assert count_queries(client, "/support-meetings/") == few
+    assert count_queries(client, "/support-meetings/?page=2") == few
+
+
+def test_who_opened_my_records_pages_through_all_of_it(ctx, login, count_queries):
+    student = make_user("student")
+    staff = make_user("staff")
+    client = login(student)
+    profile = client.get("/me/profile").get_data(True)
+    assert 'href="/me/record-views"' in profile
+    start = utcnow() - timedelta(days=300)
+    db.session.add(AuditEntry(actor_id=staff.id, subject_id=student.id, action="record"))
+    db.session.commit()
+    few = count_queries(client, "/me/record-views")
+    db.session.add_all(
+        AuditEntry(
+            actor_id=staff.id,
+            subject_id=student.id,
+            action="record",
+            created_at=start + timedelta(days=number),
+        )
+        for number in range(259)
+    )
+    db.session.commit()
+    first = client.get("/me/record-views")
+    assert "260 entries, newest first." in first.get_data(True)
+    assert row_count(first) == 50
+    assert page_links(first) == {"Next": {"page": ["2"]}}
+    last = client.get("/me/record-views?page=6")
+    assert row_count(last) == 10  # the oldest, beyond the 200 the page used to stop at
+    assert page_links(last) == {"Previous": {"page": ["5"]}}
+    assert count_queries(client, "/me/record-views") == few
+    assert count_queries(client, "/me/record-views?page=6") == few
