@@ -16,6 +16,7 @@ from crp_portal.extensions import db
 from crp_portal.timeutil import utcnow
 from tests.factories import (
     make_application,
+    make_appointment,
     make_campaign,
     make_meeting,
     make_term,
@@ -133,3 +134,24 @@ def test_who_opened_my_records_pages_through_all_of_it(ctx, login, count_queries
     assert page_links(last) == {"Previous": {"page": ["5"]}}
     assert count_queries(client, "/me/record-views") == few
     assert count_queries(client, "/me/record-views?page=6") == few
+
+
+def test_past_appointments_page_newest_first(ctx, login, count_queries):
+    student, advisor = make_user("student"), make_user("advisor")
+    client = login(student)
+    make_appointment(advisor, student, days_ahead=-1)
+    few = count_queries(client, "/advising/appointments")
+    for days in range(2, 26):
+        make_appointment(advisor, student, days_ahead=-days)
+    first = client.get("/advising/appointments")
+    past = first.get_data(True).split("<h2>Past</h2>", 1)[1]
+    assert past.count('<li><a href="/advising/appointments/') == 20
+    assert 'href="/advising/appointments?page=2" rel="next">Older</a>' in past
+    second = client.get("/advising/appointments?page=2").get_data(True)
+    assert second.split("<h2>Past</h2>", 1)[1].count('<li><a href="/advising/appointments/') == 5
+    assert 'href="/advising/appointments?page=1" rel="prev">Newer</a>' in second
+    assert "the list ends before page 9" in client.get("/advising/appointments?page=9").get_data(
+        True
+    )
+    assert count_queries(client, "/advising/appointments") == few
+    assert count_queries(client, "/advising/appointments?page=2") == few
