@@ -12,12 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crp_portal.audit.models import AuditEntry
+from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
-from crp_portal.timeutil import utcnow
+from crp_portal.timeutil import local_today, utcnow
 from tests.factories import (
     make_application,
     make_appointment,
     make_campaign,
+    make_event,
     make_meeting,
     make_term,
     make_user,
@@ -155,3 +157,28 @@ def test_past_appointments_page_newest_first(ctx, login, count_queries):
     )
     assert count_queries(client, "/advising/appointments") == few
     assert count_queries(client, "/advising/appointments?page=2") == few
+
+
+def test_my_past_events_page_newest_first(ctx, login, count_queries):
+    student, staff = make_user("student"), make_user("staff")
+    client = login(student)
+
+    def attended_on(days_ago: int):
+        day = local_today() - timedelta(days=days_ago)
+        event = make_event(staff, title=f"Past {days_ago:02d}", day=day)
+        db.session.add(Attendance(event_id=event.id, user_id=student.id, source="roster"))
+        db.session.commit()
+
+    attended_on(1)
+    few = count_queries(client, "/events/mine")
+    for days_ago in range(2, 26):
+        attended_on(days_ago)
+    first = client.get("/events/mine").get_data(True).split("Past events you attended", 1)[1]
+    assert re.findall(r">Past (\d\d)</a>", first) == [f"{n:02d}" for n in range(1, 21)]
+    assert 'href="/events/mine?page=2" rel="next">Older</a>' in first
+    second = client.get("/events/mine?page=2").get_data(True)
+    assert re.findall(r">Past (\d\d)</a>", second) == [f"{n:02d}" for n in range(21, 26)]
+    assert 'href="/events/mine?page=1" rel="prev">Newer</a>' in second
+    assert "the list ends before page 7" in client.get("/events/mine?page=7").get_data(True)
+    assert count_queries(client, "/events/mine") == few
+    assert count_queries(client, "/events/mine?page=2") == few

@@ -18,7 +18,6 @@ from crp_portal.database import kept_statement, likely
 from crp_portal.errors import NotFound
 from crp_portal.events.models import (
     KINDS,
-    Attendance,
     Event,
     EventFacts,
     EventStatus,
@@ -315,40 +314,6 @@ def month(viewer: User, today: date, year: int, month_number: int, filters: Even
     for event in db.session.scalars(_filtered(statement, filters)):
         by_day.setdefault(event.starts_at.astimezone(program_zone()).date(), []).append(event)
     return Month(year, month_number, weeks, by_day)
-
-
-@dataclass(frozen=True)
-class MyEvents:
-    going: list[Event]
-    waitlisted: list[Event]
-    attended: list[Event]
-
-
-def my_events(user: User, now: datetime) -> MyEvents:
-    visible = visible_to(user, _local_day(now))
-    upcoming_rows = db.session.execute(
-        select(Event, Rsvp.status)
-        .join(Rsvp, Rsvp.event_id == Event.id)
-        .where(
-            Rsvp.user_id == user.id,
-            Rsvp.status.in_((RsvpStatus.GOING, RsvpStatus.WAITLISTED)),
-            Event.ends_at >= now,
-            visible,
-        )
-        .order_by(Event.starts_at)
-    ).all()
-    attended = db.session.scalars(
-        select(Event)
-        .join(Attendance, Attendance.event_id == Event.id)
-        .where(Attendance.user_id == user.id, Event.starts_at < now, visible)
-        .order_by(Event.starts_at.desc())
-        .limit(50)
-    ).all()
-    return MyEvents(
-        going=[event for event, status in upcoming_rows if status == RsvpStatus.GOING],
-        waitlisted=[event for event, status in upcoming_rows if status == RsvpStatus.WAITLISTED],
-        attended=list(attended),
-    )
 
 
 def next_for(user: User, now: datetime, limit: int = 3) -> list[Event]:

@@ -14,7 +14,17 @@ from crp_portal.access import (
     role_required,
     scope_required,
 )
-from crp_portal.events import attendance, bp, calendars, queries, rsvp, series, services, subscribe
+from crp_portal.events import (
+    attendance,
+    bp,
+    calendars,
+    my_events,
+    queries,
+    rsvp,
+    series,
+    services,
+    subscribe,
+)
 from crp_portal.events.forms import CheckInForm, EventFilterForm, filter_bar
 from crp_portal.events.models import AttendanceSource
 from crp_portal.extensions import limiter
@@ -97,7 +107,8 @@ def month():
 @bp.get("/events/mine")
 @role_required(STUDENT)
 def mine():
-    return render_template("events/mine.html", mine=queries.my_events(current_user, utcnow()))
+    mine = my_events.my_events(current_user, utcnow(), page_number(request.args))
+    return render_template("events/mine.html", mine=mine)
 
 
 @bp.get("/events/<int:event_id>")
