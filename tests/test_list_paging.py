@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crp_portal.audit.models import AuditEntry
+from crp_portal.auth.services import invite
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
 from crp_portal.timeutil import local_today, utcnow
@@ -182,3 +183,17 @@ def test_my_past_events_page_newest_first(ctx, login, count_queries):
     assert "the list ends before page 7" in client.get("/events/mine?page=7").get_data(True)
     assert count_queries(client, "/events/mine") == few
     assert count_queries(client, "/events/mine?page=2") == few
+
+
+def test_pending_invitations_page(ctx, login, count_queries):
+    admin = make_user("staff", is_admin=True)
+    client = login(admin)
+    invite("first@example.edu", "advisor", False, admin)
+    db.session.commit()
+    few = count_queries(client, "/admin/invitations")
+    for number in range(51):
+        invite(f"invitee{number:02d}@example.edu", "advisor", False, admin)
+    db.session.commit()
+    assert_pages(client, "/admin/invitations", 52)
+    assert count_queries(client, "/admin/invitations") == few
+    assert count_queries(client, "/admin/invitations?page=2") == few
