@@ -15,6 +15,7 @@ from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.services import invite
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
+from crp_portal.mentoring.models import MentorContact
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import (
     make_application,
@@ -22,6 +23,7 @@ from tests.factories import (
     make_campaign,
     make_event,
     make_meeting,
+    make_mentor_and_mentee,
     make_term,
     make_user,
 )
@@ -197,3 +199,36 @@ def test_pending_invitations_page(ctx, login, count_queries):
     assert_pages(client, "/admin/invitations", 52)
     assert count_queries(client, "/admin/invitations") == few
     assert count_queries(client, "/admin/invitations?page=2") == few
+
+
+def test_a_mentors_own_contact_log_pages(ctx, login, count_queries):
+    mentor, mentee = make_mentor_and_mentee()
+    client = login(mentor)
+    path = f"/mentoring/{mentee.id}"
+
+    def contacts(days: range):
+        db.session.add_all(
+            MentorContact(
+                mentor_id=mentor.id,
+                mentee_id=mentee.id,
+                contact_date=local_today() - timedelta(days=day),
+                mode="phone",
+                minutes=20,
+                topics="check_in",
+            )
+            for day in days
+        )
+        db.session.commit()
+
+    contacts(range(1, 2))
+    client.get(path)  # the first opening is audited; reopenings within 10 minutes are not
+    few = count_queries(client, path)
+    contacts(range(2, 61))
+    first = client.get(path)
+    assert row_count(first) == 50
+    assert page_links(first) == {"Next": {"page": ["2"]}}
+    second = client.get(f"{path}?page=2")
+    assert row_count(second) == 10
+    assert page_links(second) == {"Previous": {"page": ["1"]}}
+    assert count_queries(client, path) == few
+    assert count_queries(client, f"{path}?page=2") == few
