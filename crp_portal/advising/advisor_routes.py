@@ -82,9 +82,13 @@ def add_window():
     return _availability_page(window_form=form), work.status
 
 
-@bp.post("/availability/windows/<int:window_id>/delete")
+@bp.route("/availability/windows/<int:window_id>/delete", methods=["GET", "POST"])
 @role_required(ADVISOR)
 def delete_window(window_id: int):
+    """GET says what removing the window does and changes nothing; POST removes it."""
+    if request.method == "GET":
+        removal = hours.plan_window_removal(current_user, window_id, utcnow())
+        return render_template("advising/window_remove_confirm.html", removal=removal)
     with unit_of_work():
         hours.delete_window(current_user, window_id)
     flash("Availability removed. Booked appointments stay booked.", "success")

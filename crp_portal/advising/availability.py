@@ -7,15 +7,24 @@ then reads what it checks. So the daily cap and the overlap rule are judged on w
 committed before, never on a read another request is about to make stale.
 """
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from crp_portal.advising.models import AdvisorSettings, AvailabilityWindow, DayOff
+from crp_portal.advising.models import (
+    AdvisorSettings,
+    Appointment,
+    AppointmentStatus,
+    AvailabilityWindow,
+    DayOff,
+)
 from crp_portal.auth.models import User
 from crp_portal.errors import Conflict, DomainError, NotFound, check_date_bounds
 from crp_portal.extensions import db
+from crp_portal.timeutil import to_local
 from crp_portal.unit_of_work import lock
 
 
@@ -109,6 +118,51 @@ def add_window(
     db.session.add(window)
     db.session.flush()
     return window
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class WindowRemoval:
+    """What removing a window does, said before it is removed: the appointments already
+    booked inside it (from now on) stay booked."""
+
+    window: AvailabilityWindow
+    booked: list[Appointment]
+
+    @property
+    def weekday_name(self) -> str:
+        return WEEKDAYS[self.window.weekday]
+
+
+def window_of(advisor: User, window_id: int) -> AvailabilityWindow:
+    window = db.session.get(AvailabilityWindow, window_id)
+    if window is None or window.advisor_id != advisor.id:
+        raise NotFound("There is no such availability window in your list.")
+    return window
+
+
+def plan_window_removal(advisor: User, window_id: int, now: datetime) -> WindowRemoval:
+    """Read-only: the window and the booked appointments from `now` that fall inside it."""
+    window = window_of(advisor, window_id)
+    upcoming = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.advisor_id == advisor.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at >= now,
+        )
+        .options(selectinload(Appointment.student))
+        .order_by(Appointment.starts_at)
+    )
+    inside = [
+        appointment
+        for appointment in upcoming
+        if (local := to_local(appointment.starts_at)).weekday() == window.weekday
+        and window.start_time <= local.time() < window.end_time
+    ]
+    return WindowRemoval(window, inside)
 
 
 def delete_window(advisor: User, window_id: int) -> None:

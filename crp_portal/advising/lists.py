@@ -144,8 +144,8 @@ def awaiting_outcome(
 
 @dataclass(frozen=True)
 class AwaitingPage:
-    """One page of an advisor's appointments waiting for an outcome; `number` counts
-    from 1."""
+    """One page of appointments, newest first (an advisor's waiting for an outcome, or
+    someone's past ones); `number` counts from 1."""
 
     appointments: list[Listed]
     number: int
@@ -162,6 +162,30 @@ class AwaitingPage:
 
 
 AWAITING_PAGE = 25
+PAST_PAGE = 20
+
+
+def past_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> AwaitingPage:
+    """Page `number` of the user's own past appointments, newest first, with their total
+    (one statement); a number below 1 means the first page."""
+    number = max(number, 1)
+    column, other_side_id = (
+        (Appointment.student_id, Appointment.advisor_id)
+        if user.role == STUDENT
+        else (Appointment.advisor_id, Appointment.student_id)
+    )
+    statement = (
+        _lines(other_side_id)
+        .add_columns(func.count().over())
+        .where(column == user.id, Appointment.ends_at < now)
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+        .limit(size)
+        .offset((number - 1) * size)
+    )
+    rows = db.session.execute(statement).all()
+    return AwaitingPage(
+        [Listed(*row[:-1]) for row in rows], number, rows[0][-1] if rows else 0, size
+    )
 
 
 def awaiting_page(advisor: User, today: date, number: int) -> AwaitingPage:

@@ -9,6 +9,7 @@ from crp_portal.access import ADVISOR, REPORTS, STUDENT, role_required, scope_re
 from crp_portal.advising import bp, calendar, lists, services, summaries
 from crp_portal.advising.forms import BookForm, CancelForm, OutcomeForm
 from crp_portal.errors import DomainError, Forbidden
+from crp_portal.search import page_number
 from crp_portal.timeutil import in_date_bounds, local_midnight, local_today, program_zone, utcnow
 from crp_portal.unit_of_work import marking_read, unit_of_work
 
@@ -86,7 +87,7 @@ def my_appointments():
     return render_template(
         "advising/my_appointments.html",
         upcoming=lists.appointments_of(current_user, True, now),
-        past=lists.appointments_of(current_user, False, now),
+        past=lists.past_page(current_user, now, page_number(request.args)),
         no_shows=services.no_show_count(current_user.id),
     )
 

@@ -205,14 +205,23 @@ def access_log_rows(entries: list[AuditEntry]) -> list[AccessLogRow]:
     ]
 
 
-def access_log(subject_id: int, limit: int = 200) -> list[AccessLogRow]:
-    """Who opened which of this person's records, and as what, newest first: the
-    student's right to know."""
-    entries = db.session.scalars(
+def _access_log_statement(subject_id: int):
+    return (
         select(AuditEntry)
         .where(AuditEntry.subject_id == subject_id)
         .options(selectinload(AuditEntry.actor))
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
     )
-    return access_log_rows(list(entries))
+
+
+ACCESS_LOG_PAGE_SIZE = 50
+
+
+def access_log_page(subject_id: int, page: int, per_page: int = ACCESS_LOG_PAGE_SIZE):
+    """Who opened which of this person's records, and as what, newest first (the
+    student's right to know), a page at a time so all of it stays reachable: (the page,
+    its rows)."""
+    found = db.paginate(
+        _access_log_statement(subject_id), page=page, per_page=per_page, error_out=False
+    )
+    return found, access_log_rows(list(found.items))

@@ -85,8 +85,10 @@ def invitations():
         if work.saved:
             flash(f"Invitation sent to {invitation.email}.", "success")
             return redirect(url_for("auth.invitations"))
-    pending = services.list_pending_invitations()
-    return render_template("admin/invitations.html", form=form, pending=pending), work.status
+    page = services.list_pending_invitations(page_number(request.args))
+    return render_template(
+        "admin/invitations.html", form=form, pending=page.items, page=page
+    ), work.status
 
 
 @bp.post("/admin/invitations/<int:invitation_id>/resend")

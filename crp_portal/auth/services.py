@@ -315,14 +315,17 @@ def revoke_invitation(invitation_id: int, acting: User) -> Invitation:
     return invitation
 
 
-def list_pending_invitations() -> list[Invitation]:
-    return list(
-        db.session.scalars(
-            select(Invitation)
-            .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
-            .order_by(Invitation.sent_at.desc())
-        )
+INVITATIONS_PAGE_SIZE = 50
+
+
+def list_pending_invitations(page: int = 1, per_page: int = INVITATIONS_PAGE_SIZE):
+    """One page of the invitations neither accepted nor withdrawn, newest first."""
+    statement = (
+        select(Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
     )
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
 def invitation_for_token(token: str) -> Invitation:

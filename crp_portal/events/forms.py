@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     RadioField,
+    SearchField,
     StringField,
     TextAreaField,
     TimeField,
@@ -17,6 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from crp_portal.events.attendee_messages import MESSAGE_LENGTH as NOTICE_LENGTH
 from crp_portal.events.models import KINDS
+from crp_portal.events.queries import SEARCH_LENGTH
 from crp_portal.events.services import THIS_AND_FOLLOWING, THIS_ONE
 from crp_portal.forms import (
     BoundedDateField,
@@ -194,16 +196,25 @@ class EventFilterForm(PortalForm):
         validate_choice=False,
     )
     week = BooleanField("This week only")
+    q = SearchField(
+        "Search titles, descriptions and places",
+        filters=[strip_filter],
+        render_kw={"maxlength": SEARCH_LENGTH},
+    )
 
 
 @lru_cache(maxsize=256)
-def filter_bar(kind: str, mode: str, week: bool, show_week: bool, kept: tuple) -> Markup:
+def filter_bar(
+    kind: str, mode: str, week: bool, show_week: bool, kept: tuple, text: str = ""
+) -> Markup:
     """The events filter bar showing these choices, `kept` ((name, value) pairs) carried
-    along as hidden fields.
+    along as hidden fields; the upcoming list (`show_week`) has the search field too.
 
     The bar is the same for everyone who chose the same filters, and rendering its fields
     through WTForms was a tenth of the events page, so each variant is rendered once per
     process (a few dozen exist; the bound keeps odd query strings from growing it)."""
-    form = EventFilterForm(formdata=None, data={"kind": kind, "mode": mode, "week": week})
+    form = EventFilterForm(
+        formdata=None, data={"kind": kind, "mode": mode, "week": week, "q": text}
+    )
     html = render_template("events/_filters.html", form=form, show_week=show_week, kept=kept)
     return Markup(html)  # noqa: S704 - an autoescaping template's output  # nosec B704

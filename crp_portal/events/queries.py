@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from crp_portal.access import EVENTS, HOUSING, STUDENT, may
@@ -18,7 +18,6 @@ from crp_portal.database import kept_statement, likely
 from crp_portal.errors import NotFound
 from crp_portal.events.models import (
     KINDS,
-    Attendance,
     Event,
     EventFacts,
     EventStatus,
@@ -28,6 +27,7 @@ from crp_portal.events.models import (
 from crp_portal.extensions import db
 from crp_portal.housing.residency import current_house_ids
 from crp_portal.members.models import MemberProfile, MemberStatus
+from crp_portal.search import like_pattern
 from crp_portal.timeutil import local_midnight, program_zone, week_start
 
 ONLINE, IN_PERSON = "online", "in_person"
@@ -131,11 +131,33 @@ def _local_day(now: datetime) -> date:
     return now.astimezone(program_zone()).date()
 
 
+SEARCH_LENGTH = 100  # characters of a search that count; the field allows as many
+
+
 @dataclass(frozen=True)
 class EventFilter:
     kind: str = ""
     mode: str = ""
     this_week: bool = False
+    text: str = ""  # words to find in the title, description or place (upcoming list)
+
+
+def searched_title(viewer: User) -> str:
+    """The title column a search matches for `viewer`: the one they are given
+    (`calendars.title_for`), so a student who sees only the neutral public title cannot
+    find an event by words of its real title: a hit would tell them what it is."""
+    if viewer.is_staff:
+        return "title"
+    profile = getattr(viewer, "profile", None)
+    return "title" if profile is not None and profile.show_real_titles else "public_title"
+
+
+def _search_clause(title_column: str) -> ColumnElement[bool]:
+    """The event's title (as `searched_title` names it), description or place holds the
+    `pattern` bind parameter (a lower-cased LIKE pattern, `search.like_pattern`)."""
+    pattern = bindparam("pattern", type_=String)
+    columns = (getattr(Event, title_column), Event.description, Event.location)
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
 def _filtered(statement, filters: EventFilter):
@@ -166,18 +188,23 @@ def upcoming(
     values = {"now": now, "since": now - LONGEST_EVENT, "limit": limit, "offset": offset}
     if filters.this_week:
         values["week_end"] = local_midnight(week_start(today) + timedelta(days=7))
+    text = filters.text.strip()[:SEARCH_LENGTH]
+    if text:
+        values["pattern"] = like_pattern(text)
     kept = EventFilter(
         kind=filters.kind if filters.kind in KINDS else "",
         mode=filters.mode if filters.mode in (ONLINE, IN_PERSON) else "",
         this_week=filters.this_week,
-    )
-    rows = db.session.execute(_upcoming_statement(_rule_key(viewer, today), kept), values)
+    )  # the words are a bind parameter: statements are kept per column searched, not text
+    search = searched_title(viewer) if text else ""
+    rows = db.session.execute(_upcoming_statement(_rule_key(viewer, today), kept, search), values)
     return [ListedEvent(*row) for row in rows]
 
 
 @kept_statement
-def _upcoming_statement(rule_key: tuple, filters: EventFilter) -> Select:
-    """`upcoming`'s statement for one form of the rule and one set of filters."""
+def _upcoming_statement(rule_key: tuple, filters: EventFilter, search: str = "") -> Select:
+    """`upcoming`'s statement for one form of the rule and one set of filters; `search`
+    names the title column a search matches (`searched_title`), or is empty."""
     statement = (
         select(*LISTED_COLUMNS)
         .where(Event.ends_at >= bindparam("now"), Event.starts_at > bindparam("since"))
@@ -186,6 +213,8 @@ def _upcoming_statement(rule_key: tuple, filters: EventFilter) -> Select:
     )
     if filters.this_week:
         statement = statement.where(Event.starts_at < bindparam("week_end"))
+    if search:
+        statement = statement.where(_search_clause(search))
     return _filtered(statement, filters).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
@@ -285,40 +314,6 @@ def month(viewer: User, today: date, year: int, month_number: int, filters: Even
     for event in db.session.scalars(_filtered(statement, filters)):
         by_day.setdefault(event.starts_at.astimezone(program_zone()).date(), []).append(event)
     return Month(year, month_number, weeks, by_day)
-
-
-@dataclass(frozen=True)
-class MyEvents:
-    going: list[Event]
-    waitlisted: list[Event]
-    attended: list[Event]
-
-
-def my_events(user: User, now: datetime) -> MyEvents:
-    visible = visible_to(user, _local_day(now))
-    upcoming_rows = db.session.execute(
-        select(Event, Rsvp.status)
-        .join(Rsvp, Rsvp.event_id == Event.id)
-        .where(
-            Rsvp.user_id == user.id,
-            Rsvp.status.in_((RsvpStatus.GOING, RsvpStatus.WAITLISTED)),
-            Event.ends_at >= now,
-            visible,
-        )
-        .order_by(Event.starts_at)
-    ).all()
-    attended = db.session.scalars(
-        select(Event)
-        .join(Attendance, Attendance.event_id == Event.id)
-        .where(Attendance.user_id == user.id, Event.starts_at < now, visible)
-        .order_by(Event.starts_at.desc())
-        .limit(50)
-    ).all()
-    return MyEvents(
-        going=[event for event, status in upcoming_rows if status == RsvpStatus.GOING],
-        waitlisted=[event for event, status in upcoming_rows if status == RsvpStatus.WAITLISTED],
-        attended=list(attended),
-    )
 
 
 def next_for(user: User, now: datetime, limit: int = 3) -> list[Event]:

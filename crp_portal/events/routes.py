@@ -18,6 +18,7 @@ from crp_portal.events import (
     attendance,
     bp,
     calendars,
+    my_events,
     queries,
     rsvp,
     series,
@@ -35,21 +36,25 @@ from crp_portal.timeutil import EARLIEST_DATE, LATEST_DATE, local_today, utcnow
 from crp_portal.unit_of_work import marking_read, unit_of_work
 
 TOO_MANY_CODES = "Too many wrong codes. Wait a few minutes, or ask staff to mark you present."
-KEPT_FILTERS = ("kind", "mode", "week")  # EventFilterForm's fields
+KEPT_FILTERS = ("kind", "mode", "week", "q")  # EventFilterForm's fields
 MONTH_ARGS = ("year", "month")
 
 
 def _filters() -> queries.EventFilter:
     form = EventFilterForm(request.args)
     return queries.EventFilter(
-        kind=form.kind.data or "", mode=form.mode.data or "", this_week=bool(form.week.data)
+        kind=form.kind.data or "",
+        mode=form.mode.data or "",
+        this_week=bool(form.week.data),
+        text=(form.q.data or "")[: queries.SEARCH_LENGTH],
     )
 
 
 def _filter_bar(filters: queries.EventFilter, show_week: bool) -> Markup:
     """The filter bar for these filters; the month view keeps its year and month."""
     kept = tuple((name, value) for name, value in request.args.items() if name in MONTH_ARGS)
-    return filter_bar(filters.kind, filters.mode, filters.this_week, show_week, kept)
+    text = filters.text if show_week else ""  # the month view has no search
+    return filter_bar(filters.kind, filters.mode, filters.this_week, show_week, kept, text)
 
 
 @bp.get("/events/")
@@ -103,7 +108,8 @@ def month():
 @bp.get("/events/mine")
 @role_required(STUDENT)
 def mine():
-    return render_template("events/mine.html", mine=queries.my_events(current_user, utcnow()))
+    mine = my_events.my_events(current_user, utcnow(), page_number(request.args))
+    return render_template("events/mine.html", mine=mine)
 
 
 @bp.get("/events/<int:event_id>")
@@ -162,9 +168,17 @@ def rsvp_going(event_id: int):
     return redirect(url_for("events.detail", event_id=event_id))
 
 
-@bp.post("/events/<int:event_id>/rsvp/cancel")
+@bp.route("/events/<int:event_id>/rsvp/cancel", methods=["GET", "POST"])
 @role_required(STUDENT)
 def cancel_rsvp(event_id: int):
+    """GET says what giving up the place does and changes nothing; POST gives it up."""
+    if request.method == "GET":
+        plan = rsvp.plan_cancel_rsvp(event_id, current_user, utcnow())
+        return render_template(
+            "events/give_up_confirm.html",
+            plan=plan,
+            page_title=calendars.title_for(plan.event, current_user),
+        )
     with unit_of_work():
         rsvp.cancel_rsvp(event_id, current_user, utcnow())
     flash("You're no longer on the list for this event.", "success")

@@ -24,7 +24,7 @@ from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.events.calendars import event_ics, title_for
 from crp_portal.events.locks import locked_event
 from crp_portal.events.models import Event, Rsvp, RsvpStatus
-from crp_portal.events.queries import visible_event
+from crp_portal.events.queries import visible_event, waitlist_count
 from crp_portal.extensions import db
 from crp_portal.links import portal_url
 from crp_portal.mail import RenderedMail, queue_rendered, render_mail
@@ -132,6 +132,34 @@ def cancel_rsvp(event_id: int, user: User, now: datetime) -> Rsvp:
         promote_waitlisted(event)
     db.session.flush()
     return existing
+
+
+@dataclass(frozen=True)
+class GivingUp:
+    """What taking oneself off an event's list will do, said before it is done."""
+
+    event: Event
+    entry: Rsvp
+    position: int | None  # the person's place on the waitlist, if they are waiting
+    waiting: int  # how many are waiting: the first of them gets a freed seat
+
+    @property
+    def frees_a_seat_for_someone(self) -> bool:
+        return self.entry.status == RsvpStatus.GOING and self.waiting > 0
+
+
+def plan_cancel_rsvp(event_id: int, user: User, now: datetime) -> GivingUp:
+    """Read-only: the person's place on the event's list and who a freed seat goes to.
+    `cancel_rsvp` checks it all again under the event's lock."""
+    existing = rsvp_of(event_id, user.id)
+    if existing is None or existing.status == RsvpStatus.CANCELLED:
+        raise NotFound("You are not on the list for this event.")
+    event = existing.event
+    if event.starts_at <= now:
+        raise Conflict("This event has already started, so your RSVP can no longer change.")
+    waiting = waitlist_count(event)
+    position = waitlist_position(event, existing) if existing.is_waitlisted else None
+    return GivingUp(event, existing, position, waiting)
 
 
 def promote_waitlisted(event: Event) -> list[Rsvp]:

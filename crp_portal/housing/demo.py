@@ -28,6 +28,11 @@ HOUSES: list[tuple[str, str, str, str, str, dict[str, tuple[str, ...]]]] = [
 ]  # fmt: skip
 
 
+# One waiting application has accessibility needs: its offer form starts on an accessible
+# bed in the student's first choice of house; the other starts on a bed that is not.
+NEEDS = "A ground-floor room, please: I use a wheelchair."
+
+
 def seed_housing(staff, term, students, residents, now: datetime) -> int:
     """Two houses, the agreement, applications in the queue and a few residents."""
     houses = []
@@ -53,7 +58,7 @@ def seed_housing(staff, term, students, residents, now: datetime) -> int:
             HousingApplication(
                 term_id=term.id, student_id=student.id, first_choice_id=houses[index % 2].id,
                 second_choice_id=houses[(index + 1) % 2].id, roommate_request="",
-                accessibility_needs="", agreement_id=agreement.id,
+                accessibility_needs=NEEDS if index == 1 else "", agreement_id=agreement.id,
                 agreement_acknowledged_at=now - timedelta(days=10 - index), status=status,
                 decision_note="No bed fits the dates you need." if status == declined else None,
                 submitted_at=now - timedelta(days=10 - index),

@@ -8,7 +8,7 @@ from flask_login import current_user
 from crp_portal.access import HOUSING, STUDENT, role_required, scope_required
 from crp_portal.errors import DomainError
 from crp_portal.forms import choices, filled
-from crp_portal.housing import bp, conditions, offers, services
+from crp_portal.housing import bp, conditions, confirmations, offers, preferences, services
 from crp_portal.housing.forms import (
     ConditionForm,
     MoveForm,
@@ -30,9 +30,15 @@ def _bed_choices(beds):
     )  # fmt: skip
 
 
-def offer_form_for(term_id: int) -> OfferForm:
+def offer_form_for(application) -> OfferForm:
+    """The offer form, starting on a free bed in the student's first choice of house
+    (`preferences.preferred_bed`) until staff choose another."""
     form = OfferForm()
-    form.bed_id.choices = _bed_choices(offers.free_beds(term_id))
+    free = offers.free_beds(application.term_id)
+    form.bed_id.choices = _bed_choices(free)
+    preferred = preferences.preferred_bed(application, free)
+    if not form.is_submitted() and preferred is not None:
+        form.bed_id.data = preferred.id
     if form.reply_by.data is None:
         form.reply_by.data = local_today() + timedelta(days=7)
     return form
@@ -43,7 +49,7 @@ def offer_form_for(term_id: int) -> OfferForm:
 @audited_read  # a form sent back shows the application again
 def offer(application_id: int):
     application = services.application_for_staff(application_id, current_user, for_update=True)
-    form = offer_form_for(application.term_id)
+    form = offer_form_for(application)
     free = form.bed_id.choices
     # Any bed in use passes the form: one another staff member offered a moment ago gets
     # the service's "just offered to someone else", not the form's "Not a valid choice".
@@ -84,24 +90,43 @@ def board():
     )
 
 
-@bp.post("/assignments/<int:assignment_id>/move")
+@bp.route("/assignments/<int:assignment_id>/move", methods=["GET", "POST"])
 @scope_required(HOUSING)
 def move(assignment_id: int):
+    """GET says what the move to `bed_id` will do and changes nothing; POST moves."""
     assignment = offers.get_assignment(assignment_id)
+    bed_id = id_from_form(request.values.get("bed_id"))
+    if request.method == "GET":
+        plan = confirmations.plan_move(assignment, bed_id)
+        return render_template(
+            "housing/move_confirm.html", plan=plan, bed_name=confirmations.bed_name
+        )
     with unit_of_work():
-        offers.move_resident(assignment, id_from_form(request.form.get("bed_id")))
+        offers.move_resident(assignment, bed_id)
     flash(f"{assignment.student.name} is moved.", "success")
     return redirect(url_for("housing.board", term=assignment.term_id))
 
 
-@bp.post("/assignments/<int:assignment_id>/move-out")
+def _move_out_page(assignment, form: MoveOutForm, status: int = 200):
+    page = render_template(
+        "housing/move_out_confirm.html",
+        assignment=assignment,
+        form=form,
+        bed_name=confirmations.bed_name,
+    )
+    return page, status
+
+
+@bp.route("/assignments/<int:assignment_id>/move-out", methods=["GET", "POST"])
 @scope_required(HOUSING)
 def move_out(assignment_id: int):
+    """GET asks for the date and says what ending the residency does; POST ends it."""
     assignment = offers.get_assignment(assignment_id)
     form = MoveOutForm()
+    if request.method == "GET":
+        return _move_out_page(confirmations.check_can_end(assignment), form)
     if not form.validate_on_submit():
-        flash(form.move_out_on.errors[0] if form.move_out_on.errors else "Enter a date.", "error")
-        return redirect(url_for("housing.board", term=assignment.term_id))
+        return _move_out_page(confirmations.check_can_end(assignment), form, 400)
     with unit_of_work():
         offers.end_residency(assignment, filled(form.move_out_on.data))
     flash(f"{assignment.student.name}'s residency ends on the date given.", "success")

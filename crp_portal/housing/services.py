@@ -246,8 +246,12 @@ def withdraw(application: HousingApplication) -> HousingApplication:
     return application
 
 
-def queue(term_id: int, status: str) -> list[HousingApplication]:
-    """A term's applications in order of submission: first come, first considered."""
+QUEUE_PAGE_SIZE = 50
+
+
+def queue(term_id: int, status: str, page: int = 1, per_page: int = QUEUE_PAGE_SIZE):
+    """A term's applications in order of submission (first come, first considered), one
+    page of `per_page` (a count and a page: two queries, plus one per loaded relation)."""
     statement = (
         select(HousingApplication)
         .where(HousingApplication.term_id == term_id)
@@ -260,7 +264,7 @@ def queue(term_id: int, status: str) -> list[HousingApplication]:
     )
     if status in APPLICATION_STATUSES:
         statement = statement.where(HousingApplication.status == status)
-    return list(db.session.scalars(statement))
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
 
 
 def status_counts(term_id: int) -> dict[str, int]:

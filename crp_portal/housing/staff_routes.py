@@ -9,6 +9,7 @@ from crp_portal.housing import bp, services
 from crp_portal.housing.forms import AgreementForm, BedForm, DecisionForm, HouseForm, RoomForm
 from crp_portal.housing.models import APPLICATION_STATUSES
 from crp_portal.housing.offer_routes import offer_form_for
+from crp_portal.search import page_number
 from crp_portal.timeutil import local_today
 from crp_portal.unit_of_work import audited_read, unit_of_work
 from crp_portal.views import id_from_form
@@ -132,7 +133,7 @@ def queue():
         term=term,
         status=status,
         statuses=APPLICATION_STATUSES,
-        applications=services.queue(term.id, status) if term else [],
+        page=services.queue(term.id, status, page_number(request.args)) if term else None,
         counts=services.status_counts(term.id) if term else {},
     )
 
@@ -146,7 +147,7 @@ def review(application_id: int):
         "housing/review.html",
         application=found,
         form=DecisionForm(),
-        offer_form=offer_form_for(found.term_id),
+        offer_form=offer_form_for(found),
     )
 
 

@@ -121,5 +121,5 @@ def mentee(mentee_id: int):
         "mentoring/mentee.html",
         profile=profile,
         form=form,
-        log=mentoring.my_log_with(current_user, profile.user_id),
+        log=mentoring.my_log_with(current_user, profile.user_id, page_number(request.args)),
     ), work.status

@@ -170,12 +170,16 @@ def contacts_by(mentor_id: int, limit: int = 50) -> list[MentorContact]:
     )
 
 
-def my_log_with(mentor: User, mentee_id: int, limit: int = 50) -> list[MentorContact]:
-    """The mentor's own contacts with this mentee: what the mentor page lists."""
+MY_LOG_PAGE_SIZE = 50
+
+
+def my_log_with(mentor: User, mentee_id: int, page: int = 1, per_page: int = MY_LOG_PAGE_SIZE):
+    """The mentor's own contacts with this mentee, newest first, a page at a time: what
+    the mentor page lists."""
     statement = _contacts().where(
         MentorContact.mentor_id == mentor.id, MentorContact.mentee_id == mentee_id
     )
-    return list(db.session.scalars(_newest_first(statement).limit(limit)))
+    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
 
 
 # Staff

@@ -8,6 +8,7 @@ from crp_portal.access import NUDGES, scope_required
 from crp_portal.errors import NotFound
 from crp_portal.nudges import bp, campaigns, lifecycle, templating
 from crp_portal.nudges.campaign_forms import CampaignForm, PreviewForm
+from crp_portal.search import page_number
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import unit_of_work
 from crp_portal.views import id_from_form
@@ -52,7 +53,8 @@ def _editor(form: CampaignForm, campaign):
 @scope_required(NUDGES)
 def campaign_list():
     today = local_today()
-    counts = campaigns.outbox_counts()
+    page = campaigns.list_campaigns(page_number(request.args))
+    counts = campaigns.outbox_counts([campaign.id for campaign in page.items])
     rows = [
         {
             "campaign": campaign,
@@ -60,9 +62,9 @@ def campaign_list():
             "state": lifecycle.state_of(campaign, today),
             "counts": counts.get(campaign.id, {}),
         }
-        for campaign in campaigns.list_campaigns()
+        for campaign in page.items
     ]
-    return render_template("nudges/campaigns.html", rows=rows)
+    return render_template("nudges/campaigns.html", rows=rows, page=page)
 
 
 @bp.route("/nudges/campaigns/new", methods=["GET", "POST"])

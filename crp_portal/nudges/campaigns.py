@@ -74,15 +74,21 @@ class CampaignDetails:
     holdout_percent: int = 0
 
 
-def list_campaigns() -> list[Campaign]:
-    return list(db.session.scalars(select(Campaign).order_by(Campaign.name, Campaign.id)))
+CAMPAIGN_PAGE_SIZE = 50
 
 
-def outbox_counts() -> dict[int, dict[str, int]]:
-    """Messages per campaign and status, in one grouped query: {campaign id: {status: n}}."""
+def list_campaigns(page: int = 1, per_page: int = CAMPAIGN_PAGE_SIZE):
+    """One page of the campaigns, by name."""
+    statement = select(Campaign).order_by(Campaign.name, Campaign.id)
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def outbox_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Messages per campaign and status for these campaigns, in one grouped query:
+    {campaign id: {status: n}}."""
     rows = db.session.execute(
         select(OutboxMessage.campaign_id, OutboxMessage.status, func.count())
-        .where(OutboxMessage.campaign_id.is_not(None))
+        .where(OutboxMessage.campaign_id.in_(campaign_ids))
         .group_by(OutboxMessage.campaign_id, OutboxMessage.status)
     )
     counts: dict[int, dict[str, int]] = {}

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from crp_portal.errors import DomainError, NotFound
+from crp_portal.errors import Conflict, DomainError, NotFound
 from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
 from crp_portal.outbox import sender
@@ -110,6 +110,19 @@ def retry_failed(filters: LogFilter, selected: list[int], now: datetime) -> int:
         statement = statement.where(OutboxMessage.id.in_(selected))
     ids = list(db.session.scalars(statement.order_by(OutboxMessage.id)))
     return _retry(ids, now) if ids else 0
+
+
+def message_to_resend(message_id: int) -> OutboxMessage:
+    """Read-only, for the page that asks before resending: a message waiting for review."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("There is no message with that number.")
+    if message.status != OutboxStatus.NEEDS_REVIEW:
+        raise Conflict(
+            f"This message is {message.status_label.lower()}, not waiting for review, "
+            "so there is nothing to resend."
+        )
+    return message
 
 
 def resend(message_id: int, now: datetime) -> OutboxMessage:

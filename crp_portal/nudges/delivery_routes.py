@@ -82,9 +82,13 @@ def retry_failed():
     return redirect(_log_url(filters))
 
 
-@bp.post("/nudges/outbox/<int:message_id>/resend")
+@bp.route("/nudges/outbox/<int:message_id>/resend", methods=["GET", "POST"])
 @scope_required(NUDGES)
 def resend(message_id: int):
+    """GET says what resending does and changes nothing; POST queues the message again."""
+    if request.method == "GET":
+        message = delivery.message_to_resend(message_id)
+        return render_template("nudges/resend_confirm.html", message=message)
     try:
         with unit_of_work():
             message = delivery.resend(message_id, utcnow())

@@ -2,12 +2,13 @@
 
 import json
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 from flask_login import current_user
 
 from crp_portal.access import STUDENT, role_required
-from crp_portal.audit.search import access_log
+from crp_portal.audit.search import access_log_page
 from crp_portal.privacy import bp, export
+from crp_portal.search import page_number
 from crp_portal.timeutil import local_today
 
 
@@ -29,4 +30,5 @@ def my_data():
 @bp.get("/me/record-views")
 @role_required(STUDENT)
 def record_views():
-    return render_template("privacy/record_views.html", entries=access_log(current_user.id))
+    page, rows = access_log_page(current_user.id, page_number(request.args))
+    return render_template("privacy/record_views.html", entries=rows, page=page)

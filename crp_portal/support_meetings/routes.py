@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crp_portal.access import EVENTS, STUDENT, may, scope_required
+from crp_portal.search import page_number
 from crp_portal.support_meetings import bp, services
 from crp_portal.support_meetings.forms import MeetingFilterForm, MeetingForm
 from crp_portal.unit_of_work import unit_of_work
@@ -14,9 +15,13 @@ from crp_portal.unit_of_work import unit_of_work
 def directory():
     form = MeetingFilterForm(request.args)
     can_manage = may(current_user, EVENTS)
-    meetings = services.list_meetings(form.meeting_filter(), include_inactive=can_manage)
+    page = services.meetings_page(form.meeting_filter(), can_manage, page_number(request.args))
     return render_template(
-        "support_meetings/directory.html", form=form, meetings=meetings, can_manage=can_manage
+        "support_meetings/directory.html",
+        form=form,
+        page=page,
+        meetings=page.items,
+        can_manage=can_manage,
     )
 
 

@@ -88,7 +88,26 @@ def _apply(meeting: SupportMeeting, details: MeetingDetails) -> SupportMeeting:
     return meeting
 
 
+DIRECTORY_PAGE_SIZE = 50
+
+
 def list_meetings(filters: MeetingFilter, include_inactive: bool = False) -> list[SupportMeeting]:
+    """Every meeting matching `filters`, in week order (`meetings_statement`)."""
+    return list(db.session.scalars(meetings_statement(filters, include_inactive)))
+
+
+def meetings_page(
+    filters: MeetingFilter,
+    include_inactive: bool,
+    page: int,
+    per_page: int = DIRECTORY_PAGE_SIZE,
+):
+    """One page of the directory: `per_page` meetings in week order, and the total."""
+    statement = meetings_statement(filters, include_inactive)
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+
+
+def meetings_statement(filters: MeetingFilter, include_inactive: bool = False):
     """Meetings in week order (Monday first, then by start time).
 
     Hybrid meetings count as both online and in person. Inactive meetings are hidden
@@ -108,7 +127,7 @@ def list_meetings(filters: MeetingFilter, include_inactive: bool = False) -> lis
         statement = statement.where(SupportMeeting.online_url.is_not(None))
     elif filters.meets == IN_PERSON:
         statement = statement.where(SupportMeeting.location.is_not(None))
-    return list(db.session.scalars(statement))
+    return statement
 
 
 def get_meeting(meeting_id: int) -> SupportMeeting:

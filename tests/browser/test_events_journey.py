@@ -132,7 +132,7 @@ def test_student_rsvps_sees_it_in_my_events_and_downloads_the_ics(smtp, app, pag
         "You're going. A confirmation with a calendar file is on its way."
     )
     expect(your_place(page)).to_contain_text("You're going.")
-    expect(your_place(page).get_by_role("button", name="I can't make it")).to_be_visible()
+    expect(your_place(page).get_by_role("link", name="I can't make it")).to_be_visible()
     expect(whos_coming(page)).to_have_text("1 going of 10 places")
     assert_accessible(page)
 
@@ -209,7 +209,14 @@ def test_a_freed_place_goes_to_the_waitlist_and_they_are_emailed(
         assert_accessible(second)
 
         page.reload()
-        your_place(page).get_by_role("button", name="I can't make it").click()
+        your_place(page).get_by_role("link", name="I can't make it").click()
+        # It asks first, saying who gets the seat; nothing has changed yet.
+        expect(page.get_by_role("heading", level=1)).to_have_text("Give up your place?")
+        expect(
+            page.get_by_text("Your seat goes to the first person on the waitlist")
+        ).to_be_visible()
+        assert_accessible(page)
+        page.get_by_role("button", name="Give up my place").click()
 
         expect(flash(page)).to_have_text("You're no longer on the list for this event.")
         # The freed place went straight to the waitlist, so the event is full again.

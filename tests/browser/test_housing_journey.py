@@ -152,6 +152,9 @@ def test_student_applies_staff_offer_student_accepts_board_updates(
                 f"{arranged.house_name}, room 1, bed B",
             ]
         )
+        # The form starts on the first-choice house's bed that is not accessible: the
+        # student wrote no accessibility needs, so the accessible bed stays free.
+        expect(bed.locator("option:checked")).to_have_text(f"{arranged.house_name}, room 1, bed B")
         expect(staff_page.get_by_label("Reply by", exact=True)).to_have_value(reply_by.isoformat())
         assert_accessible(staff_page)
         bed.select_option(index=0)
@@ -207,7 +210,7 @@ def test_student_applies_staff_offer_student_accepts_board_updates(
         expect(accepted).to_contain_text(f"{STUDENT_NAME} · Accepted")
         expect(accepted).not_to_contain_text("reply by")
         expect(
-            accepted.get_by_role("button", name=f"End residency of {STUDENT_NAME}")
+            accepted.get_by_role("link", name=f"End residency of {STUDENT_NAME}")
         ).to_be_visible()
         expect(board_row(staff_page, arranged.house_name, "B")).to_contain_text("Free")
         assert_accessible(staff_page)
