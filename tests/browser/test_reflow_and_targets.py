@@ -2,7 +2,7 @@
 
 The pages are those the HTML-validity crawl finds (tests/test_html_validity.py): each role
 of the seeded demo opens its home page and navigation with the test client and follows
-the portal links on them, one page of each kind; the signed-out pages are added.
+the portal links on them, one page of each kind; the signed-out pages and the check-in page a QR code opens are added.
 The browser then opens each page, signed in as that role, and:
 
 - at 320×640 and at 390×844, fails when the page scrolls sideways (WCAG 1.4.10 Reflow:
@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from crp_portal.auth.models import User
+from crp_portal.events.models import Event
 from crp_portal.extensions import db
 from tests.browser.axe import assert_accessible
 from tests.browser.checked_pages import CHECKED
@@ -113,6 +114,13 @@ def pages_by_role(app) -> dict[str | None, list[str]]:
         sign_in_as(client, user)
         home = client.get("/").get_data(True)
         found[role] = list(crawl(client, ["/", *navigation_of(home)], per_kind=1))
+    # The page a check-in QR code opens is reached from the code at the event, not a link.
+    with app.app_context():
+        event_id = db.session.scalar(
+            select(Event.id).where(Event.house_id.is_(None), Event.headcount_only.is_(False))
+        )
+        db.session.remove()
+    found["student"].append(f"/events/{event_id}/check-in?code=ACDEFG")
     return found
 
 
