@@ -12,7 +12,7 @@ BANDIT_TARGETS := crp_portal config.py wsgi.py gunicorn.conf.py
 # pip-audit's default vulnerability service is PyPI's JSON API; this asks it first.
 PIP_AUDIT_PROBE := https://pypi.org/pypi/pip/json
 
-.PHONY: run test lint audit format bench clean
+.PHONY: run test lint audit format bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ $(READERS): tests/js/package-lock.json
 TEST_WORKERS ?= auto
 test: lint $(READERS)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+# README's pictures of each role's main screens, desktop and phone, from a fresh demo.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python docs/screenshots/take.py
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } \
