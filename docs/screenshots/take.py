@@ -61,46 +61,55 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def take(out: Path, only: set[str] | None = None) -> list[Path]:
-    """Write every screenshot (or those whose `<role>-<screen>` is in `only`) to `out`."""
-    from crp_portal.demo import DEMO_PASSWORD
-
+def take(out: Path, only: set[str] | None = None, browser=None) -> list[Path]:
+    """Write every screenshot (or those whose `<role>-<screen>` is in `only`) to `out`,
+    with `browser` (a Playwright Chromium) or a headless Chromium of its own."""
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     with tempfile.TemporaryDirectory() as scratch:
         app = demo_app(Path(scratch, "demo.db"))
         port = free_port()
         server = make_server("127.0.0.1", port, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        executable = next(path for path in BROWSERS if os.path.exists(path))
         try:
+            if browser is not None:
+                return _shoot(browser, f"http://127.0.0.1:{port}", out, only)
+            executable = next(path for path in BROWSERS if os.path.exists(path))
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
-                for role, email, screens in SCREENS:
-                    wanted = [(s, p) for s, p in screens if not only or f"{role}-{s}" in only]
-                    if not wanted:
-                        continue
-                    for size, viewport in VIEWPORTS.items():
-                        context = browser.new_context(
-                            base_url=f"http://127.0.0.1:{port}", viewport=viewport
-                        )
-                        page = context.new_page()
-                        page.goto("/sign-in")
-                        page.get_by_label("Email address", exact=True).fill(email)
-                        page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-                        page.get_by_role("button", name="Sign in", exact=True).click()
-                        page.wait_for_load_state()
-                        for screen, path in wanted:
-                            page.goto(path)
-                            target = out / f"{role}-{screen}-{size}.png"
-                            page.screenshot(path=str(target))
-                            written.append(target)
-                        context.close()
-                browser.close()
+                own = playwright.chromium.launch(executable_path=executable, args=FLAGS)
+                try:
+                    return _shoot(own, f"http://127.0.0.1:{port}", out, only)
+                finally:
+                    own.close()
         finally:
             server.shutdown()
             thread.join(timeout=10)
+
+
+def _shoot(browser, base_url: str, out: Path, only: set[str] | None) -> list[Path]:
+    from crp_portal.demo import DEMO_PASSWORD
+
+    written = []
+    for role, email, screens in SCREENS:
+        wanted = [(s, p) for s, p in screens if not only or f"{role}-{s}" in only]
+        if not wanted:
+            continue
+        for size, viewport in VIEWPORTS.items():
+            context = browser.new_context(base_url=base_url, viewport=viewport)
+            try:
+                page = context.new_page()
+                page.goto("/sign-in")
+                page.get_by_label("Email address", exact=True).fill(email)
+                page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+                page.get_by_role("button", name="Sign in", exact=True).click()
+                page.wait_for_load_state()
+                for screen, path in wanted:
+                    page.goto(path)
+                    target = out / f"{role}-{screen}-{size}.png"
+                    page.screenshot(path=str(target))
+                    written.append(target)
+            finally:
+                context.close()
     return written
 
 

@@ -2,13 +2,10 @@
 keep working as pages change: here it draws a student's home from a fresh demo."""
 
 import importlib.util
-import os
 import struct
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import CHROMIUM, missing_service
 
 pytestmark = pytest.mark.browser
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "take.py"
@@ -20,15 +17,13 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_the_script_draws_a_students_home_on_a_desktop_and_a_phone(tmp_path):
-    if not os.path.exists(CHROMIUM):
-        missing_service("Chromium is not installed")
+def test_the_script_draws_a_students_home_on_a_desktop_and_a_phone(browser, tmp_path):
     spec = importlib.util.spec_from_file_location("take_screenshots", SCRIPT)
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
 
-    written = script.take(tmp_path, {"student-home"})
+    written = script.take(tmp_path, {"student-home"}, browser)
 
     assert sorted(path.name for path in written) == [
         "student-home-desktop.png",
