@@ -4,7 +4,7 @@ The portal ships only the icons it uses, as one sprite of <symbol>s that the `ic
 macro (templates/_icons.html) points at with <use href="…#name">. To add an icon:
 
     cd "$(mktemp -d)" && npm pack lucide-static@1.62.0 && tar xzf lucide-static-*.tgz
-    python scripts/build_icon_sprite.py "$PWD/package"      # from the repository root
+    python docs/icons/build_icon_sprite.py "$PWD/package"      # from the repository root
 
 after adding its name (see https://lucide.dev/icons) to ICONS below. The script copies the
 package's LICENSE next to the sprite and records the version it came from.
@@ -43,7 +43,7 @@ def main(package: Path) -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / "sprite.svg").write_text(
         f"<!-- Lucide {version} (https://lucide.dev), ISC licence: see LICENSE-lucide.txt."
-        " Made by scripts/build_icon_sprite.py. -->\n"
+        " Made by docs/icons/build_icon_sprite.py. -->\n"
         '<svg xmlns="http://www.w3.org/2000/svg">\n' + "\n".join(symbols) + "\n</svg>\n"
     )
     shutil.copyfile(package / "LICENSE", OUT / "LICENSE-lucide.txt")
