@@ -17,6 +17,8 @@ from tests.test_advising_booking import (
     text,
 )
 from tests.test_advising_changes import OUTCOME
+from tests.test_booking_and_offer_races import post, statuses
+from tests.test_concurrency import run_together
 
 IN_PERSON_UNTIL_NOON_THEN_VIDEO = (("in_person", "Room 3", 9, 12), ("video", "Video link", 13, 17))
 
@@ -144,3 +146,19 @@ def test_an_outcome_without_a_summary_or_action_items_sends_nothing(ctx, login, 
     assert login(advisor).post(path, data=only_private).status_code == 302
     assert smtp.to("kai@example.edu") == []
     assert db.session.scalars(select(Appointment)).one().status == "completed"
+
+
+def test_an_outcome_saved_twice_at_once_tells_the_student_once(ctx, login, smtp):
+    """A double click on "Save outcome": both requests lock the appointment in turn; the
+    second finds the summary already there and emails nobody."""
+    advisor = advisor_with_hours()
+    clients = [login(advisor), login(advisor)]
+    for number in range(3):
+        student = make_user("student", email=f"kai{number}@example.edu")
+        appointment = appointment_at(advisor, student, utcnow() - timedelta(hours=1 + number))
+        path = f"/advising/appointments/{appointment.id}/outcome"
+
+        responses = run_together(*(post(client, path, **OUTCOME) for client in clients))
+
+        assert statuses(responses) == [302, 302]
+        assert len(smtp.to(f"kai{number}@example.edu")) == 1

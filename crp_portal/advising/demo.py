@@ -53,21 +53,11 @@ def seed_advising(today: date, advisors, students) -> int:
     for index, (offset, hour, status, summary, actions) in enumerate(plan):
         advisor, student = advisors[index % len(advisors)], students[index]
         starts = _at(today + timedelta(days=offset), hour)
-        appointment = Appointment(
-            advisor_id=advisor.id, student_id=student.id, starts_at=starts,
-            ends_at=starts + timedelta(minutes=30), topic="course_planning", student_note="",
-            mode="in_person", place=HOURS[index % len(HOURS)][0][4], status=status,
-            booked_by_id=student.id, summary=summary, action_items=actions,
+        demo_appointment(
+            advisor, student, starts, topic="course_planning",
+            place=HOURS[index % len(HOURS)][0][4], status=status, summary=summary,
+            action_items=actions,
         )  # fmt: skip
-        db.session.add(appointment)
-        db.session.flush()
-        for minute in range(0, 30, 5):
-            db.session.add(
-                AppointmentCell(
-                    appointment_id=appointment.id, advisor_id=advisor.id, student_id=student.id,
-                    cell_start=starts + timedelta(minutes=minute),
-                )
-            )  # fmt: skip
         made += 1
     _open_one_break_day(advisors[0], today)
     assigned = students[len(plan) : len(plan) + ASSIGNED_PER_ADVISOR * len(advisors)]
@@ -75,3 +65,25 @@ def seed_advising(today: date, advisors, students) -> int:
         student.profile.advisor_id = advisors[index % len(advisors)].id
     db.session.flush()
     return made
+
+
+def demo_appointment(advisor, student, starts: datetime, **fields) -> Appointment:
+    """A 30-minute appointment with the cells that hold its time, as booking makes them."""
+    values = {
+        "topic": "registration", "student_note": "", "mode": "in_person",
+        "place": "Academic Success Center, room 3", "status": AppointmentStatus.BOOKED,
+    } | fields  # fmt: skip
+    appointment = Appointment(
+        advisor_id=advisor.id, student_id=student.id, starts_at=starts,
+        ends_at=starts + timedelta(minutes=30), booked_by_id=student.id, **values,
+    )  # fmt: skip
+    db.session.add(appointment)
+    db.session.flush()
+    for minute in range(0, 30, 5):
+        db.session.add(
+            AppointmentCell(
+                appointment_id=appointment.id, advisor_id=advisor.id, student_id=student.id,
+                cell_start=starts + timedelta(minutes=minute),
+            )
+        )  # fmt: skip
+    return appointment

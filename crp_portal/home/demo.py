@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, func, select
 
-from crp_portal.advising.models import Appointment, AppointmentCell, AppointmentStatus
+from crp_portal.advising.demo import demo_appointment
 from crp_portal.auth.models import User
 from crp_portal.events.models import Event, EventKind, Rsvp, RsvpStatus
 from crp_portal.events.services import EventDetails, create_event
@@ -138,21 +138,7 @@ def _appointments(today: date, advisor: User, student: User, others) -> None:
     ]
     for day, hour, person in plan:
         starts = _at(day, hour)
-        appointment = Appointment(
-            advisor_id=advisor.id, student_id=person.id, starts_at=starts,
-            ends_at=starts + timedelta(minutes=30), topic="registration", student_note="",
-            mode="in_person", place="Academic Success Center, room 3",
-            status=AppointmentStatus.BOOKED, booked_by_id=person.id,
-        )  # fmt: skip
-        db.session.add(appointment)
-        db.session.flush()
-        for minute in range(0, 30, 5):
-            db.session.add(
-                AppointmentCell(
-                    appointment_id=appointment.id, advisor_id=advisor.id, student_id=person.id,
-                    cell_start=starts + timedelta(minutes=minute),
-                )
-            )  # fmt: skip
+        demo_appointment(advisor, person, starts)
 
 
 def _ended_without_attendance(today: date, staff: User, others) -> None:
