@@ -117,6 +117,36 @@ def test_event_keeps_its_uid_across_downloads_and_edits(ctx, login):
     assert edited["SEQUENCE"] > first["SEQUENCE"]
 
 
+def test_a_file_downloaded_again_at_once_shows_every_change_made_in_between(ctx, login):
+    """Files are reused for a minute (an RSVP burst attaches the same one), never past a
+    change to what they show: place, cancellation, or the person's title setting."""
+    day = local_today() + timedelta(days=7)
+    event = discreet_event(day=day, location="Student Center 204")
+    student = make_user("student")
+    client = login(student)
+    before = only_event(download(client, event))
+    assert before["DTSTAMP"].dt >= utcnow().replace(second=0, microsecond=0)
+
+    update_event(
+        event,
+        event_details(
+            kind="all_recovery",
+            title=REAL,
+            public_title=NEUTRAL,
+            day=day,
+            location="Library room 3",
+        ),
+    )
+    db.session.commit()
+    moved = only_event(download(client, event))
+    assert str(moved["LOCATION"]) == "Library room 3"
+    assert (moved["SUMMARY"], moved["STATUS"]) == (NEUTRAL, "CONFIRMED")
+
+    update_own_profile(student, show_real_titles=True)
+    db.session.commit()
+    assert only_event(download(client, event))["SUMMARY"] == REAL
+
+
 @pytest.mark.parametrize(
     ("kind", "title"),
     [

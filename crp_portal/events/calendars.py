@@ -5,6 +5,9 @@ student chose real titles, since calendars sit on shared phones and family accou
 """
 
 import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import cast
@@ -28,6 +31,7 @@ from crp_portal.timeutil import local_today, program_zone, utcnow
 
 FEED_PAST_DAYS = 60
 FEED_SOURCES_KEY = "crp_feed_sources"
+RECENT_FILES_KEY = "crp_recent_event_files"
 
 
 def register_feed_source(app, source) -> None:
@@ -162,8 +166,52 @@ def finish(calendar: Calendar) -> bytes:
     return body[:at] + zones + body[at:]
 
 
+class RecentFiles:
+    """The last few hundred one-event files, by everything that goes into them.
+
+    Writing a file is most of what an RSVP's confirmation costs (icalendar folds and
+    escapes every line), and the students who answer one event in a burst each get the
+    same file, give or take their title setting and reminder. Thread-safe: gunicorn may
+    run threads."""
+
+    def __init__(self, size: int = 256):
+        self._size = size
+        self._files: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._files:
+                self._files.move_to_end(key)
+                return self._files[key]
+        made = make()
+        with self._lock:
+            self._files[key] = made
+            while len(self._files) > self._size:
+                self._files.popitem(last=False)
+        return made
+
+
 def event_ics(event: Event, user: User) -> bytes:
-    return events_ics([event], user)
+    """One event's file for this person, made at most once a minute for the event as it
+    now stands: the key holds every value the file shows and the minute, so a change to
+    the event makes a new file at once and DTSTAMP (when the file was made) is never more
+    than a minute old. Per app, since its configuration goes into the file too."""
+    key = (
+        event.id,
+        event.sequence,
+        event.starts_at,
+        event.ends_at,
+        event.location,
+        event.is_cancelled,
+        title_for(event, user),
+        reminder_minutes(user),
+        utcnow().replace(second=0, microsecond=0),
+    )
+    files = current_app.extensions.get(RECENT_FILES_KEY)
+    if files is None:
+        files = current_app.extensions.setdefault(RECENT_FILES_KEY, RecentFiles())
+    return files.get_or_make(key, lambda: events_ics([event], user))
 
 
 def events_ics(events: list[Event], user: User) -> bytes:
