@@ -17,6 +17,6 @@ MAX_PAGE = 10_000
 def page_number(args) -> int:
     """The `page` query argument as a sane page number; junk means page 1."""
     raw = args.get("page", "")
-    if not raw.isdigit() or len(raw) > 5:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:  # "²" is a digit int() refuses
         return 1
     return min(max(int(raw), 1), MAX_PAGE)
