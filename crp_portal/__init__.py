@@ -197,8 +197,8 @@ def _register_template_context(app: Flask) -> None:
     app.jinja_env.globals["may"] = may
     app.jinja_env.globals["status_tone"] = status_tone
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["reject_page"] = lambda args: {
-        key: value for key, value in args.items() if key != "page"
+    app.jinja_env.filters["reject_page"] = lambda args, name="page": {
+        key: value for key, value in args.items() if key != name
     }
 
     @app.context_processor
