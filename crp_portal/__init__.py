@@ -197,8 +197,10 @@ def _register_template_context(app: Flask) -> None:
     app.jinja_env.globals["may"] = may
     app.jinja_env.globals["status_tone"] = status_tone
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["reject_page"] = lambda args: {
-        key: value for key, value in args.items() if key != "page"
+    # The query arguments a pager link keeps: all but its page number, and none that
+    # url_for would read as its own options (`?_anchor=…&_external=1` redirecting a link).
+    app.jinja_env.filters["reject_page"] = lambda args, name="page": {
+        key: value for key, value in args.items() if key != name and not key.startswith("_")
     }
 
     @app.context_processor

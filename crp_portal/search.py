@@ -14,9 +14,9 @@ def like_pattern(text: str) -> str:
 MAX_PAGE = 10_000
 
 
-def page_number(args) -> int:
-    """The `page` query argument as a sane page number; junk means page 1."""
-    raw = args.get("page", "")
-    if not raw.isdigit() or len(raw) > 5:
+def page_number(args, name: str = "page") -> int:
+    """The `page` (or `name`) query argument as a sane page number; junk means page 1."""
+    raw = args.get(name, "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:  # "²" is a digit int() refuses
         return 1
     return min(max(int(raw), 1), MAX_PAGE)

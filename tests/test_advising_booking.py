@@ -3,7 +3,9 @@
 import html
 import re
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
@@ -337,3 +339,91 @@ def test_advising_pages_cost_the_same_with_more_appointments(ctx, login, count_q
     few = [count_queries(client, path) for client, path in pages]
     spread_appointments(pairs, range(4, 16))
     assert [count_queries(client, path) for client, path in pages] == few
+
+
+# An advisor's page for one student pages through all their appointments together.
+
+
+def history(response) -> tuple[list[int], list[int]]:
+    """The appointments the student page lists: (upcoming, past), each in page order."""
+    page = text(response)
+    assert response.status_code == 200
+    upcoming, past = page.split("<h2>Book a time for", 1)[0].split("<h2>Past appointments", 1)
+    link = re.compile(r'href="/advising/appointments/(\d+)"')
+    return [int(n) for n in link.findall(upcoming)], [int(n) for n in link.findall(past)]
+
+
+def history_pager(response, label: str) -> dict[str, dict[str, list[str]]]:
+    """The links of the pager named `label`, by their words: each one's query arguments."""
+    navs = re.findall(rf'<nav class="pager" aria-label="{label}">(.*?)</nav>', text(response), re.S)
+    if not navs:
+        return {}
+    [nav] = navs
+    return {
+        words: parse_qs(urlsplit(href).query)
+        for href, words in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav)
+    }
+
+
+UPCOMING, PAST = "Pages of upcoming appointments", "Pages of past appointments"
+
+
+def test_an_advisors_history_with_a_student_pages_past_and_upcoming(ctx, login):
+    advisor, student = make_user("advisor"), make_user("student")
+    other_advisor = make_user("advisor")
+    make_appointment(other_advisor, student, days_ahead=-1, hour=8)  # never on this advisor's page
+    past = [make_appointment(advisor, student, days_ahead=-days).id for days in range(1, 26)]
+    upcoming = [make_appointment(advisor, student, days_ahead=days).id for days in range(1, 24)]
+    client = login(advisor)
+    path = f"/advising/students/{student.id}"
+
+    first = client.get(path)
+    assert history(first) == (upcoming[:20], past[:20])  # soonest first, newest first
+    assert history_pager(first, UPCOMING) == {"Later": {"upcoming_page": ["2"]}}
+    assert history_pager(first, PAST) == {"Older": {"page": ["2"]}}
+
+    second = client.get(f"{path}?page=2&upcoming_page=2")
+    assert history(second) == (upcoming[20:], past[20:])  # beyond the 100 it used to stop at
+    assert history_pager(second, UPCOMING) == {"Sooner": {"upcoming_page": ["1"], "page": ["2"]}}
+    assert history_pager(second, PAST) == {"Newer": {"page": ["1"], "upcoming_page": ["2"]}}
+
+
+@pytest.mark.parametrize("junk", ["abc", "-3", "0", "1.5", "", "999999", "%C2%B2"])
+def test_junk_page_numbers_show_the_first_pages_of_a_students_history(ctx, login, junk):
+    advisor, student = make_user("advisor"), make_user("student")
+    past = [make_appointment(advisor, student, days_ahead=-days).id for days in range(1, 22)]
+    upcoming = [make_appointment(advisor, student, days_ahead=days).id for days in range(1, 22)]
+    response = login(advisor).get(
+        f"/advising/students/{student.id}?page={junk}&upcoming_page={junk}"
+    )
+    assert history(response) == (upcoming[:20], past[:20])
+    assert history_pager(response, PAST)["Older"]["page"] == ["2"]
+
+
+def test_a_history_page_past_the_end_says_so_and_links_back(ctx, login):
+    advisor, student = make_user("advisor"), make_user("student")
+    make_appointment(advisor, student, days_ahead=-1)
+    upcoming = make_appointment(advisor, student, days_ahead=1).id
+    response = login(advisor).get(f"/advising/students/{student.id}?page=99999")
+    assert history(response) == ([upcoming], [])
+    assert "the list ends before page 10000" in text(response)  # the number is capped
+    assert f'<a href="/advising/students/{student.id}">Back to the newest</a>' in text(response)
+    assert history_pager(response, PAST) == {}
+
+
+def test_an_advisors_student_page_costs_the_same_however_long_the_history(
+    ctx, login, count_queries
+):
+    advisor, student = make_user("advisor"), make_user("student")
+    make_window(advisor)
+    make_appointment(advisor, student, days_ahead=-1)
+    make_appointment(advisor, student, days_ahead=1)
+    client = login(advisor)
+    path = f"/advising/students/{student.id}"
+    client.get(path)  # the first opening is audited, and may save the advisor's settings
+    few = count_queries(client, path)
+    for days in range(2, 60):
+        make_appointment(advisor, student, days_ahead=-days)
+        make_appointment(advisor, student, days_ahead=days)
+    assert count_queries(client, path) == few
+    assert count_queries(client, f"{path}?page=3&upcoming_page=2") == few

@@ -103,7 +103,7 @@ def test_filters_are_kept_on_a_page_past_the_end(ctx, login):
 def test_a_page_number_that_is_not_one_shows_the_first_page(ctx, login):
     names = add_events(25)
     client = login(make_user("student"))
-    for junk in ("abc", "-1", "0", "1.5", "", "999999", "1e3"):
+    for junk in ("abc", "-1", "0", "1.5", "", "999999", "1e3", "%C2%B2"):
         response = client.get(f"/events/?page={junk}")
         assert response.status_code == 200, junk
         assert titles(response) == names[:20], junk

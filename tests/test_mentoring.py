@@ -1,7 +1,9 @@
 """Peer mentors see their mentees' names and contact details only, and log contacts as facts."""
 
 import html
+import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -308,7 +310,7 @@ def test_staff_see_the_contact_log(ctx, login):
     record = text(staff.get(f"/members/{mentee.id}/mentoring"))
     assert "Housing" in record and "Phone call" in record
     assert "Morgan Mentor" in record
-    assert [c.minutes for c in mentoring.contacts_with(mentee.id)] == [50, 20]
+    assert [c.minutes for c in mentoring.contacts_with(mentee.id).items] == [50, 20]
 
 
 def test_the_contact_log_pages(ctx, login):
@@ -320,6 +322,129 @@ def test_the_contact_log_pages(ctx, login):
     assert "Page 1 of 2" in text(staff.get("/members/mentoring"))
     assert "Page 2 of 2" in text(staff.get("/members/mentoring?page=2"))
     assert staff.get("/members/mentoring?page=abc&mentor=xyz").status_code == 200
+
+
+def add_contacts(mentor, mentee, days: range) -> None:
+    """One contact a day, `days` days ago, written directly: many, quickly."""
+    db.session.add_all(
+        MentorContact(
+            mentor_id=mentor.id,
+            mentee_id=mentee.id,
+            contact_date=local_today() - timedelta(days=day),
+            mode="phone",
+            minutes=20,
+            topics="check_in",
+        )
+        for day in days
+    )
+    db.session.commit()
+
+
+def pager_links(page: str, label: str) -> dict[str, dict[str, list[str]]]:
+    """The links of the pager named `label`, by their words: each one's query arguments."""
+    [nav] = re.findall(rf'<nav class="pager" aria-label="{label}">(.*?)</nav>', page, re.S)
+    return {
+        words: parse_qs(urlsplit(href).query)
+        for href, words in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav)
+    }
+
+
+AS_MENTOR, AS_MENTEE = "Pages of contacts logged as a mentor", "Pages of contacts as a mentee"
+
+
+def as_mentor_and_as_mentee(page: str) -> tuple[str, str]:
+    """A member's mentoring page in two: the contacts they logged, those with them."""
+    return tuple(page.split("<h2>Contacts with them as a mentee</h2>", 1))
+
+
+def test_staff_page_through_both_of_a_members_contact_logs(ctx, login):
+    their_mentor, mentor = make_mentor(), make_mentor()
+    mentoring.assign_mentor(mentor.profile, their_mentor.id)
+    db.session.commit()
+    add_contacts(mentor, make_mentee(mentor), range(27))  # pages of 25: 25 and 2
+    add_contacts(their_mentor, mentor, range(100, 130))  # 25 and 5
+    staff = login(make_user("staff"))
+    path = f"/members/{mentor.id}/mentoring"
+
+    first = text(staff.get(path))
+    assert pager_links(first, AS_MENTOR) == {"Next": {"mentor_page": ["2"]}}
+    assert pager_links(first, AS_MENTEE) == {"Next": {"page": ["2"]}}
+    logged, had = as_mentor_and_as_mentee(first)
+    assert "27 contacts." in logged and "30 contacts." in had
+    assert logged.count("<tr>") == 1 + 25 and had.count("<tr>") == 1 + 25
+
+    second = text(staff.get(f"{path}?mentor_page=2&page=2"))
+    logged, had = as_mentor_and_as_mentee(second)
+    assert logged.count("<tr>") == 1 + 2 and had.count("<tr>") == 1 + 5
+    oldest = format_date(local_today() - timedelta(days=129))
+    assert oldest in had and oldest not in first  # beyond the 50 the page used to stop at
+    # Each pager turns its own list's page and keeps the other's.
+    assert pager_links(second, AS_MENTOR) == {"Previous": {"mentor_page": ["1"], "page": ["2"]}}
+    assert pager_links(second, AS_MENTEE) == {"Previous": {"page": ["1"], "mentor_page": ["2"]}}
+    assert "Page 2 of 2" in logged and "Page 2 of 2" in had
+
+
+@pytest.mark.parametrize(
+    "query", ["page=abc&mentor_page=-3", "page=0&mentor_page=1.5", "page=999999&mentor_page=%C2%B2"]
+)
+def test_junk_page_numbers_show_a_members_first_pages(ctx, login, query):
+    mentor = make_mentor()
+    add_contacts(mentor, make_mentee(mentor), range(30))
+    response = login(make_user("staff")).get(f"/members/{mentor.id}/mentoring?{query}")
+    assert response.status_code == 200
+    assert pager_links(text(response), AS_MENTOR)["Next"]["mentor_page"] == ["2"]
+
+
+def test_pager_links_keep_no_url_for_options_from_the_address(ctx, login):
+    mentor = make_mentor()
+    add_contacts(mentor, make_mentee(mentor), range(30))
+    staff = login(make_user("staff"))
+    path = f"/members/{mentor.id}/mentoring?_external=1&_anchor=x&_method=POST"
+    page = staff.get(path).get_data(as_text=True)
+    assert f'<a href="/members/{mentor.id}/mentoring?mentor_page=2" rel="next">' in page
+    overview = staff.get("/members/mentoring?_external=1&_anchor=x").get_data(as_text=True)
+    assert '<a href="/members/mentoring?page=2" rel="next">' in overview
+
+
+def test_a_page_past_the_end_says_so_and_links_back(ctx, login):
+    mentor = make_mentor()
+    add_contacts(mentor, make_mentee(mentor), range(3))
+    response = login(make_user("staff")).get(f"/members/{mentor.id}/mentoring?mentor_page=99999")
+    assert response.status_code == 200
+    logged, had = as_mentor_and_as_mentee(text(response))
+    assert "the list ends before page 10000" in logged  # the number is capped
+    assert f'<a href="/members/{mentor.id}/mentoring">Back to the newest</a>' in logged
+    assert "None logged yet." in had
+
+
+def test_a_members_mentoring_pages_cost_the_same_however_long_the_logs(ctx, login, count_queries):
+    their_mentor, mentor = make_mentor(), make_mentor()
+    mentoring.assign_mentor(mentor.profile, their_mentor.id)
+    db.session.commit()
+    mentee = make_mentee(mentor)
+    add_contacts(mentor, mentee, range(1))
+    add_contacts(their_mentor, mentor, range(1))
+    staff = login(make_user("staff"))
+    path = f"/members/{mentor.id}/mentoring"
+    staff.get(path)  # the first opening is audited; reopenings within 10 minutes are not
+    few = count_queries(staff, path)
+    add_contacts(mentor, mentee, range(1, 80))
+    add_contacts(their_mentor, mentor, range(1, 80))
+    assert count_queries(staff, path) == few
+    assert count_queries(staff, f"{path}?page=2&mentor_page=4") == few
+
+
+def test_the_member_record_lists_the_newest_contacts_and_links_to_the_rest(ctx, login):
+    mentor = make_mentor()
+    mentee = make_mentee(mentor)
+    add_contacts(mentor, mentee, range(20))
+    staff = login(make_user("staff"))
+    record = text(staff.get(f"/members/{mentee.id}"))
+    assert "All their contacts on the mentoring page" not in record
+    add_contacts(mentor, mentee, range(20, 23))
+    record = text(staff.get(f"/members/{mentee.id}"))
+    assert "The newest 20 of 23." in record
+    assert f'<a href="/members/{mentee.id}/mentoring">All their contacts' in record
 
 
 def test_mentoring_pages_cost_the_same_with_more_data(ctx, login, count_queries):

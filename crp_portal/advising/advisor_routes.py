@@ -164,9 +164,14 @@ def student(student_id: int):
     member = services.student_for_advisor(student_id, current_user)
     now = utcnow()
     slots = services.available_slots(current_user.id, member.id, now)
-    history = lists.appointments_with(current_user, member, now)
     return render_template(
-        "advising/student.html", member=member, days=by_day(slots), history=history
+        "advising/student.html",
+        member=member,
+        days=by_day(slots),
+        upcoming=lists.upcoming_with(
+            current_user, member, now, page_number(request.args, "upcoming_page")
+        ),
+        past=lists.past_with(current_user, member, now, page_number(request.args)),
     )
 
 

@@ -143,9 +143,10 @@ def awaiting_outcome(
 
 
 @dataclass(frozen=True)
-class AwaitingPage:
-    """One page of appointments, newest first (an advisor's waiting for an outcome, or
-    someone's past ones); `number` counts from 1."""
+class AppointmentPage:
+    """One page of appointments in its list's order: newest first (an advisor's waiting
+    for an outcome, someone's past ones) or soonest first (upcoming ones); `number`
+    counts from 1."""
 
     appointments: list[Listed]
     number: int
@@ -153,22 +154,35 @@ class AwaitingPage:
     size: int
 
     @property
-    def has_newer(self) -> bool:
+    def has_previous(self) -> bool:
         return self.number > 1
 
     @property
-    def has_older(self) -> bool:
+    def has_next(self) -> bool:
         return self.number * self.size < self.total
+
+    has_newer, has_older = has_previous, has_next  # in a newest-first list
 
 
 AWAITING_PAGE = 25
 PAST_PAGE = 20
 
 
-def past_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> AwaitingPage:
+def _one_page(statement: Select, number: int, size: int) -> AppointmentPage:
+    """Page `number` (below 1: the first) of a `_lines` statement's rows, in its order,
+    with their total. One statement: the count is a window over the same rows, taken
+    before the limit (so 0 when the page is past the last)."""
+    number = max(number, 1)
+    paged = statement.add_columns(func.count().over()).limit(size).offset((number - 1) * size)
+    rows = db.session.execute(paged).all()
+    return AppointmentPage(
+        [Listed(*row[:-1]) for row in rows], number, rows[0][-1] if rows else 0, size
+    )
+
+
+def past_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> AppointmentPage:
     """Page `number` of the user's own past appointments, newest first, with their total
     (one statement); a number below 1 means the first page."""
-    number = max(number, 1)
     column, other_side_id = (
         (Appointment.student_id, Appointment.advisor_id)
         if user.role == STUDENT
@@ -176,26 +190,20 @@ def past_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> 
     )
     statement = (
         _lines(other_side_id)
-        .add_columns(func.count().over())
         .where(column == user.id, Appointment.ends_at < now)
         .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
-        .limit(size)
-        .offset((number - 1) * size)
     )
-    rows = db.session.execute(statement).all()
-    return AwaitingPage(
-        [Listed(*row[:-1]) for row in rows], number, rows[0][-1] if rows else 0, size
-    )
+    return _one_page(statement, number, size)
 
 
-def awaiting_page(advisor: User, today: date, number: int) -> AwaitingPage:
+def awaiting_page(advisor: User, today: date, number: int) -> AppointmentPage:
     """Page `number` of the appointments before `today` (a local date) still waiting
     for an outcome; a number below 1 means the first page."""
     number = max(number, 1)
     found, total = awaiting_outcome(
         advisor, local_midnight(today), limit=AWAITING_PAGE, offset=(number - 1) * AWAITING_PAGE
     )
-    return AwaitingPage(found, number, total, AWAITING_PAGE)
+    return AppointmentPage(found, number, total, AWAITING_PAGE)
 
 
 @kept_statement
@@ -214,14 +222,37 @@ def _awaiting_outcome() -> Select:
     )
 
 
-def appointments_with(advisor: User, student: User, now: datetime) -> list[Listed]:
-    """The advisor's appointments with this student: past ones newest first, then
-    upcoming ones soonest first (never the student's appointments with other advisors)."""
-    pair = _lines(Appointment.student_id).where(
+WITH_STUDENT_PAGE = 20
+
+
+def _with(advisor: User, student: User) -> Select:
+    """The advisor's appointments with this student (never the student's appointments
+    with other advisors)."""
+    return _lines(Appointment.student_id).where(
         Appointment.advisor_id == advisor.id, Appointment.student_id == student.id
     )
-    past = pair.where(Appointment.ends_at < now).order_by(Appointment.starts_at.desc())
-    upcoming = pair.where(Appointment.ends_at >= now).order_by(Appointment.starts_at)
-    return _listed(db.session.execute(past.limit(100))) + _listed(
-        db.session.execute(upcoming.limit(100))
+
+
+def past_with(
+    advisor: User, student: User, now: datetime, number: int, size: int = WITH_STUDENT_PAGE
+) -> AppointmentPage:
+    """Page `number` of the advisor's past appointments with this student, newest first."""
+    statement = (
+        _with(advisor, student)
+        .where(Appointment.ends_at < now)
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
     )
+    return _one_page(statement, number, size)
+
+
+def upcoming_with(
+    advisor: User, student: User, now: datetime, number: int, size: int = WITH_STUDENT_PAGE
+) -> AppointmentPage:
+    """Page `number` of the advisor's appointments with this student that have not ended,
+    soonest first."""
+    statement = (
+        _with(advisor, student)
+        .where(Appointment.ends_at >= now)
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    return _one_page(statement, number, size)

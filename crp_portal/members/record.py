@@ -9,6 +9,7 @@ the consent.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +26,8 @@ from crp_portal.members.models import MemberProfile
 from crp_portal.members.services import member_for_staff, status_history
 from crp_portal.mentoring import services as mentoring
 from crp_portal.recovery import check_ins, follow_ups, network, plan
+
+RECORD_CONTACTS = 20  # mentor contacts the record lists; it links to the rest
 
 
 @dataclass
@@ -43,7 +46,7 @@ class MemberRecord:
     housing: list
     follow_ups: list
     applications: list
-    mentor_contacts: list
+    mentor_contacts: Pagination  # the newest few; the mentoring page has them all
     network: list | None
     plan: object | None
     check_ins: list | None
@@ -109,7 +112,7 @@ def record_for_staff(user_id: int, viewer: User, now: datetime) -> MemberRecord:
         housing=housing_of(student.id),
         follow_ups=follow_ups.follow_ups_of(student.id),
         applications=intake.applications_of(student),
-        mentor_contacts=mentoring.contacts_with(student.id, limit=20),
+        mentor_contacts=mentoring.contacts_with(student.id, per_page=RECORD_CONTACTS),
         network=network.network_for_staff(profile),
         plan=plan.current_plan(student.id) if profile.share_plan_with_staff else None,
         check_ins=shared_check_ins,

@@ -56,14 +56,14 @@ def member_mentoring(user_id: int):
             return redirect(url_for("mentoring.member_mentoring", user_id=user_id))
     elif request.method == "GET":
         mentoring.audit_staff_view(current_user, profile)
-    is_mentor = profile.is_peer_mentor
+    is_mentor, mentor_page = profile.is_peer_mentor, page_number(request.args, "mentor_page")
     return render_template(
         "mentoring/member.html",
         profile=profile,
         form=form,
-        as_mentee=mentoring.contacts_with(profile.user_id),
+        as_mentee=mentoring.contacts_with(profile.user_id, page_number(request.args)),
         mentees=mentoring.mentees_of(profile.user_id) if is_mentor else [],
-        as_mentor=mentoring.contacts_by(profile.user_id) if is_mentor else [],
+        as_mentor=mentoring.contacts_by(profile.user_id, mentor_page) if is_mentor else None,
     ), work.status
 
 

@@ -152,22 +152,19 @@ def _newest_first(statement):
     return statement.order_by(MentorContact.contact_date.desc(), MentorContact.id.desc())
 
 
-def contacts_with(mentee_id: int, limit: int = 50) -> list[MentorContact]:
-    """Contacts any mentor logged with this mentee, newest first."""
-    return list(
-        db.session.scalars(
-            _newest_first(_contacts().where(MentorContact.mentee_id == mentee_id)).limit(limit)
-        )
-    )
+CONTACTS_PAGE_SIZE = 25
 
 
-def contacts_by(mentor_id: int, limit: int = 50) -> list[MentorContact]:
-    """Contacts this mentor logged with any mentee, newest first."""
-    return list(
-        db.session.scalars(
-            _newest_first(_contacts().where(MentorContact.mentor_id == mentor_id)).limit(limit)
-        )
-    )
+def contacts_with(mentee_id: int, page: int = 1, per_page: int = CONTACTS_PAGE_SIZE):
+    """Contacts any mentor logged with this mentee, newest first, a page at a time."""
+    statement = _contacts().where(MentorContact.mentee_id == mentee_id)
+    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
+
+
+def contacts_by(mentor_id: int, page: int = 1, per_page: int = CONTACTS_PAGE_SIZE):
+    """Contacts this mentor logged with any mentee, newest first, a page at a time."""
+    statement = _contacts().where(MentorContact.mentor_id == mentor_id)
+    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
 
 
 MY_LOG_PAGE_SIZE = 50
@@ -348,7 +345,7 @@ def mentor_summaries() -> list[MentorSummary]:
     return list(summaries.values())
 
 
-def recent_contacts(page: int, mentor_id: int | None = None, per_page: int = 25):
+def recent_contacts(page: int, mentor_id: int | None = None, per_page: int = CONTACTS_PAGE_SIZE):
     """The whole contact log for staff, newest first, optionally one mentor's."""
     statement = _contacts()
     if mentor_id:

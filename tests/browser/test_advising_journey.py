@@ -191,7 +191,7 @@ def test_advisor_books_for_a_student_and_records_an_outcome_the_student_reads(
 
     expect(heading(page)).to_have_text(STUDENT_NAME)
     expect(fact(page, "Email")).to_have_text(STUDENT_EMAIL)
-    expect(listed_under(page, "Appointments with you").get_by_role("link")).to_have_text(
+    expect(listed_under(page, "Past appointments with you").get_by_role("link")).to_have_text(
         [past_when]
     )
     assert_accessible(page)
