@@ -1,4 +1,6 @@
-"""Helpers for the portal's simple name/email searches."""
+"""Helpers for the portal's simple name/email searches and its paged lists."""
+
+from crp_portal.extensions import db
 
 
 def like_pattern(text: str) -> str:
@@ -20,3 +22,13 @@ def page_number(args, name: str = "page") -> int:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:  # "²" is a digit int() refuses
         return 1
     return min(max(int(raw), 1), MAX_PAGE)
+
+
+def paginate(statement, page: int, per_page: int):
+    """One page of `statement`'s rows; past the last page, the last page. A link to page 9
+    of a list that has since shrunk to two shows page 2 with its pager, not an empty list
+    that reads as "nothing matches". (One more count and read, only then.)"""
+    found = db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    if not found.items and found.pages and page > found.pages:
+        found = db.paginate(statement, page=found.pages, per_page=per_page, error_out=False)
+    return found

@@ -67,6 +67,10 @@ def assert_pages(client, path: str, total: int, kept: dict[str, list[str]] | Non
     assert row_count(second) == total - 50
     assert page_links(second) == {"Previous": {"page": ["1"], **kept}}
     assert "Page 2 of 2" in second.get_data(True)
+    # A link to a page the list no longer reaches shows its last page.
+    beyond = client.get(f"{path}{separator}page=9")
+    assert row_count(beyond) == total - 50
+    assert "Page 2 of 2" in beyond.get_data(True)
 
 
 def test_the_housing_queue_pages_and_numbers_on(ctx, login, count_queries):

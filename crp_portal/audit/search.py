@@ -23,7 +23,7 @@ from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.models import Invitation, User
 from crp_portal.errors import check_date_bounds
 from crp_portal.extensions import db
-from crp_portal.search import like_pattern
+from crp_portal.search import like_pattern, paginate
 from crp_portal.timeutil import local_midnight
 
 _LEGACY_RELATIONS: dict[str, str] = {
@@ -93,7 +93,7 @@ def search_audit(filters: AuditFilter, page: int, per_page: int = 50):
         next_day = local_midnight(filters.date_to + timedelta(days=1))
         statement = statement.where(AuditEntry.created_at < next_day)
     statement = statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,5 @@ def access_log_page(subject_id: int, page: int, per_page: int = ACCESS_LOG_PAGE_
     """Who opened which of this person's records, and as what, newest first (the
     student's right to know), a page at a time so all of it stays reachable: (the page,
     its rows)."""
-    found = db.paginate(
-        _access_log_statement(subject_id), page=page, per_page=per_page, error_out=False
-    )
+    found = paginate(_access_log_statement(subject_id), page, per_page)
     return found, access_log_rows(list(found.items))

@@ -43,7 +43,7 @@ from crp_portal.mail import queue_mail
 from crp_portal.members.models import MemberStatus
 from crp_portal.members.services import ensure_profile
 from crp_portal.outbox.worker import announce
-from crp_portal.search import like_pattern
+from crp_portal.search import like_pattern, paginate
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import lock
 
@@ -325,7 +325,7 @@ def list_pending_invitations(page: int = 1, per_page: int = INVITATIONS_PAGE_SIZ
         .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
         .order_by(Invitation.sent_at.desc(), Invitation.id.desc())
     )
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def invitation_for_token(token: str) -> Invitation:
@@ -592,4 +592,4 @@ def search_accounts(filters: AccountFilter, page: int, per_page: int = 25):
         statement = statement.where(User.active)
     elif filters.status == "deactivated":
         statement = statement.where(~User.active)
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)

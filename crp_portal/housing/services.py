@@ -26,6 +26,7 @@ from crp_portal.links import portal_url
 from crp_portal.mail import queue_mail
 from crp_portal.members.models import MemberStatus
 from crp_portal.members.services import is_applicant
+from crp_portal.search import paginate
 from crp_portal.terms.models import Term
 from crp_portal.timeutil import local_today
 from crp_portal.unit_of_work import flush_or_conflict, lock
@@ -264,7 +265,7 @@ def queue(term_id: int, status: str, page: int = 1, per_page: int = QUEUE_PAGE_S
     )
     if status in APPLICATION_STATUSES:
         statement = statement.where(HousingApplication.status == status)
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def status_counts(term_id: int) -> dict[str, int]:

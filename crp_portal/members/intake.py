@@ -31,6 +31,7 @@ from crp_portal.members.models import (
     ProgramAgreement,
 )
 from crp_portal.members.services import change_status, own_profile
+from crp_portal.search import paginate
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
@@ -251,7 +252,7 @@ def search_applications(filters: ApplicationFilter, page: int, per_page: int = 2
         statement = statement.where(IntakeApplication.status.in_(OPEN_APPLICATION_STATUSES))
     elif filters.status != "all":
         statement = statement.where(IntakeApplication.status == filters.status)
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def open_application_count() -> int:

@@ -21,7 +21,7 @@ from crp_portal.members.models import (
     MemberStatus,
     StatusChange,
 )
-from crp_portal.search import like_pattern
+from crp_portal.search import like_pattern, paginate
 from crp_portal.timeutil import local_today, utcnow
 from crp_portal.unit_of_work import flush_or_conflict, lock
 
@@ -299,7 +299,7 @@ def search_members(filters: MemberFilter, page: int, per_page: int = 25):
         )
     if filters.status in STATUSES:
         statement = statement.where(MemberProfile.status == filters.status)
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def status_counts() -> dict[str, int]:

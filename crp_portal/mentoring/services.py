@@ -33,6 +33,7 @@ from crp_portal.mentoring.models import (
     MentorContact,
 )
 from crp_portal.recovery import follow_ups
+from crp_portal.search import paginate
 from crp_portal.unit_of_work import lock
 
 CONTACT_LOOKBACK_DAYS = 365
@@ -158,13 +159,13 @@ CONTACTS_PAGE_SIZE = 25
 def contacts_with(mentee_id: int, page: int = 1, per_page: int = CONTACTS_PAGE_SIZE):
     """Contacts any mentor logged with this mentee, newest first, a page at a time."""
     statement = _contacts().where(MentorContact.mentee_id == mentee_id)
-    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
+    return paginate(_newest_first(statement), page, per_page)
 
 
 def contacts_by(mentor_id: int, page: int = 1, per_page: int = CONTACTS_PAGE_SIZE):
     """Contacts this mentor logged with any mentee, newest first, a page at a time."""
     statement = _contacts().where(MentorContact.mentor_id == mentor_id)
-    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
+    return paginate(_newest_first(statement), page, per_page)
 
 
 MY_LOG_PAGE_SIZE = 50
@@ -176,7 +177,7 @@ def my_log_with(mentor: User, mentee_id: int, page: int = 1, per_page: int = MY_
     statement = _contacts().where(
         MentorContact.mentor_id == mentor.id, MentorContact.mentee_id == mentee_id
     )
-    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
+    return paginate(_newest_first(statement), page, per_page)
 
 
 # Staff
@@ -350,4 +351,4 @@ def recent_contacts(page: int, mentor_id: int | None = None, per_page: int = CON
     statement = _contacts()
     if mentor_id:
         statement = statement.where(MentorContact.mentor_id == mentor_id)
-    return db.paginate(_newest_first(statement), page=page, per_page=per_page, error_out=False)
+    return paginate(_newest_first(statement), page, per_page)

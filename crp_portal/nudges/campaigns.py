@@ -35,7 +35,7 @@ from crp_portal.nudges.models import (
 from crp_portal.nudges.unsubscribe import INERT_UNSUBSCRIBE
 from crp_portal.outbox.models import OutboxMessage
 from crp_portal.outbox.sender import unsubscribe_line
-from crp_portal.search import like_pattern
+from crp_portal.search import like_pattern, paginate
 from crp_portal.terms.models import PERIOD_KINDS, PeriodKind
 from crp_portal.timeutil import DATE_BOUNDS_MESSAGE, in_date_bounds
 
@@ -80,7 +80,7 @@ CAMPAIGN_PAGE_SIZE = 50
 def list_campaigns(page: int = 1, per_page: int = CAMPAIGN_PAGE_SIZE):
     """One page of the campaigns, by name."""
     statement = select(Campaign).order_by(Campaign.name, Campaign.id)
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def outbox_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:

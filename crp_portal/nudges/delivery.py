@@ -15,6 +15,7 @@ from crp_portal.extensions import db
 from crp_portal.nudges.models import Campaign
 from crp_portal.outbox import sender
 from crp_portal.outbox.models import OUTBOX_STATUS_LABELS, OutboxKind, OutboxMessage, OutboxStatus
+from crp_portal.search import paginate
 
 ALL = "all"
 STATUS_FILTERS = {
@@ -69,7 +70,7 @@ def search_log(filters: LogFilter, page: int, per_page: int = 50):
         ),
         filters,
     ).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def status_counts(filters: LogFilter) -> dict[str, int]:

@@ -35,6 +35,7 @@ from crp_portal.recovery.models import (
     FollowUpReason,
     FollowUpStatus,
 )
+from crp_portal.search import paginate
 from crp_portal.timeutil import format_date, utcnow
 from crp_portal.unit_of_work import lock
 
@@ -77,7 +78,7 @@ def follow_up_queue(view: str, viewer: User, page: int, per_page: int = 25):
         .options(selectinload(FollowUp.student), selectinload(FollowUp.assigned_to))
         .order_by(FollowUp.created_at.desc(), FollowUp.id.desc())
     )
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def _how_many(condition):

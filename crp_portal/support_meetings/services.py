@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from crp_portal.errors import DomainError, NotFound
 from crp_portal.extensions import db
+from crp_portal.search import paginate
 from crp_portal.support_meetings.models import (
     FELLOWSHIPS,
     LONGEST_MINUTES,
@@ -104,7 +105,7 @@ def meetings_page(
 ):
     """One page of the directory: `per_page` meetings in week order, and the total."""
     statement = meetings_statement(filters, include_inactive)
-    return db.paginate(statement, page=page, per_page=per_page, error_out=False)
+    return paginate(statement, page, per_page)
 
 
 def meetings_statement(filters: MeetingFilter, include_inactive: bool = False):
