@@ -388,6 +388,36 @@ def test_an_advisors_history_with_a_student_pages_past_and_upcoming(ctx, login):
     assert history_pager(second, PAST) == {"Newer": {"page": ["1"], "upcoming_page": ["2"]}}
 
 
+def own_lists(response) -> tuple[list[int], list[int]]:
+    """The appointments a student's own page lists: (upcoming, past), each in page order."""
+    page = text(response)
+    assert response.status_code == 200
+    upcoming, past = page.split("<h2>Upcoming</h2>", 1)[1].split("<h2>Past</h2>", 1)
+    link = re.compile(r'href="/advising/appointments/(\d+)"')
+    return [int(n) for n in link.findall(upcoming)], [int(n) for n in link.findall(past)]
+
+
+def test_a_student_pages_through_their_own_upcoming_and_past_appointments(ctx, login):
+    advisor, student = make_user("advisor"), make_user("student")
+    past = [make_appointment(advisor, student, days_ahead=-days).id for days in range(1, 23)]
+    upcoming = [make_appointment(advisor, student, days_ahead=days).id for days in range(1, 24)]
+    client = login(student)
+
+    first = client.get("/advising/appointments")
+    assert own_lists(first) == (upcoming[:20], past[:20])
+    assert history_pager(first, UPCOMING) == {"Later": {"upcoming_page": ["2"]}}
+    assert history_pager(first, PAST) == {"Older": {"page": ["2"]}}
+
+    second = client.get("/advising/appointments?upcoming_page=2")
+    assert own_lists(second) == (upcoming[20:], past[:20])
+    assert history_pager(second, UPCOMING) == {"Sooner": {"upcoming_page": ["1"]}}
+
+    advising_home = client.get("/advising/")  # the next five, and the way to all of them
+    assert [
+        int(n) for n in re.findall(r'href="/advising/appointments/(\d+)"', text(advising_home))
+    ] == upcoming[:5]
+
+
 @pytest.mark.parametrize("junk", ["abc", "-3", "0", "1.5", "", "999999", "%C2%B2"])
 def test_junk_page_numbers_show_the_first_pages_of_a_students_history(ctx, login, junk):
     advisor, student = make_user("advisor"), make_user("student")

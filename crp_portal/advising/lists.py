@@ -43,24 +43,6 @@ def _listed(rows) -> list[Listed]:
     return [Listed(*row) for row in rows]
 
 
-def appointments_of(user: User, upcoming: bool, now: datetime, limit: int = 100) -> list[Listed]:
-    """The user's own appointments, each with the other side's name."""
-    if user.role == STUDENT:
-        column, other_side_id = Appointment.student_id, Appointment.advisor_id
-    else:
-        column, other_side_id = Appointment.advisor_id, Appointment.student_id
-    statement = _lines(other_side_id).where(column == user.id)
-    if upcoming:
-        statement = statement.where(
-            Appointment.ends_at >= now, Appointment.starts_at > now - LONGEST_APPOINTMENT
-        ).order_by(Appointment.starts_at)
-    else:
-        statement = statement.where(Appointment.ends_at < now).order_by(
-            Appointment.starts_at.desc()
-        )
-    return _listed(db.session.execute(statement.limit(limit)))
-
-
 AGENDA_LISTED = 10  # the most the agenda lists under "Waiting for an outcome", "Coming up"
 
 
@@ -180,20 +162,32 @@ def _one_page(statement: Select, number: int, size: int) -> AppointmentPage:
     )
 
 
-def past_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> AppointmentPage:
-    """Page `number` of the user's own past appointments, newest first, with their total
-    (one statement); a number below 1 means the first page."""
+def _own(user: User) -> Select:
+    """The user's own appointments, each with the other side's name."""
     column, other_side_id = (
         (Appointment.student_id, Appointment.advisor_id)
         if user.role == STUDENT
         else (Appointment.advisor_id, Appointment.student_id)
     )
-    statement = (
-        _lines(other_side_id)
-        .where(column == user.id, Appointment.ends_at < now)
-        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+    return _lines(other_side_id).where(column == user.id)
+
+
+def past_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> AppointmentPage:
+    """Page `number` of the user's own past appointments, newest first, with their total
+    (one statement); a number below 1 means the first page."""
+    statement = _own(user).where(Appointment.ends_at < now)
+    return _one_page(
+        statement.order_by(Appointment.starts_at.desc(), Appointment.id.desc()), number, size
     )
-    return _one_page(statement, number, size)
+
+
+def upcoming_page(user: User, now: datetime, number: int, size: int = PAST_PAGE) -> AppointmentPage:
+    """Page `number` of the user's own appointments that have not ended, soonest first
+    (the bound on the start lets the index on it do the work)."""
+    statement = _own(user).where(
+        Appointment.ends_at >= now, Appointment.starts_at > now - LONGEST_APPOINTMENT
+    )
+    return _one_page(statement.order_by(Appointment.starts_at, Appointment.id), number, size)
 
 
 def awaiting_page(advisor: User, today: date, number: int) -> AppointmentPage:

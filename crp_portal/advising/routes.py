@@ -37,7 +37,7 @@ def advisors():
     return render_template(
         "advising/advisors.html",
         advisors=services.list_advisors(),
-        upcoming=lists.appointments_of(current_user, True, utcnow(), limit=5),
+        upcoming=lists.upcoming_page(current_user, utcnow(), 1, size=5).appointments,
         closed=services.opens_later(current_user),
     )
 
@@ -86,7 +86,7 @@ def my_appointments():
     now = utcnow()
     return render_template(
         "advising/my_appointments.html",
-        upcoming=lists.appointments_of(current_user, True, now),
+        upcoming=lists.upcoming_page(current_user, now, page_number(request.args, "upcoming_page")),
         past=lists.past_page(current_user, now, page_number(request.args)),
         no_shows=services.no_show_count(current_user.id),
     )
