@@ -76,6 +76,8 @@ def participation_of(student_id: int, now: datetime) -> Participation:
 
 
 def housing_of(student_id: int) -> list[BedAssignment]:
+    """All of it, newest first: a few offers a term at most, so a whole degree's history
+    fits the record, and no row staff may need is cut off unseen."""
     return list(
         db.session.scalars(
             select(BedAssignment)
@@ -85,7 +87,6 @@ def housing_of(student_id: int) -> list[BedAssignment]:
                 selectinload(BedAssignment.term),
             )
             .order_by(BedAssignment.offered_at.desc())
-            .limit(10)
         )
     )
 
