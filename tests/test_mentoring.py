@@ -384,6 +384,24 @@ def test_staff_page_through_both_of_a_members_contact_logs(ctx, login):
     assert "Page 2 of 2" in logged and "Page 2 of 2" in had
 
 
+def test_staff_still_see_what_a_former_mentor_logged(ctx, login):
+    mentor = make_mentor()
+    add_contacts(mentor, make_mentee(mentor), range(2))
+    staff_member = make_user("staff")
+    mentoring.set_peer_mentor(mentor.profile, False, staff_member)
+    db.session.commit()
+    staff = login(staff_member)
+    page = text(staff.get(f"/members/{mentor.id}/mentoring"))
+    assert "They are no longer a peer mentor; these are from when they were." in page
+    logged, _had = as_mentor_and_as_mentee(page)
+    assert "2 contacts." in logged
+
+    never = make_mentee(make_mentor())  # a student who never mentored: no such section
+    assert "Contacts they logged as a mentor" not in text(
+        staff.get(f"/members/{never.id}/mentoring")
+    )
+
+
 @pytest.mark.parametrize(
     "query", ["page=abc&mentor_page=-3", "page=0&mentor_page=1.5", "page=999999&mentor_page=%C2%B2"]
 )

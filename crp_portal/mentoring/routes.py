@@ -63,7 +63,8 @@ def member_mentoring(user_id: int):
         form=form,
         as_mentee=mentoring.contacts_with(profile.user_id, page_number(request.args)),
         mentees=mentoring.mentees_of(profile.user_id) if is_mentor else [],
-        as_mentor=mentoring.contacts_by(profile.user_id, mentor_page) if is_mentor else None,
+        # A former mentor's log stays in view: what they logged is still on the record.
+        as_mentor=mentoring.contacts_by(profile.user_id, mentor_page),
     ), work.status
 
 
