@@ -63,6 +63,24 @@ def make_mentor_and_mentee():
     return mentor, mentee
 
 
+def add_contacts(mentor, mentee, days: range) -> None:
+    """One mentor contact a day, `days` days ago, written directly: many, quickly."""
+    from crp_portal.mentoring.models import MentorContact
+
+    db.session.add_all(
+        MentorContact(
+            mentor_id=mentor.id,
+            mentee_id=mentee.id,
+            contact_date=local_today() - timedelta(days=day),
+            mode="phone",
+            minutes=20,
+            topics="check_in",
+        )
+        for day in days
+    )
+    db.session.commit()
+
+
 def make_term(name: str | None = None, starts_on: date | None = None, ends_on: date | None = None):
     """A term; by default the one under way, whatever day the suite runs on."""
     today = local_today()

@@ -344,13 +344,16 @@ def test_advising_pages_cost_the_same_with_more_appointments(ctx, login, count_q
 # An advisor's page for one student pages through all their appointments together.
 
 
+def appointment_ids(section: str) -> list[int]:
+    return [int(n) for n in re.findall(r'href="/advising/appointments/(\d+)"', section)]
+
+
 def history(response) -> tuple[list[int], list[int]]:
     """The appointments the student page lists: (upcoming, past), each in page order."""
-    page = text(response)
     assert response.status_code == 200
-    upcoming, past = page.split("<h2>Book a time for", 1)[0].split("<h2>Past appointments", 1)
-    link = re.compile(r'href="/advising/appointments/(\d+)"')
-    return [int(n) for n in link.findall(upcoming)], [int(n) for n in link.findall(past)]
+    page = text(response).split("<h2>Book a time for", 1)[0]
+    upcoming, past = page.split("<h2>Past appointments", 1)
+    return appointment_ids(upcoming), appointment_ids(past)
 
 
 def history_pager(response, label: str) -> dict[str, dict[str, list[str]]]:
@@ -390,11 +393,9 @@ def test_an_advisors_history_with_a_student_pages_past_and_upcoming(ctx, login):
 
 def own_lists(response) -> tuple[list[int], list[int]]:
     """The appointments a student's own page lists: (upcoming, past), each in page order."""
-    page = text(response)
     assert response.status_code == 200
-    upcoming, past = page.split("<h2>Upcoming</h2>", 1)[1].split("<h2>Past</h2>", 1)
-    link = re.compile(r'href="/advising/appointments/(\d+)"')
-    return [int(n) for n in link.findall(upcoming)], [int(n) for n in link.findall(past)]
+    upcoming, past = text(response).split("<h2>Upcoming</h2>", 1)[1].split("<h2>Past</h2>", 1)
+    return appointment_ids(upcoming), appointment_ids(past)
 
 
 def test_a_student_pages_through_their_own_upcoming_and_past_appointments(ctx, login):
@@ -413,9 +414,7 @@ def test_a_student_pages_through_their_own_upcoming_and_past_appointments(ctx, l
     assert history_pager(second, UPCOMING) == {"Sooner": {"upcoming_page": ["1"]}}
 
     advising_home = client.get("/advising/")  # the next five, and the way to all of them
-    assert [
-        int(n) for n in re.findall(r'href="/advising/appointments/(\d+)"', text(advising_home))
-    ] == upcoming[:5]
+    assert appointment_ids(text(advising_home)) == upcoming[:5]
 
 
 @pytest.mark.parametrize("junk", ["abc", "-3", "0", "1.5", "", "999999", "%C2%B2"])

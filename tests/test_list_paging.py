@@ -15,9 +15,9 @@ from crp_portal.audit.models import AuditEntry
 from crp_portal.auth.services import invite
 from crp_portal.events.models import Attendance
 from crp_portal.extensions import db
-from crp_portal.mentoring.models import MentorContact
 from crp_portal.timeutil import local_today, utcnow
 from tests.factories import (
+    add_contacts,
     make_application,
     make_appointment,
     make_campaign,
@@ -210,24 +210,10 @@ def test_a_mentors_own_contact_log_pages(ctx, login, count_queries):
     client = login(mentor)
     path = f"/mentoring/{mentee.id}"
 
-    def contacts(days: range):
-        db.session.add_all(
-            MentorContact(
-                mentor_id=mentor.id,
-                mentee_id=mentee.id,
-                contact_date=local_today() - timedelta(days=day),
-                mode="phone",
-                minutes=20,
-                topics="check_in",
-            )
-            for day in days
-        )
-        db.session.commit()
-
-    contacts(range(1, 2))
+    add_contacts(mentor, mentee, range(1, 2))
     client.get(path)  # the first opening is audited; reopenings within 10 minutes are not
     few = count_queries(client, path)
-    contacts(range(2, 61))
+    add_contacts(mentor, mentee, range(2, 61))
     first = client.get(path)
     assert row_count(first) == 50
     assert page_links(first) == {"Next": {"page": ["2"]}}

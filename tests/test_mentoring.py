@@ -16,7 +16,7 @@ from crp_portal.mentoring import services as mentoring
 from crp_portal.mentoring.models import MentorContact
 from crp_portal.recovery import plan
 from crp_portal.timeutil import format_date, local_today
-from tests.factories import make_support_person, make_user
+from tests.factories import add_contacts, make_support_person, make_user
 
 
 def text(response) -> str:
@@ -322,22 +322,6 @@ def test_the_contact_log_pages(ctx, login):
     assert "Page 1 of 2" in text(staff.get("/members/mentoring"))
     assert "Page 2 of 2" in text(staff.get("/members/mentoring?page=2"))
     assert staff.get("/members/mentoring?page=abc&mentor=xyz").status_code == 200
-
-
-def add_contacts(mentor, mentee, days: range) -> None:
-    """One contact a day, `days` days ago, written directly: many, quickly."""
-    db.session.add_all(
-        MentorContact(
-            mentor_id=mentor.id,
-            mentee_id=mentee.id,
-            contact_date=local_today() - timedelta(days=day),
-            mode="phone",
-            minutes=20,
-            topics="check_in",
-        )
-        for day in days
-    )
-    db.session.commit()
 
 
 def pager_links(page: str, label: str) -> dict[str, dict[str, list[str]]]:
