@@ -219,10 +219,6 @@ def ago(**delta) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
 
 
-def from_now(**delta) -> datetime:
-    return datetime.now(UTC) + timedelta(**delta)
-
-
 STRANGER = self_signed_certificate("Not the IdP")
 
 
@@ -231,15 +227,15 @@ STRANGER = self_signed_certificate("Not the IdP")
     [
         pytest.param(
             {
-                "issued": ago(minutes=20),
-                "not_before": ago(minutes=20),
-                "not_on_or_after": ago(minutes=10),
+                "issued": timedelta(minutes=-20),
+                "not_before": timedelta(minutes=-20),
+                "not_on_or_after": timedelta(minutes=-10),
             },
             "the assertion has expired",
             id="expired",
         ),
         pytest.param(
-            {"not_before": from_now(minutes=10), "not_on_or_after": from_now(minutes=20)},
+            {"not_before": timedelta(minutes=10), "not_on_or_after": timedelta(minutes=20)},
             "the assertion is not valid yet",
             id="not-yet-valid",
         ),
@@ -297,8 +293,12 @@ STRANGER = self_signed_certificate("Not the IdP")
     ],
 )
 def test_bad_responses_are_refused(client, ctx, idp, changes, reason):
+    """Times are given as offsets from when the test runs, not from when it was collected:
+    a slow run once made "ten minutes from now" the past before the test got to it."""
     make_user("student", email="kai@example.edu")
-    response = sign_in_through(client, idp, **changes)
+    now = datetime.now(UTC)
+    at_run_time = {k: now + v if isinstance(v, timedelta) else v for k, v in changes.items()}
+    response = sign_in_through(client, idp, **at_run_time)
     assert b"Campus sign-in did not work" in response.data
     assert_refused(client, response, reason)
 
