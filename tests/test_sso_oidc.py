@@ -4,6 +4,7 @@ row, never a session."""
 
 import functools
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -159,8 +160,8 @@ def test_an_account_linked_to_another_identity_is_refused(client, ctx, provider)
 @pytest.mark.parametrize(
     "changes",
     [
-        pytest.param({"exp": int(time.time()) - 600}, id="expired"),
-        pytest.param({"nbf": int(time.time()) + 600}, id="not-yet-valid"),
+        pytest.param({"exp": timedelta(minutes=-10)}, id="expired"),
+        pytest.param({"nbf": timedelta(minutes=10)}, id="not-yet-valid"),
         pytest.param({"aud": "someone-elses-client"}, id="wrong-audience"),
         pytest.param({"iss": "http://127.0.0.1:1/other-issuer"}, id="wrong-issuer"),
         pytest.param({"nonce": None}, id="missing-nonce"),
@@ -168,8 +169,15 @@ def test_an_account_linked_to_another_identity_is_refused(client, ctx, provider)
     ],
 )
 def test_bad_id_token_claims_are_refused(client, ctx, provider, changes):
+    """Times are offsets from when the test runs, not from when it was collected: a slow
+    run once made "ten minutes from now" the past before the test got to it."""
     make_user("student", email="kai@example.edu")
-    response = sign_in_through(client, provider, **changes)
+    now = time.time()
+    at_run_time = {
+        k: int(now + v.total_seconds()) if isinstance(v, timedelta) else v
+        for k, v in changes.items()
+    }
+    response = sign_in_through(client, provider, **at_run_time)
     assert response.status_code == 403 and REFUSED in response.data
     assert b"Sign in" in signed_in_as(client)
     assert len(refusals()) == 1 and "ID token rejected" in refusals()[0]
